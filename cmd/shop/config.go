@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"example.com/shop/internal/db"
+)
+
+// config is everything the shop reads from its environment. It is read
+// once, in run, and passed down: nothing reads the environment later.
+type config struct {
+	Addr           string        // SHOP_ADDR: where serve listens
+	DatabaseURL    string        // DATABASE_URL
+	Env            string        // SHOP_ENV: development or production
+	AdminToken     string        // SHOP_ADMIN_TOKEN: bearer token of the admin API; empty turns it off
+	AdminPassword  string        // SHOP_ADMIN_PASSWORD: admin@shop.test's password when seeding
+	DemoPassword   string        // SHOP_DEMO_PASSWORD: every seeded customer's password
+	SecureCookies  bool          // SHOP_SECURE_COOKIES: Secure cookies behind a TLS proxy
+	BcryptCost     int           // SHOP_BCRYPT_COST
+	RequestTimeout time.Duration // SHOP_REQUEST_TIMEOUT
+	LogLevel       slog.Level    // LOG_LEVEL: debug, info, warn, error
+	LogFormat      string        // LOG_FORMAT: text or json
+}
+
+// Defaults for local development. The passwords are a convenience for
+// trying the shop on your own machine; set your own anywhere else.
+const (
+	defaultDatabaseURL   = "postgres://postgres@127.0.0.1:5432/shop?sslmode=disable"
+	defaultAdminPassword = "admin-password"
+	defaultDemoPassword  = "demo-password"
+)
+
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{
+		Addr:           or(getenv("SHOP_ADDR"), ":8080"),
+		DatabaseURL:    or(getenv("DATABASE_URL"), defaultDatabaseURL),
+		Env:            or(getenv("SHOP_ENV"), "development"),
+		AdminToken:     getenv("SHOP_ADMIN_TOKEN"),
+		AdminPassword:  or(getenv("SHOP_ADMIN_PASSWORD"), defaultAdminPassword),
+		DemoPassword:   or(getenv("SHOP_DEMO_PASSWORD"), defaultDemoPassword),
+		BcryptCost:     10,
+		RequestTimeout: 10 * time.Second,
+		LogFormat:      or(getenv("LOG_FORMAT"), "text"),
+	}
+	var err error
+	if v := getenv("SHOP_SECURE_COOKIES"); v != "" {
+		if c.SecureCookies, err = strconv.ParseBool(v); err != nil {
+			return config{}, fmt.Errorf("SHOP_SECURE_COOKIES: %w", err)
+		}
+	}
+	if v := getenv("SHOP_BCRYPT_COST"); v != "" {
+		if c.BcryptCost, err = strconv.Atoi(v); err != nil || c.BcryptCost < 4 || c.BcryptCost > 31 {
+			return config{}, fmt.Errorf("SHOP_BCRYPT_COST must be from 4 to 31, got %q", v)
+		}
+	}
+	if v := getenv("SHOP_REQUEST_TIMEOUT"); v != "" {
+		if c.RequestTimeout, err = time.ParseDuration(v); err != nil || c.RequestTimeout <= 0 {
+			return config{}, fmt.Errorf("SHOP_REQUEST_TIMEOUT must be a duration like 10s, got %q", v)
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
+		return config{}, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	if c.Env != "development" && c.Env != "production" {
+		return config{}, fmt.Errorf("SHOP_ENV must be development or production, got %q", c.Env)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return config{}, fmt.Errorf("LOG_FORMAT must be text or json, got %q", c.LogFormat)
+	}
+	return c, nil
+}
+
+// LogValue shows the configuration with its secrets masked.
+func (c config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("addr", c.Addr),
+		slog.String("database", db.Redact(c.DatabaseURL)),
+		slog.String("env", c.Env),
+		slog.Bool("admin_token", c.AdminToken != ""),
+		slog.Bool("secure_cookies", c.SecureCookies),
+		slog.Duration("request_timeout", c.RequestTimeout),
+	)
+}
+
+func or(v, fallback string) string {
+	if strings.TrimSpace(v) == "" {
+		return fallback
+	}
+	return v
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"example.com/shop/internal/testdb"
+	"github.com/jackc/pgx/v5"
+)
+
+// syncBuffer is a bytes.Buffer that the server goroutine writes while the
+// test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// TestServeSetup is `make run` on a machine with PostgreSQL and nothing
+// else: the database does not exist yet, and one command creates it,
+// migrates it, seeds it and serves the shop until it is told to stop.
+func TestServeSetup(t *testing.T) {
+	t.Parallel()
+	name := fmt.Sprintf("shop_test_%d_serve", os.Getpid())
+	url := testdb.URL(t, name)
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), testdb.ServerURL())
+		if err == nil {
+			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			conn.Close(context.Background())
+		}
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--setup"}, env(map[string]string{
+			"DATABASE_URL": url, "SHOP_ADDR": "127.0.0.1:0", "SHOP_BCRYPT_COST": "4", "LOG_LEVEL": "warn",
+		}), &stdout, io.Discard)
+	}()
+
+	addr := regexp.MustCompile(`serving on (http://\S+)`)
+	var base string
+	deadline := time.Now().Add(2 * time.Minute)
+	for base == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the shop did not start; it said:\n%s", stdout.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned early: %v\n%s", err, stdout.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if m := addr.FindStringSubmatch(stdout.String()); m != nil {
+			base = m[1]
+		}
+	}
+	for _, want := range []string{"created database " + name, "00001_schema.sql", "seeding a small dataset", "demo@shop.test / demo-password"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("start-up output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/", "/products"} {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d", path, res.StatusCode)
+		}
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after shutdown: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the shop did not shut down")
+	}
+
+	// A second start finds the data and seeds nothing.
+	out := runCmd(t, url, "seed", "--scale", "0.01")
+	if !strings.Contains(out.err.Error(), "already holds shop data") {
+		t.Errorf("seeding a seeded database: %v", out.err)
+	}
+}
+
+type cmdResult struct {
+	stdout string
+	err    error
+}
+
+func runCmd(t *testing.T, url string, args ...string) cmdResult {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(context.Background(), args, env(map[string]string{"DATABASE_URL": url, "SHOP_BCRYPT_COST": "4"}), &out, io.Discard)
+	return cmdResult{stdout: out.String(), err: err}
+}
+
+func TestMigrateAndSeedCommands(t *testing.T) {
+	t.Parallel()
+	url := testdb.NewURL(t)
+	if r := runCmd(t, url, "migrate", "status"); r.err != nil || !strings.Contains(r.stdout, "00001_schema.sql") || !strings.Contains(r.stdout, "applied") {
+		t.Errorf("migrate status: %v\n%s", r.err, r.stdout)
+	}
+	if r := runCmd(t, url, "seed", "--scale", "0.02", "--seed", "3"); r.err != nil || !strings.Contains(r.stdout, "seeded 20 products") {
+		t.Errorf("seed: %v\n%s", r.err, r.stdout)
+	}
+	if r := runCmd(t, url, "seed", "--scale", "0.02", "--reset"); r.err != nil {
+		t.Errorf("seed --reset: %v", r.err)
+	}
+	for _, args := range [][]string{{"seed", "--scale", "0"}, {"migrate"}, {"migrate", "sideways"}, {"fly"}, {}} {
+		if r := runCmd(t, url, args...); r.err == nil {
+			t.Errorf("shop %v succeeded", args)
+		}
+	}
+	if r := runCmd(t, url, "migrate", "down"); r.err != nil || !strings.Contains(r.stdout, "migrated down") {
+		t.Errorf("migrate down: %v\n%s", r.err, r.stdout)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	if _, err := loadConfig(env(nil)); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	for _, bad := range []map[string]string{
+		{"SHOP_ENV": "staging"}, {"LOG_LEVEL": "loud"}, {"LOG_FORMAT": "xml"},
+		{"SHOP_BCRYPT_COST": "99"}, {"SHOP_REQUEST_TIMEOUT": "soon"}, {"SHOP_SECURE_COOKIES": "maybe"},
+	} {
+		if _, err := loadConfig(env(bad)); err == nil {
+			t.Errorf("%v was accepted", bad)
+		}
+	}
+	cfg, _ := loadConfig(env(map[string]string{
+		"DATABASE_URL": "postgres://shop:s3cret-pw@db:5432/shop", "SHOP_ADMIN_TOKEN": "t0ken-value", "SHOP_ADMIN_PASSWORD": "adm1n-pw",
+	}))
+	var logged bytes.Buffer
+	newLogger(cfg, &logged).Info("starting", "config", cfg)
+	if !strings.Contains(logged.String(), "db:5432") {
+		t.Errorf("the configuration log lacks the database host: %s", logged.String())
+	}
+	if strings.Contains(logged.String(), "s3cret-pw") || strings.Contains(logged.String(), "t0ken-value") || strings.Contains(logged.String(), "adm1n-pw") {
+		t.Errorf("the configuration log shows a secret: %s", logged.String())
+	}
+}

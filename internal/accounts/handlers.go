@@ -1,0 +1,155 @@
+package accounts
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"example.com/shop/internal/viewer"
+	"github.com/labstack/echo/v4"
+)
+
+// Page names this package renders.
+const (
+	pageLogin    = "login"
+	pageRegister = "register"
+)
+
+// LoginPage is the data of the login page.
+type LoginPage struct {
+	Email string
+	Next  string
+	Error string
+}
+
+// RegisterPage is the data of the registration page.
+type RegisterPage struct {
+	Email, Name string
+	Problems    map[string]string
+	Error       string
+}
+
+// HandleLoginForm shows the login form.
+func HandleLoginForm() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return c.Render(http.StatusOK, pageLogin, LoginPage{Next: safeNext(c.QueryParam("next"))})
+	}
+}
+
+// HandleLogin checks the credentials, replaces any previous session with a
+// new one and sends the user on to where they were going.
+func HandleLogin(s *Service, secureCookies bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		email, next := c.FormValue("email"), safeNext(c.FormValue("next"))
+		u, err := s.Authenticate(ctx, email, c.FormValue("password"))
+		if errors.Is(err, ErrBadCredentials) {
+			return c.Render(http.StatusUnauthorized, pageLogin, LoginPage{Email: email, Next: next, Error: err.Error()})
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.replaceSession(c, u.ID, secureCookies); err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, next)
+	}
+}
+
+// replaceSession ends the request's current session, if any, and starts a
+// new one for userID, so the session id always changes at login.
+func (s *Service) replaceSession(c echo.Context, userID int64, secureCookies bool) error {
+	ctx := c.Request().Context()
+	if old, err := c.Cookie(CookieName); err == nil {
+		if err := s.EndSession(ctx, old.Value); err != nil {
+			return err
+		}
+	}
+	token, err := s.StartSession(ctx, userID)
+	if err != nil {
+		return err
+	}
+	setCookie(c, token, secureCookies, s.sessionTTL.Absolute)
+	return nil
+}
+
+// HandleRegisterForm shows the registration form.
+func HandleRegisterForm() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return c.Render(http.StatusOK, pageRegister, RegisterPage{})
+	}
+}
+
+// HandleRegister creates an account and logs it in.
+func HandleRegister(s *Service, secureCookies bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := Registration{Email: c.FormValue("email"), Name: c.FormValue("name"), Password: c.FormValue("password")}
+		page := RegisterPage{Email: r.Email, Name: r.Name}
+		if p := r.Problems(); len(p) > 0 {
+			page.Problems = p
+			return c.Render(http.StatusUnprocessableEntity, pageRegister, page)
+		}
+		u, err := s.Register(c.Request().Context(), r)
+		if errors.Is(err, ErrEmailTaken) {
+			page.Error = err.Error()
+			return c.Render(http.StatusConflict, pageRegister, page)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.replaceSession(c, u.ID, secureCookies); err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/dashboard")
+	}
+}
+
+// HandleLogout ends the session and clears the cookie.
+func HandleLogout(s *Service, secureCookies bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if cookie, err := c.Cookie(CookieName); err == nil {
+			if err := s.EndSession(c.Request().Context(), cookie.Value); err != nil {
+				return err
+			}
+		}
+		clearCookie(c, secureCookies)
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+}
+
+// RequireAdminOrToken is RequireAdmin for the admin API: it also lets in a
+// request that carries "Authorization: Bearer <token>". An empty token
+// turns bearer access off.
+func RequireAdminOrToken(token string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		admin := RequireAdmin(next)
+		return func(c echo.Context) error {
+			auth := c.Request().Header.Get(echo.HeaderAuthorization)
+			given, ok := strings.CutPrefix(auth, "Bearer ")
+			if !ok {
+				return admin(c)
+			}
+			if token == "" || subtle.ConstantTimeCompare([]byte(given), []byte(token)) != 1 {
+				return echo.NewHTTPError(http.StatusUnauthorized, "Bad bearer token.")
+			}
+			req := c.Request()
+			c.SetRequest(req.WithContext(viewer.With(req.Context(), viewer.Viewer{Name: "API token", Admin: true})))
+			return next(c)
+		}
+	}
+}
+
+// safeNext returns next when it is a path on this site, and "/" otherwise,
+// so that the login form cannot be used to send people elsewhere.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

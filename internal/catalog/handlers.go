@@ -1,0 +1,246 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"example.com/shop/internal/db"
+	"example.com/shop/internal/params"
+	"example.com/shop/internal/viewer"
+	"github.com/labstack/echo/v4"
+)
+
+// Page names this package renders.
+const (
+	pageList     = "products"
+	pageProduct  = "product"
+	pageWishlist = "wishlist"
+)
+
+// SortOption is one choice of the sort menu of a list.
+type SortOption struct {
+	Label, URL string
+	Selected   bool
+}
+
+var sortLabels = map[db.ProductSort]string{
+	db.SortPopular:   "Most popular",
+	db.SortNewest:    "Newest",
+	db.SortPriceAsc:  "Price: low to high",
+	db.SortPriceDesc: "Price: high to low",
+}
+
+// ListPage is the data of a product list page.
+type ListPage struct {
+	Category *Category // nil for the list of every category
+	Products []Product
+	Sorts    []SortOption
+	Pager    params.Pager
+}
+
+// Title returns the page's heading.
+func (p ListPage) Title() string {
+	if p.Category != nil {
+		return p.Category.Name
+	}
+	return "All products"
+}
+
+// ProductPage is the data of a product page.
+type ProductPage struct {
+	Product     Product
+	Related     []Product
+	Reviews     []Review
+	ReviewPager params.Pager
+	// Mine holds what only the logged-in viewer sees; nil for anonymous
+	// visitors.
+	Mine *ProductViewerState
+}
+
+// ProductViewerState is the viewer's own relation to a product.
+type ProductViewerState struct {
+	InWishlist  bool
+	HasReviewed bool
+}
+
+// WishlistPage is the data of the wishlist page.
+type WishlistPage struct {
+	Products []Product
+}
+
+// parseList reads and validates the list parameters of a request. It
+// returns the query and the normalized parameters the list's links keep.
+func parseList(c echo.Context, categorySlug string) (ListQuery, url.Values, error) {
+	page, err := params.Page(c.QueryParam("page"))
+	if err != nil {
+		return ListQuery{}, nil, echo.NewHTTPError(http.StatusBadRequest, err.Error())
+	}
+	sort, ok := ParseSort(c.QueryParam("sort"))
+	if !ok {
+		return ListQuery{}, nil, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("sort must be one of %v", Sorts))
+	}
+	if categorySlug == "" {
+		categorySlug = c.QueryParam("category")
+	}
+	if categorySlug != "" && (Slugify(categorySlug) != categorySlug || len(categorySlug) > 100) {
+		return ListQuery{}, nil, echo.NewHTTPError(http.StatusNotFound, "There is no such category.")
+	}
+	keep := url.Values{}
+	if sort != db.SortPopular {
+		keep.Set("sort", string(sort))
+	}
+	return ListQuery{CategorySlug: categorySlug, Sort: sort, Page: page}, keep, nil
+}
+
+// listFromRequest reads the list parameters of a request and returns that
+// page of products, with HTTP errors for bad parameters and missing pages.
+func listFromRequest(c echo.Context, s *Service, categorySlug string) (ListQuery, url.Values, ProductList, error) {
+	q, keep, err := parseList(c, categorySlug)
+	if err != nil {
+		return ListQuery{}, nil, ProductList{}, err
+	}
+	list, err := s.List(c.Request().Context(), q)
+	if errors.Is(err, ErrNotFound) {
+		return ListQuery{}, nil, ProductList{}, echo.NewHTTPError(http.StatusNotFound, "There is no such category or page.")
+	}
+	return q, keep, list, err
+}
+
+// HandleList shows a page of products: every category at /products (with
+// an optional ?category=), one category at /categories/:slug.
+func HandleList(s *Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		q, keep, list, err := listFromRequest(c, s, c.Param("slug"))
+		if err != nil {
+			return err
+		}
+		path := c.Request().URL.Path
+		if c.Param("slug") == "" && q.CategorySlug != "" {
+			keep.Set("category", q.CategorySlug)
+		}
+		page := ListPage{Category: list.Category, Products: list.Products, Pager: params.Links(path, keep, "page", q.Page, list.HasNext)}
+		for _, v := range Sorts {
+			k := url.Values{}
+			for key, val := range keep {
+				k[key] = val
+			}
+			k.Del("sort")
+			if v != db.SortPopular {
+				k.Set("sort", string(v))
+			}
+			u := url.URL{Path: path, RawQuery: k.Encode()}
+			page.Sorts = append(page.Sorts, SortOption{Label: sortLabels[v], URL: u.String(), Selected: v == q.Sort})
+		}
+		return c.Render(http.StatusOK, pageList, page)
+	}
+}
+
+// HandleProduct shows a product with its related products and a page of
+// its reviews; for a logged-in viewer, also their wishlist and review state.
+func HandleProduct(s *Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		id, err := params.ID(c.Param("id"))
+		if err != nil {
+			return echo.NewHTTPError(http.StatusNotFound, "There is no such product.")
+		}
+		reviewsPage, err := params.Page(c.QueryParam("reviews_page"))
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "reviews_page: "+err.Error())
+		}
+		p, err := s.Product(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return echo.NewHTTPError(http.StatusNotFound, "There is no such product.")
+		}
+		if err != nil {
+			return err
+		}
+		if reviewsPage > 1 && (reviewsPage-1)*ReviewsPageSize >= p.ReviewCount {
+			return echo.NewHTTPError(http.StatusNotFound, "There is no such page of reviews.")
+		}
+		related, err := s.Related(ctx, p)
+		if err != nil {
+			return err
+		}
+		reviews, err := s.Reviews(ctx, p.ID, reviewsPage)
+		if err != nil {
+			return err
+		}
+		page := ProductPage{
+			Product: p, Related: related, Reviews: reviews,
+			ReviewPager: params.Links(c.Request().URL.Path, nil, "reviews_page", reviewsPage, reviewsPage*ReviewsPageSize < p.ReviewCount),
+		}
+		if v := viewer.From(ctx); v.LoggedIn() {
+			var mine ProductViewerState
+			if mine.InWishlist, err = s.InWishlist(ctx, v.UserID, p.ID); err != nil {
+				return err
+			}
+			if mine.HasReviewed, err = s.HasReviewed(ctx, v.UserID, p.ID); err != nil {
+				return err
+			}
+			page.Mine = &mine
+		}
+		return c.Render(http.StatusOK, pageProduct, page)
+	}
+}
+
+// HandleAddReview records the viewer's review of a product.
+func HandleAddReview(s *Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := params.ID(c.Param("id"))
+		if err != nil {
+			return echo.NewHTTPError(http.StatusNotFound, "There is no such product.")
+		}
+		rating, _ := strconv.Atoi(c.FormValue("rating"))
+		in := ReviewInput{Rating: rating, Comment: c.FormValue("comment")}
+		if p := in.Problems(); len(p) > 0 {
+			return echo.NewHTTPError(http.StatusUnprocessableEntity, p.Error())
+		}
+		err = s.AddReview(c.Request().Context(), viewer.From(c.Request().Context()).UserID, id, in)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return echo.NewHTTPError(http.StatusNotFound, "There is no such product.")
+		case errors.Is(err, ErrAlreadyReviewed):
+			return echo.NewHTTPError(http.StatusConflict, "You have already reviewed this product.")
+		case err != nil:
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/products/%d#reviews", id))
+	}
+}
+
+// HandleToggleWishlist adds a product to the viewer's wishlist or takes it
+// off, then goes back to the product.
+func HandleToggleWishlist(s *Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := params.ID(c.Param("product_id"))
+		if err != nil {
+			return echo.NewHTTPError(http.StatusNotFound, "There is no such product.")
+		}
+		_, err = s.ToggleWishlist(c.Request().Context(), viewer.From(c.Request().Context()).UserID, id)
+		if errors.Is(err, ErrNotFound) {
+			return echo.NewHTTPError(http.StatusNotFound, "There is no such product.")
+		}
+		if err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/products/%d", id))
+	}
+}
+
+// HandleWishlist shows the viewer's wishlist.
+func HandleWishlist(s *Service) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ps, err := s.Wishlist(c.Request().Context(), viewer.From(c.Request().Context()).UserID)
+		if err != nil {
+			return err
+		}
+		return c.Render(http.StatusOK, pageWishlist, WishlistPage{Products: ps})
+	}
+}
+
+// RatingChoices returns the ratings the review form offers, best first.
+func (ProductPage) RatingChoices() []int { return []int{5, 4, 3, 2, 1} }

@@ -1,0 +1,173 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"math"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"example.com/shop/internal/viewer"
+	assets "example.com/shop/web"
+	"github.com/labstack/echo/v4"
+)
+
+// pages lists every page template. Start-up fails when a page listed here
+// has no file in web/templates/pages, or a file there is not listed, so a
+// missing page is found before the first visitor does.
+var pages = []string{
+	"home", "products", "product", "wishlist", "login", "register", "dashboard",
+	"cart", "orders", "order", "admin_products", "admin_product_form",
+	"admin_orders", "admin_stats", "error",
+}
+
+// Layout is what the layout template gets: the page's own data, and who is
+// looking. Everything in it but Page comes from the request.
+type Layout struct {
+	Page      any
+	Viewer    viewer.Viewer
+	CartCount int
+	Path      string
+}
+
+// CartCounter returns the number of items in a user's cart, for the header.
+type CartCounter func(c echo.Context, userID int64) (int, error)
+
+// Templates renders the shop's pages. It implements echo.Renderer: handlers
+// call c.Render(status, page, data) with one of the names in pages and the
+// page's own typed data. It is safe for concurrent use.
+type Templates struct {
+	pages     map[string]*template.Template
+	assets    map[string]string // "style.css" -> "/static/style.1a2b3c4d.css"
+	static    map[string][]byte // fingerprinted file name -> content
+	cartCount CartCounter
+}
+
+// NewTemplates parses every page once, with the layout and the partials,
+// and fingerprints the static files.
+func NewTemplates(cartCount CartCounter) (*Templates, error) {
+	t := &Templates{pages: map[string]*template.Template{}, assets: map[string]string{}, static: map[string][]byte{}, cartCount: cartCount}
+	if err := t.loadStatic(); err != nil {
+		return nil, err
+	}
+	files, err := fs.Glob(assets.FS, "templates/pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	onDisk := map[string]bool{}
+	for _, f := range files {
+		onDisk[strings.TrimSuffix(path.Base(f), ".html")] = true
+	}
+	for _, name := range pages {
+		if !onDisk[name] {
+			return nil, fmt.Errorf("page %q has no template web/templates/pages/%s.html", name, name)
+		}
+		delete(onDisk, name)
+		tpl, err := template.New("layout.html").Funcs(t.funcs()).ParseFS(assets.FS,
+			"templates/layout.html", "templates/partials/*.html", "templates/pages/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse page %s: %w", name, err)
+		}
+		t.pages[name] = tpl
+	}
+	for extra := range onDisk {
+		return nil, fmt.Errorf("template web/templates/pages/%s.html is not listed in pages", extra)
+	}
+	return t, nil
+}
+
+// loadStatic reads web/static and names each file after a hash of its
+// content, so that a changed file gets a new URL and every URL can be
+// cached for a year.
+func (t *Templates) loadStatic() error {
+	return fs.WalkDir(assets.FS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(assets.FS, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		name := strings.TrimPrefix(p, "static/")
+		ext := path.Ext(name)
+		hashed := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:])[:12] + ext
+		t.assets[name] = "/static/" + hashed
+		t.static[hashed] = b
+		return nil
+	})
+}
+
+func (t *Templates) funcs() template.FuncMap {
+	return template.FuncMap{
+		"asset": func(name string) (string, error) {
+			u, ok := t.assets[name]
+			if !ok {
+				return "", fmt.Errorf("no static file %q", name)
+			}
+			return u, nil
+		},
+		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+		// stars draws a rating, an int or an average, as five stars.
+		"stars": func(rating any) (string, error) {
+			var n int
+			switch r := rating.(type) {
+			case int:
+				n = r
+			case float64:
+				n = int(math.Round(r))
+			default:
+				return "", fmt.Errorf("stars: rating of type %T", rating)
+			}
+			n = min(max(n, 0), 5)
+			return strings.Repeat("★", n) + strings.Repeat("☆", 5-n), nil
+		},
+		"plural": func(n int, one, many string) string {
+			if n == 1 {
+				return one
+			}
+			return many
+		},
+	}
+}
+
+// Render renders page name with data inside the layout. Echo renders into
+// a buffer, so a template error becomes a clean 500, never half a page.
+func (t *Templates) Render(w io.Writer, name string, data any, c echo.Context) error {
+	tpl, ok := t.pages[name]
+	if !ok {
+		return fmt.Errorf("render: no page %q", name)
+	}
+	l := Layout{Page: data, Viewer: viewer.From(c.Request().Context()), Path: c.Request().URL.Path}
+	if l.Viewer.LoggedIn() && t.cartCount != nil {
+		n, err := t.cartCount(c, l.Viewer.UserID)
+		if err != nil {
+			return err
+		}
+		l.CartCount = n
+	}
+	var buf bytes.Buffer
+	if err := tpl.Execute(&buf, l); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// AssetNames returns the fingerprinted URLs of the static files, sorted.
+func (t *Templates) AssetNames() []string {
+	var out []string
+	for _, u := range t.assets {
+		out = append(out, u)
+	}
+	sort.Strings(out)
+	return out
+}

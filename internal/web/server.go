@@ -1,0 +1,110 @@
+// Package web is the shop's HTTP front: the Echo server, every route (in
+// routes.go), the middleware every request goes through, the template
+// renderer, the error page, and the pages that bring several domains
+// together (home, dashboard).
+//
+// Handlers of a single domain live in that domain's package; this package
+// only wires them.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"mime"
+	"net/http"
+	"path"
+	"time"
+
+	"example.com/shop/internal/accounts"
+	"example.com/shop/internal/catalog"
+	"example.com/shop/internal/orders"
+	"example.com/shop/internal/stats"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// Config holds the settings of the HTTP front.
+type Config struct {
+	// SecureCookies marks the session cookie Secure even on plain HTTP
+	// requests, for a shop behind a TLS-terminating proxy.
+	SecureCookies bool
+	// AdminToken lets API clients in as admin with "Authorization: Bearer";
+	// empty turns that off.
+	AdminToken string
+	// RequestTimeout bounds the work of one request (default 10 s).
+	RequestTimeout time.Duration
+}
+
+// Services are the domains the front serves.
+type Services struct {
+	Pool     *pgxpool.Pool
+	Accounts *accounts.Service
+	Catalog  *catalog.Service
+	Orders   *orders.Service
+	Stats    *stats.Service
+}
+
+// New returns the shop's HTTP handler.
+func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	tpl, err := NewTemplates(func(c echo.Context, userID int64) (int, error) {
+		return svc.Orders.CartCount(c.Request().Context(), userID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Renderer = tpl
+	e.HTTPErrorHandler = errorHandler(logger)
+	e.Use(
+		middleware.RecoverWithConfig(middleware.RecoverConfig{
+			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+				logger.ErrorContext(c.Request().Context(), "panic", "err", err, "stack", string(stack))
+				return err
+			},
+		}),
+		countQueries,
+		logRequests(logger),
+		securityHeaders,
+		deadline(cfg.RequestTimeout),
+		middleware.BodyLimit("256K"),
+		crossOriginProtection(),
+	)
+	addRoutes(e, cfg, svc, tpl)
+	return headAsGet(e), nil
+}
+
+// handleStatic serves a fingerprinted static file: its URL changes with its
+// content, so browsers and CDNs may keep it for a year.
+func handleStatic(t *Templates) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		name := c.Param("file")
+		b, ok := t.static[name]
+		if !ok {
+			return echo.NewHTTPError(http.StatusNotFound, "There is no such file.")
+		}
+		c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=31536000, immutable")
+		ct := mime.TypeByExtension(path.Ext(name))
+		if ct == "" {
+			ct = echo.MIMEOctetStream
+		}
+		return c.Blob(http.StatusOK, ct, b)
+	}
+}
+
+func handleHealthz(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
+
+func handleReadyz(pool *pgxpool.Pool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if err := pool.Ping(ctx); err != nil {
+			return c.String(http.StatusServiceUnavailable, "database unreachable\n")
+		}
+		return c.String(http.StatusOK, "ready\n")
+	}
+}

@@ -1,0 +1,178 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"example.com/shop/internal/accounts"
+	"example.com/shop/internal/catalog"
+	"example.com/shop/internal/db"
+	"example.com/shop/internal/orders"
+	"example.com/shop/internal/stats"
+	"example.com/shop/internal/testdb"
+	"example.com/shop/internal/web"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// adminToken is the bearer token of the admin API in tests.
+const adminToken = "test-admin-token"
+
+// testShop is the whole shop on a database of its own, served by httptest.
+type testShop struct {
+	t    *testing.T
+	pool *pgxpool.Pool
+	url  string
+}
+
+// newTestShop serves a shop seeded at a small scale. Every seeded user's
+// password is testdb.Password.
+func newTestShop(t *testing.T) *testShop {
+	t.Helper()
+	pool, _ := testdb.Seeded(t, 0.2)
+	q := db.New(pool)
+	acc, err := accounts.NewService(q, bcrypt.MinCost, accounts.SessionTimeouts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h, err := web.New(web.Config{AdminToken: adminToken}, web.Services{
+		Pool: pool, Accounts: acc, Catalog: catalog.NewService(q), Orders: orders.NewService(q, pool), Stats: stats.NewService(q),
+	}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testShop{t: t, pool: pool, url: srv.URL}
+}
+
+// client is a browser: it keeps cookies and does not follow redirects, so
+// tests see them.
+type client struct {
+	shop *testShop
+	http *http.Client
+}
+
+func (s *testShop) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{shop: s, http: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// response is what a test looks at: status, headers and body.
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// queries returns the X-DB-Queries header as a number.
+func (r response) queries(t *testing.T) int {
+	t.Helper()
+	n, err := strconv.Atoi(r.header.Get("X-DB-Queries"))
+	if err != nil {
+		t.Fatalf("X-DB-Queries = %q", r.header.Get("X-DB-Queries"))
+	}
+	return n
+}
+
+func (c *client) do(req *http.Request) response {
+	c.shop.t.Helper()
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.shop.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.shop.t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+func (c *client) get(path string, headers ...string) response {
+	c.shop.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, c.shop.url+path, nil)
+	if err != nil {
+		c.shop.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return c.do(req)
+}
+
+func (c *client) post(path string, form url.Values, headers ...string) response {
+	c.shop.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, c.shop.url+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		c.shop.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return c.do(req)
+}
+
+func (c *client) json(method, path, body string, headers ...string) response {
+	c.shop.t.Helper()
+	req, err := http.NewRequest(method, c.shop.url+path, strings.NewReader(body))
+	if err != nil {
+		c.shop.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return c.do(req)
+}
+
+// login logs the client in and fails the test if that does not work.
+func (c *client) login(email string) {
+	c.shop.t.Helper()
+	r := c.post("/login", url.Values{"email": {email}, "password": {testdb.Password}})
+	if r.status != http.StatusSeeOther {
+		c.shop.t.Fatalf("login as %s: status %d", email, r.status)
+	}
+}
+
+// sessionCookie returns the client's session cookie value, or "".
+func (c *client) sessionCookie() string {
+	u, _ := url.Parse(c.shop.url)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == accounts.CookieName {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// scalar runs a one-value query on the shop's database.
+func (s *testShop) scalar(sql string, args ...any) int64 {
+	s.t.Helper()
+	var n int64
+	if err := s.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		s.t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// exec runs a statement on the shop's database.
+func (s *testShop) exec(sql string, args ...any) {
+	s.t.Helper()
+	if _, err := s.pool.Exec(context.Background(), sql, args...); err != nil {
+		s.t.Fatalf("%s: %v", sql, err)
+	}
+}
