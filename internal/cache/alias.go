@@ -1,0 +1,540 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// An Alias is a named cache, as in the seed's CACHES setting ("default",
+// "sessions", "long_term"): a store, a key prefix and version, a default
+// TTL, the generations of the tags its entries depend on, and the layers
+// it serves. Keys given to an Alias are its own: it adds the prefix.
+//
+// Every read that fails, times out or finds a store the breaker keeps shut
+// is a miss: an Alias never fails a request. It is safe for concurrent use.
+type Alias struct {
+	name     string
+	store    Store
+	tags     *Tags
+	prefix   string
+	ttl      time.Duration
+	jitter   float64
+	codec    Codec
+	none     bool // the none store: everything misses, nothing is tracked
+	shared   bool // the store is shared by processes: take locks across them
+	disabled map[Layer]bool
+	lockWait time.Duration
+	metrics  *Metrics
+	logger   *slog.Logger
+
+	flights    singleflight.Group
+	refreshing chan struct{} // bounds the background refreshes in flight
+}
+
+// AliasOptions configures NewAlias.
+type AliasOptions struct {
+	Name   string // "default", "sessions", "long_term"
+	Store  Store
+	Tags   *Tags  // where generations live; shared by the aliases of one shop
+	Prefix string // "shop:default": the alias's keys start "shop:default:v1:"
+	// Version goes into every key: changing it (a deploy whose values have
+	// a new shape) makes every old entry unreachable, as in the seed.
+	Version int
+	TTL     time.Duration // default time to live (default 5 minutes)
+	// Jitter shortens each TTL by a random part of up to this fraction
+	// (default 0.1; negative for none), so that keys set together do not
+	// expire together.
+	Jitter float64
+	Codec  Codec // default JSON
+	// Disabled lists layers switched off (CACHE_LAYERS): their reads go
+	// straight to the loader.
+	Disabled []Layer
+	// Shared says the store is shared between processes (Redis, memcached,
+	// tiered), so misses take a lock across them; for a per-process store
+	// singleflight alone coalesces the loads.
+	Shared bool
+	// LockWait bounds how long a miss waits for another process's load
+	// before loading itself (default 250ms).
+	LockWait time.Duration
+	Metrics  *Metrics
+	Logger   *slog.Logger
+}
+
+// NewAlias returns an alias.
+func NewAlias(o AliasOptions) *Alias {
+	if o.TTL <= 0 {
+		o.TTL = 5 * time.Minute
+	}
+	switch {
+	case o.Jitter == 0:
+		o.Jitter = 0.1
+	case o.Jitter < 0:
+		o.Jitter = 0
+	}
+	if o.Codec == nil {
+		o.Codec = JSON
+	}
+	if o.LockWait <= 0 {
+		o.LockWait = 250 * time.Millisecond
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	_, none := o.Store.(None)
+	a := &Alias{
+		name: o.Name, store: o.Store, tags: o.Tags, ttl: o.TTL, jitter: o.Jitter, codec: o.Codec,
+		none: none, shared: o.Shared, disabled: map[Layer]bool{}, lockWait: o.LockWait,
+		metrics: o.Metrics, logger: o.Logger, refreshing: make(chan struct{}, 16),
+		prefix: fmt.Sprintf("%s:v%d:", strings.TrimSuffix(o.Prefix, ":"), max(o.Version, 1)),
+	}
+	for _, l := range o.Disabled {
+		a.disabled[l] = true
+	}
+	return a
+}
+
+// Name returns the alias's name.
+func (a *Alias) Name() string { return a.name }
+
+// TTL returns the alias's default time to live.
+func (a *Alias) TTL() time.Duration { return a.ttl }
+
+// Store returns the alias's store.
+func (a *Alias) Store() Store { return a.store }
+
+// Tags returns the generations the alias's entries are checked against.
+func (a *Alias) Tags() *Tags { return a.tags }
+
+// Prefix returns what the alias puts in front of its keys.
+func (a *Alias) Prefix() string { return a.prefix }
+
+// Enabled reports whether the alias serves a layer: not when the store is
+// None or the layer was switched off.
+func (a *Alias) Enabled(l Layer) bool { return !a.none && !a.disabled[l] }
+
+// Off reports whether the alias caches nothing at all (the none store).
+func (a *Alias) Off() bool { return a.none }
+
+func (a *Alias) key(k string) string { return a.prefix + k }
+
+// epoch is the tag every entry of the alias depends on: invalidating it
+// empties the alias in one command, on any store (Flush).
+func (a *Alias) epoch() string { return "alias:" + a.name }
+
+// Flush makes every entry of the alias a miss, at the cost of one
+// increment, whatever the store: memcached cannot list its keys, and a
+// Redis should not be scanned to serve a button.
+func (a *Alias) Flush(ctx context.Context) error { return a.tags.Invalidate(ctx, a.epoch()) }
+
+// Opts says how to cache one value.
+type Opts struct {
+	Layer Layer
+	// TTL is how long the value is fresh (default: the alias's TTL).
+	TTL time.Duration
+	// Tags are what the value depends on: invalidating any of them makes
+	// it a miss. Values that change when the database does must have tags;
+	// values without tags are only as fresh as their TTL.
+	Tags []string
+	// Stale lets an expired value be served for this long while one caller
+	// refreshes it in the background (stale-while-revalidate).
+	Stale time.Duration
+	// StaleIfError lets an expired value be served for this long when the
+	// load fails (the database is down). A value whose tags were
+	// invalidated is never served, stale or not.
+	StaleIfError time.Duration
+	// NotFound, with NotFoundTTL, caches a load's "does not exist": when
+	// the load returns an error that errors.Is NotFound, that is cached for
+	// NotFoundTTL and returned by later reads, so a flood of requests for
+	// ids that do not exist does not reach the database.
+	NotFound    error
+	NotFoundTTL time.Duration
+	// Codec overrides the alias's codec.
+	Codec Codec
+}
+
+func (a *Alias) layer(o Opts) Layer {
+	if o.Layer == "" {
+		return LayerObject
+	}
+	return o.Layer
+}
+
+func (a *Alias) codecOf(o Opts) Codec {
+	if o.Codec != nil {
+		return o.Codec
+	}
+	return a.codec
+}
+
+// freshTTL returns o's TTL shortened by jitter: jitter never makes a value
+// live longer than it was allowed to.
+func (a *Alias) freshTTL(ttl time.Duration) time.Duration {
+	if ttl <= 0 {
+		ttl = a.ttl
+	}
+	return time.Duration(float64(ttl) * (1 - a.jitter*rand.Float64()))
+}
+
+// storeTTL is how long the store keeps an entry: while it is fresh, and
+// then as long as it may be served stale.
+func storeTTL(fresh time.Duration, o Opts) time.Duration {
+	return fresh + max(o.Stale, o.StaleIfError)
+}
+
+// allTags returns o's tags with the alias's epoch.
+func (a *Alias) allTags(tags []string) []string {
+	out := make([]string, 0, len(tags)+1)
+	out = append(out, a.epoch())
+	return append(out, tags...)
+}
+
+// record counts an operation in the request's Stats and the metrics.
+func (a *Alias) record(ctx context.Context, layer Layer, key string, o Outcome, n int, took time.Duration) {
+	StatsFrom(ctx).Record(Op{Layer: layer, Alias: a.name, Key: key, Outcome: o, Bytes: n, Took: took})
+	a.metrics.op(a.name, layer, o)
+	switch o {
+	case Hit, Stale:
+		a.metrics.moved(a.name, layer, "read", n)
+	case Stored:
+		a.metrics.moved(a.name, layer, "write", n)
+	}
+}
+
+// failed notes a store error: logged at debug (the breaker logs the state
+// that matters), counted, and the request stops asking the cache.
+func (a *Alias) failed(ctx context.Context, layer Layer, key string, err error, took time.Duration) {
+	a.record(ctx, layer, key, Failed, 0, took)
+	if !errors.Is(err, ErrUnavailable) {
+		a.logger.Debug("cache: store call failed", "alias", a.name, "key", key, "err", err)
+	}
+}
+
+// skip reports whether this request should leave the cache alone: the
+// store is None, or already failed during the request.
+func (a *Alias) skip(ctx context.Context) bool { return a.none || StatsFrom(ctx).Failed() }
+
+// found is a looked-up entry and what was learnt about it.
+type found struct {
+	e     entry
+	ok    bool             // an entry was found and decoded
+	gens  map[string]int64 // current generations of the tags asked for
+	valid bool             // its tags are current
+}
+
+// lookup reads an entry and the current generations of tags together: one
+// round trip when entries and generations share a store.
+func (a *Alias) lookup(ctx context.Context, full string, tags []string) (found, error) {
+	var f found
+	var raw []byte
+	var err error
+	if a.tags.store == a.store {
+		keys := make([]string, 0, len(tags)+1)
+		keys = append(keys, full)
+		for _, t := range tags {
+			keys = append(keys, a.tags.key(t))
+		}
+		var got map[string][]byte
+		if got, err = a.store.GetMany(ctx, keys); err != nil {
+			return f, err
+		}
+		raw = got[full]
+		if f.gens, err = a.tags.parse(ctx, tags, got); err != nil {
+			return f, err
+		}
+	} else {
+		if f.gens, err = a.tags.Current(ctx, tags); err != nil {
+			return f, err
+		}
+		raw, err = a.store.Get(ctx, full)
+		if err != nil && !errors.Is(err, ErrMiss) {
+			return f, err
+		}
+	}
+	if raw == nil {
+		return f, nil
+	}
+	e, err := decodeEntry(raw)
+	if err != nil {
+		// Not an entry this version can read: a miss, and gone.
+		_ = a.store.Delete(ctx, full)
+		return f, nil
+	}
+	f.e, f.ok, f.valid = e, true, sameGens(e.deps, f.gens)
+	return f, nil
+}
+
+// sameGens reports whether deps are exactly the tags of gens, at the same
+// generations.
+func sameGens(deps []dep, gens map[string]int64) bool {
+	if len(deps) != len(gens) {
+		return false
+	}
+	for _, d := range deps {
+		if g, ok := gens[d.Tag]; !ok || g != d.Gen {
+			return false
+		}
+	}
+	return true
+}
+
+func depsOf(gens map[string]int64) []dep {
+	out := make([]dep, 0, len(gens))
+	for t, g := range gens {
+		out = append(out, dep{Tag: t, Gen: g})
+	}
+	return out
+}
+
+// Get returns the value cached under key, when it is there, fresh and its
+// tags current (the seed's cache.get).
+func Get[T any](ctx context.Context, a *Alias, key string, o Opts) (T, bool) {
+	var zero T
+	layer := a.layer(o)
+	if a.skip(ctx) || !a.Enabled(layer) {
+		return zero, false
+	}
+	start := time.Now()
+	f, err := a.lookup(ctx, a.key(key), a.allTags(o.Tags))
+	if err != nil {
+		a.failed(ctx, layer, key, err, time.Since(start))
+		return zero, false
+	}
+	tracking(ctx).add(f.gens)
+	if !f.ok || !f.valid || f.e.notFound || time.Now().After(f.e.freshUntil) {
+		a.record(ctx, layer, key, Miss, 0, time.Since(start))
+		return zero, false
+	}
+	var v T
+	if err := f.e.codec.Unmarshal(f.e.payload, &v); err != nil {
+		a.record(ctx, layer, key, Miss, 0, time.Since(start))
+		return zero, false
+	}
+	a.record(ctx, layer, key, Hit, len(f.e.payload), time.Since(start))
+	return v, true
+}
+
+// Set caches value under key (the seed's cache.set). The entry records its
+// tags' generations as they are now: for values read from the database,
+// use Remember, which reads them before the load.
+func Set[T any](ctx context.Context, a *Alias, key string, value T, o Opts) error {
+	layer := a.layer(o)
+	if a.none || !a.Enabled(layer) {
+		return nil
+	}
+	start := time.Now()
+	gens, err := a.tags.Current(ctx, a.allTags(o.Tags))
+	if err != nil {
+		a.failed(ctx, layer, key, err, time.Since(start))
+		return err
+	}
+	b, err := a.encode(value, gens, a.freshTTL(o.TTL), 0, a.codecOf(o))
+	if err != nil {
+		return err
+	}
+	if err := a.store.Set(ctx, a.key(key), b, storeTTL(o.TTL, o)); err != nil {
+		a.failed(ctx, layer, key, err, time.Since(start))
+		return err
+	}
+	a.record(ctx, layer, key, Stored, len(b), time.Since(start))
+	return nil
+}
+
+func (a *Alias) encode(value any, gens map[string]int64, fresh, took time.Duration, codec Codec) ([]byte, error) {
+	payload, err := codec.Marshal(value)
+	if err != nil {
+		return nil, fmt.Errorf("cache: encode: %w", err)
+	}
+	return entry{freshUntil: time.Now().Add(fresh), delta: took, deps: depsOf(gens), payload: payload, codec: codec}.encode()
+}
+
+// Delete removes keys (the seed's cache.delete). In a tiered store other
+// instances drop them from memory a moment later; invalidate with tags
+// where that moment matters.
+func (a *Alias) Delete(ctx context.Context, keys ...string) error {
+	if a.none {
+		return nil
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = a.key(k)
+	}
+	return a.store.Delete(ctx, full...)
+}
+
+// Add caches value under key only if nothing is there, and reports whether
+// it did (the seed's cache.add).
+func Add[T any](ctx context.Context, a *Alias, key string, value T, o Opts) (bool, error) {
+	if a.none || !a.Enabled(a.layer(o)) {
+		return false, nil
+	}
+	gens, err := a.tags.Current(ctx, a.allTags(o.Tags))
+	if err != nil {
+		return false, err
+	}
+	b, err := a.encode(value, gens, a.freshTTL(o.TTL), 0, a.codecOf(o))
+	if err != nil {
+		return false, err
+	}
+	return a.store.Add(ctx, a.key(key), b, storeTTL(o.TTL, o))
+}
+
+// GetMany returns the cached values of the keys that are there, fresh and
+// current (the seed's cache.get_many).
+func GetMany[T any](ctx context.Context, a *Alias, keys []string, o Opts) map[string]T {
+	out := map[string]T{}
+	layer := a.layer(o)
+	if a.skip(ctx) || !a.Enabled(layer) || len(keys) == 0 {
+		return out
+	}
+	start := time.Now()
+	entries, gens, err := a.lookupMany(ctx, keys, func(string) []string { return o.Tags })
+	if err != nil {
+		a.failed(ctx, layer, strings.Join(keys, ","), err, time.Since(start))
+		return out
+	}
+	tracking(ctx).add(gens)
+	now := time.Now()
+	for _, k := range keys {
+		f, ok := entries[k]
+		var v T
+		if ok && f.valid && !f.e.notFound && !now.After(f.e.freshUntil) && f.e.codec.Unmarshal(f.e.payload, &v) == nil {
+			out[k] = v
+			a.record(ctx, layer, k, Hit, len(f.e.payload), 0)
+		} else {
+			a.record(ctx, layer, k, Miss, 0, 0)
+		}
+	}
+	return out
+}
+
+// SetMany caches several values at once (the seed's cache.set_many).
+func SetMany[T any](ctx context.Context, a *Alias, values map[string]T, o Opts) error {
+	layer := a.layer(o)
+	if a.none || !a.Enabled(layer) || len(values) == 0 {
+		return nil
+	}
+	gens, err := a.tags.Current(ctx, a.allTags(o.Tags))
+	if err != nil {
+		return err
+	}
+	items := make([]Item, 0, len(values))
+	for k, v := range values {
+		b, err := a.encode(v, gens, a.freshTTL(o.TTL), 0, a.codecOf(o))
+		if err != nil {
+			return err
+		}
+		items = append(items, Item{Key: a.key(k), Value: b, TTL: storeTTL(o.TTL, o)})
+		a.record(ctx, layer, k, Stored, len(b), 0)
+	}
+	return a.store.SetMany(ctx, items)
+}
+
+// lookupMany reads the entries of keys and the generations of all their
+// tags (tagsOf gives each key's own tags; the epoch is added) in one round
+// trip when the store holds both.
+func (a *Alias) lookupMany(ctx context.Context, keys []string, tagsOf func(string) []string) (map[string]found, map[string]int64, error) {
+	tagSet := map[string]bool{a.epoch(): true}
+	for _, k := range keys {
+		for _, t := range tagsOf(k) {
+			tagSet[t] = true
+		}
+	}
+	tags := make([]string, 0, len(tagSet))
+	for t := range tagSet {
+		tags = append(tags, t)
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = a.key(k)
+	}
+	var raw map[string][]byte
+	var gens map[string]int64
+	var err error
+	if a.tags.store == a.store {
+		all := append([]string(nil), full...)
+		for _, t := range tags {
+			all = append(all, a.tags.key(t))
+		}
+		if raw, err = a.store.GetMany(ctx, all); err != nil {
+			return nil, nil, err
+		}
+		if gens, err = a.tags.parse(ctx, tags, raw); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		if gens, err = a.tags.Current(ctx, tags); err != nil {
+			return nil, nil, err
+		}
+		if raw, err = a.store.GetMany(ctx, full); err != nil {
+			return nil, nil, err
+		}
+	}
+	out := make(map[string]found, len(keys))
+	for i, k := range keys {
+		b, ok := raw[full[i]]
+		if !ok {
+			continue
+		}
+		e, err := decodeEntry(b)
+		if err != nil {
+			_ = a.store.Delete(ctx, full[i])
+			continue
+		}
+		own := map[string]int64{a.epoch(): gens[a.epoch()]}
+		for _, t := range tagsOf(k) {
+			own[t] = gens[t]
+		}
+		out[k] = found{e: e, ok: true, gens: own, valid: sameGens(e.deps, own)}
+	}
+	return out, gens, nil
+}
+
+// Counter adds delta to a counter kept under key and returns its value,
+// starting it at delta with the given TTL when it does not exist: for rate
+// limits and the like, not for values. On the none store it returns delta.
+func (a *Alias) Counter(ctx context.Context, key string, delta int64, ttl time.Duration) (int64, error) {
+	full := a.key(key)
+	for range 3 {
+		n, err := a.store.Incr(ctx, full, delta)
+		if a.none || !errors.Is(err, ErrMiss) {
+			if a.none {
+				return delta, nil
+			}
+			return n, err
+		}
+		added, err := a.store.Add(ctx, full, []byte(fmt.Sprint(delta)), ttl)
+		if err != nil {
+			return 0, err
+		}
+		if added {
+			return delta, nil
+		}
+	}
+	return 0, errors.New("cache: counter keeps disappearing")
+}
+
+// Touch gives key a new TTL (the seed's cache.touch) and reports whether
+// it exists.
+func (a *Alias) Touch(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if a.none {
+		return false, nil
+	}
+	return a.store.Touch(ctx, a.key(key), ttl)
+}
+
+// DeletePattern deletes the alias's keys matching a glob pattern (after
+// the prefix), in batches with SCAN and UNLINK: an admin tool, never for
+// serving requests. memcached cannot do it; Flush works everywhere.
+func (a *Alias) DeletePattern(ctx context.Context, pattern string) (int, error) {
+	if a.none {
+		return 0, nil
+	}
+	return DeletePattern(ctx, a.store, a.key(pattern))
+}

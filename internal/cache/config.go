@@ -1,0 +1,340 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config chooses the shop's stores and aliases. ConfigFromEnv reads it from
+// the environment variables the README lists.
+type Config struct {
+	Store               string   // CACHE_STORE: memory, redis, tiered, memcached or none
+	RedisURL            string   // REDIS_URL
+	SessionsRedisURL    string   // SESSIONS_REDIS_URL (default: REDIS_URL)
+	MemcachedServers    []string // MEMCACHED_SERVERS: host:port,host:port
+	MemoryBytes         int64    // CACHE_MEMORY_MB: the memory store, or the memory tier
+	SessionsMemoryBytes int64    // SESSIONS_MEMORY_MB: sessions kept in process, apart from cache data
+	Prefix              string   // CACHE_PREFIX: in front of every key (default "shop")
+	Timeout             time.Duration
+	Redis               RedisOptions // REDIS_POOL_SIZE, REDIS_DIAL_TIMEOUT, REDIS_READ_TIMEOUT, REDIS_WRITE_TIMEOUT
+	L1TTL               time.Duration
+	Codec               string  // CACHE_CODEC: json or msgpack
+	Disabled            []Layer // from CACHE_LAYERS: the layers not listed
+	Aliases             map[string]AliasConfig
+}
+
+// AliasConfig is what can be set per alias: CACHE_DEFAULT_TTL,
+// CACHE_DEFAULT_VERSION, CACHE_DEFAULT_PREFIX, and the same for SESSIONS
+// and LONG_TERM.
+type AliasConfig struct {
+	TTL     time.Duration
+	Version int
+	Prefix  string
+}
+
+// The aliases, as in the seed.
+const (
+	AliasDefault  = "default"   // 5 minutes: most of the shop's data
+	AliasSessions = "sessions"  // 24 hours: logins, never evicted by cache data
+	AliasLongTerm = "long_term" // 7 days: what changes rarely (past days' statistics)
+)
+
+// ConfigFromEnv reads the cache configuration. With nothing set, the shop
+// caches in process (CACHE_STORE=memory); with REDIS_URL set and no
+// CACHE_STORE, it uses Redis.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Store:            strings.ToLower(strings.TrimSpace(getenv("CACHE_STORE"))),
+		RedisURL:         strings.TrimSpace(getenv("REDIS_URL")),
+		SessionsRedisURL: strings.TrimSpace(getenv("SESSIONS_REDIS_URL")),
+		Prefix:           or(getenv("CACHE_PREFIX"), "shop"),
+		Codec:            or(strings.ToLower(getenv("CACHE_CODEC")), "json"),
+		Aliases: map[string]AliasConfig{
+			AliasDefault:  {TTL: 5 * time.Minute, Version: 1},
+			AliasSessions: {TTL: 24 * time.Hour, Version: 1},
+			AliasLongTerm: {TTL: 7 * 24 * time.Hour, Version: 1},
+		},
+	}
+	if c.Store == "" {
+		c.Store = "memory"
+		if c.RedisURL != "" {
+			c.Store = "redis"
+		}
+	}
+	if c.SessionsRedisURL == "" {
+		c.SessionsRedisURL = c.RedisURL
+	}
+	for _, s := range strings.Split(getenv("MEMCACHED_SERVERS"), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			c.MemcachedServers = append(c.MemcachedServers, s)
+		}
+	}
+	var errs []error
+	num := func(name string, def int64) int64 {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive whole number, got %q", name, v))
+			return def
+		}
+		return n
+	}
+	dur := func(name string, def time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a duration like 100ms, got %q", name, v))
+			return def
+		}
+		return d
+	}
+	c.MemoryBytes = num("CACHE_MEMORY_MB", 128) << 20
+	c.SessionsMemoryBytes = num("SESSIONS_MEMORY_MB", 32) << 20
+	c.Timeout = dur("CACHE_TIMEOUT", 100*time.Millisecond)
+	c.L1TTL = dur("CACHE_L1_TTL", time.Minute)
+	c.Redis = RedisOptions{
+		PoolSize:     int(num("REDIS_POOL_SIZE", 0)),
+		DialTimeout:  dur("REDIS_DIAL_TIMEOUT", 100*time.Millisecond),
+		ReadTimeout:  dur("REDIS_READ_TIMEOUT", 50*time.Millisecond),
+		WriteTimeout: dur("REDIS_WRITE_TIMEOUT", 50*time.Millisecond),
+	}
+	for name, a := range c.Aliases {
+		env := "CACHE_" + strings.ToUpper(name) + "_"
+		a.TTL = dur(env+"TTL", a.TTL)
+		a.Version = int(num(env+"VERSION", int64(a.Version)))
+		a.Prefix = or(getenv(env+"PREFIX"), c.Prefix+":"+name)
+		c.Aliases[name] = a
+	}
+	if v := strings.TrimSpace(getenv("CACHE_LAYERS")); v != "" {
+		on := map[Layer]bool{}
+		for _, l := range strings.Split(v, ",") {
+			l = strings.TrimSpace(l)
+			if l == "all" {
+				on = nil
+				break
+			}
+			if !knownLayer(Layer(l)) {
+				errs = append(errs, fmt.Errorf("CACHE_LAYERS: unknown layer %q (the layers: %v)", l, Layers))
+			}
+			on[Layer(l)] = true
+		}
+		for _, l := range Layers {
+			if on != nil && !on[l] && l != LayerSession {
+				c.Disabled = append(c.Disabled, l)
+			}
+		}
+	}
+	switch c.Store {
+	case "memory", "none":
+	case "redis", "tiered":
+		if c.RedisURL == "" {
+			errs = append(errs, fmt.Errorf("CACHE_STORE=%s needs REDIS_URL", c.Store))
+		}
+	case "memcached":
+		if len(c.MemcachedServers) == 0 {
+			errs = append(errs, errors.New("CACHE_STORE=memcached needs MEMCACHED_SERVERS"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("CACHE_STORE must be memory, redis, tiered, memcached or none, got %q", c.Store))
+	}
+	if c.Codec != "json" && c.Codec != "msgpack" {
+		errs = append(errs, fmt.Errorf("CACHE_CODEC must be json or msgpack, got %q", c.Codec))
+	}
+	return c, errors.Join(errs...)
+}
+
+func knownLayer(l Layer) bool {
+	for _, k := range Layers {
+		if k == l {
+			return true
+		}
+	}
+	return false
+}
+
+func or(v, fallback string) string {
+	if strings.TrimSpace(v) == "" {
+		return fallback
+	}
+	return strings.TrimSpace(v)
+}
+
+// LogValue shows the configuration without the passwords in the URLs.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("store", c.Store),
+		slog.String("redis", redactURL(c.RedisURL)),
+		slog.String("sessions_redis", redactURL(c.SessionsRedisURL)),
+		slog.String("memcached", strings.Join(c.MemcachedServers, ",")),
+		slog.Int64("memory_mb", c.MemoryBytes>>20),
+		slog.Any("disabled_layers", c.Disabled),
+	)
+}
+
+// redactURL hides the password of a URL such as redis://:secret@host/0.
+func redactURL(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return u
+	}
+	userinfo := u[scheme+3 : at]
+	if name, _, hasPw := strings.Cut(userinfo, ":"); hasPw {
+		return u[:scheme+3] + name + ":xxxxx" + u[at:]
+	}
+	return u
+}
+
+// Caches are the shop's aliases and what they stand on.
+type Caches struct {
+	Default, Sessions, LongTerm *Alias
+	// Tags are the generations of the default and long-term aliases.
+	Tags *Tags
+	// Memory is the in-process store or memory tier, when there is one.
+	Memory *Memory
+	// Redis is the Redis of the cache, when there is one.
+	Redis *Redis
+	// Config is what the caches were opened with.
+	Config  Config
+	closers []func() error
+}
+
+// Alias returns the alias of a name, or nil.
+func (c *Caches) Alias(name string) *Alias {
+	switch name {
+	case AliasDefault:
+		return c.Default
+	case AliasSessions:
+		return c.Sessions
+	case AliasLongTerm:
+		return c.LongTerm
+	}
+	return nil
+}
+
+// Close closes every store.
+func (c *Caches) Close() error {
+	var errs []error
+	for i := len(c.closers) - 1; i >= 0; i-- {
+		errs = append(errs, c.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// Open builds the stores and aliases of cfg. It does not wait for servers:
+// a cache server that is down at start is a cache that misses.
+func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Caches{Config: cfg}
+	codec := JSON
+	if cfg.Codec == "msgpack" {
+		codec = Msgpack
+	}
+	guard := func(s Store, name string) Store {
+		return NewGuard(s, GuardOptions{Name: name, Timeout: cfg.Timeout, Logger: logger, Metrics: metrics})
+	}
+	openRedis := func(url string) (*Redis, error) {
+		o := cfg.Redis
+		o.URL = url
+		r, err := NewRedis(o)
+		if err != nil {
+			return nil, err
+		}
+		c.closers = append(c.closers, r.Close)
+		return r, nil
+	}
+
+	var store Store
+	var tagStore Store
+	shared := true
+	switch cfg.Store {
+	case "none":
+		store, tagStore, shared = None{}, None{}, false
+	case "memory":
+		c.Memory = NewMemory(cfg.MemoryBytes)
+		c.closers = append(c.closers, c.Memory.Close)
+		store, tagStore, shared = c.Memory, c.Memory, false
+	case "redis":
+		r, err := openRedis(cfg.RedisURL)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.Redis = r
+		store = guard(r, "redis")
+		tagStore = store
+	case "tiered":
+		r, err := openRedis(cfg.RedisURL)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.Redis = r
+		c.Memory = NewMemory(cfg.MemoryBytes)
+		tagStore = guard(r, "redis")
+		t := NewTiered(c.Memory, tagStore, r.Client(), cfg.L1TTL, cfg.Prefix+":l1-deletes", logger)
+		c.closers = append(c.closers, t.Close)
+		store = t
+	case "memcached":
+		m, err := NewMemcached(cfg.MemcachedServers, cfg.Timeout)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.closers = append(c.closers, m.Close)
+		store = guard(m, "memcached")
+		tagStore = store
+	default:
+		return nil, fmt.Errorf("unknown cache store %q", cfg.Store)
+	}
+	c.Tags = NewTags(tagStore, cfg.Prefix+":")
+	alias := func(name string, s Store, tags *Tags, shared bool) *Alias {
+		ac := cfg.Aliases[name]
+		return NewAlias(AliasOptions{
+			Name: name, Store: s, Tags: tags, Prefix: ac.Prefix, Version: ac.Version, TTL: ac.TTL,
+			Codec: codec, Disabled: cfg.Disabled, Shared: shared, Metrics: metrics, Logger: logger,
+		})
+	}
+	c.Default = alias(AliasDefault, store, c.Tags, shared)
+	c.LongTerm = alias(AliasLongTerm, store, c.Tags, shared)
+
+	// Sessions are not cache data: they live in Redis when there is one (a
+	// SESSIONS_REDIS_URL of their own, ideally with noeviction), and
+	// otherwise in a memory store of their own, so that cache data never
+	// pushes them out. CACHE_STORE=none does not turn them off.
+	var sessions Store
+	sessionsShared := false
+	switch {
+	case cfg.SessionsRedisURL != "" && cfg.SessionsRedisURL == cfg.RedisURL && c.Redis != nil:
+		sessions, sessionsShared = guard(c.Redis, "redis-sessions"), true
+	case cfg.SessionsRedisURL != "":
+		r, err := openRedis(cfg.SessionsRedisURL)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		sessions, sessionsShared = guard(r, "redis-sessions"), true
+	default:
+		m := NewMemory(cfg.SessionsMemoryBytes)
+		c.closers = append(c.closers, m.Close)
+		sessions = m
+	}
+	sc := cfg.Aliases[AliasSessions]
+	c.Sessions = NewAlias(AliasOptions{
+		Name: AliasSessions, Store: sessions, Tags: NewTags(sessions, cfg.Prefix+":sessions:"), Prefix: sc.Prefix,
+		Version: sc.Version, TTL: sc.TTL, Jitter: -1, Codec: codec, Shared: sessionsShared, Metrics: metrics, Logger: logger,
+	})
+	return c, nil
+}

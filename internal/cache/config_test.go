@@ -1,0 +1,107 @@
+package cache_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/cachetest"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestConfigFromEnv(t *testing.T) {
+	c, err := cache.ConfigFromEnv(env(nil))
+	if err != nil || c.Store != "memory" || c.Aliases["default"].TTL != 5*time.Minute || c.Aliases["long_term"].TTL != 7*24*time.Hour {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	c, err = cache.ConfigFromEnv(env(map[string]string{"REDIS_URL": "redis://:s3cret@h:6379/0", "CACHE_DEFAULT_TTL": "30s", "CACHE_LAYERS": "page,query"}))
+	if err != nil || c.Store != "redis" || c.Aliases["default"].TTL != 30*time.Second || c.SessionsRedisURL != c.RedisURL {
+		t.Fatalf("with REDIS_URL: %+v, %v", c, err)
+	}
+	for _, l := range []cache.Layer{cache.LayerHTTP, cache.LayerFragment, cache.LayerAggregate} {
+		if !slices.Contains(c.Disabled, l) {
+			t.Errorf("CACHE_LAYERS=page,query left %s on", l)
+		}
+	}
+	if slices.Contains(c.Disabled, cache.LayerSession) || slices.Contains(c.Disabled, cache.LayerPage) {
+		t.Errorf("disabled %v", c.Disabled)
+	}
+	var b strings.Builder
+	b.WriteString(c.LogValue().String())
+	if strings.Contains(b.String(), "s3cret") {
+		t.Errorf("the logged configuration shows the Redis password: %s", b.String())
+	}
+	for _, bad := range []map[string]string{
+		{"CACHE_STORE": "floppy"}, {"CACHE_STORE": "redis"}, {"CACHE_STORE": "memcached"},
+		{"CACHE_LAYERS": "page,warp"}, {"CACHE_TIMEOUT": "soon"}, {"CACHE_MEMORY_MB": "-1"}, {"CACHE_CODEC": "xml"},
+	} {
+		if _, err := cache.ConfigFromEnv(env(bad)); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// TestOpenEveryStore opens the shop's caches on each store and checks that
+// the aliases work and that sessions never depend on CACHE_STORE.
+func TestOpenEveryStore(t *testing.T) {
+	t.Parallel()
+	mc := cachetest.StartMemcached(t, 2)
+	for _, store := range []string{"memory", "redis", "tiered", "memcached", "none"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{"CACHE_STORE": store, "CACHE_PREFIX": cachetest.Prefix(t)}
+			if store == "redis" || store == "tiered" {
+				vars["REDIS_URL"] = cachetest.SharedRedisURL()
+			}
+			if store == "memcached" {
+				vars["MEMCACHED_SERVERS"] = strings.Join(cachetest.Addrs(mc), ",")
+			}
+			cfg, err := cache.ConfigFromEnv(env(vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := cache.Open(cfg, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx := context.Background()
+			loads := 0
+			for range 2 {
+				cache.Remember(ctx, c.Default, "k", cache.Opts{Tags: []string{"t"}}, func(context.Context) (int, error) { loads++; return 7, nil })
+			}
+			if want := map[bool]int{true: 2, false: 1}[store == "none"]; loads != want {
+				t.Errorf("%d loads for two reads, want %d", loads, want)
+			}
+			if err := cache.Set(ctx, c.Sessions, "s", "user 5", cache.Opts{Layer: cache.LayerSession}); err != nil {
+				t.Fatal(err)
+			}
+			if v, ok := cache.Get[string](ctx, c.Sessions, "s", cache.Opts{Layer: cache.LayerSession}); !ok || v != "user 5" {
+				t.Errorf("sessions on CACHE_STORE=%s: %q, %v", store, v, ok)
+			}
+		})
+	}
+}
+
+func TestStatsTotals(t *testing.T) {
+	ctx, s := cache.WithStats(context.Background())
+	a := newAlias(t, "memory")
+	load := func(context.Context) (int, error) { return 1, nil }
+	cache.Remember(ctx, a, "a", cache.Opts{Layer: cache.LayerQuery}, load)
+	cache.Remember(ctx, a, "a", cache.Opts{Layer: cache.LayerQuery}, load)
+	cache.Remember(ctx, a, "b", cache.Opts{Layer: cache.LayerAggregate}, load)
+	hits, misses, sets := s.Totals()
+	if hits != 1 || misses != 2 || sets != 2 {
+		t.Errorf("totals %d hits, %d misses, %d sets; want 1, 2, 2", hits, misses, sets)
+	}
+	if s.Count(cache.LayerQuery, cache.Hit) != 1 || s.Count(cache.LayerAggregate, cache.Miss) != 1 {
+		t.Errorf("per-layer counts wrong: %+v", s.Ops())
+	}
+	if len(s.Ops()) != 5 {
+		t.Errorf("%d operations recorded, want 5", len(s.Ops()))
+	}
+}

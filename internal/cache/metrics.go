@@ -1,0 +1,96 @@
+package cache
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the process-wide figures of every Alias, for Prometheus.
+// A nil *Metrics records nothing.
+type Metrics struct {
+	ops      *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	bytes    *prometheus.CounterVec
+	breaker  *prometheus.GaugeVec
+	loads    *prometheus.HistogramVec
+	refresh  *prometheus.CounterVec
+	coalesce *prometheus.CounterVec
+}
+
+// NewMetrics registers the cache's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shop_cache_operations_total", Help: "Cache operations by alias, layer and outcome.",
+		}, []string{"alias", "layer", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shop_cache_operation_duration_seconds", Help: "Time of cache store calls.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
+		}, []string{"alias", "op"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shop_cache_bytes_total", Help: "Bytes read from and written to the cache.",
+		}, []string{"alias", "layer", "direction"}),
+		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shop_cache_breaker_open", Help: "1 while the circuit breaker of a store is open.",
+		}, []string{"store"}),
+		loads: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shop_cache_load_duration_seconds", Help: "Time of the loads that fill the cache on a miss.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 10),
+		}, []string{"alias", "layer"}),
+		refresh: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shop_cache_refreshes_total", Help: "Background refreshes: early (before expiry) and stale (after).",
+		}, []string{"alias", "layer", "kind"}),
+		coalesce: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shop_cache_coalesced_total", Help: "Misses that waited for another caller's load instead of loading.",
+		}, []string{"alias", "layer", "how"}),
+	}
+	reg.MustRegister(m.ops, m.latency, m.bytes, m.breaker, m.loads, m.refresh, m.coalesce)
+	return m
+}
+
+func (m *Metrics) op(alias string, layer Layer, o Outcome) {
+	if m != nil {
+		m.ops.WithLabelValues(alias, string(layer), string(o)).Inc()
+	}
+}
+
+func (m *Metrics) call(alias, op string, took time.Duration) {
+	if m != nil {
+		m.latency.WithLabelValues(alias, op).Observe(took.Seconds())
+	}
+}
+
+func (m *Metrics) moved(alias string, layer Layer, direction string, n int) {
+	if m != nil && n > 0 {
+		m.bytes.WithLabelValues(alias, string(layer), direction).Add(float64(n))
+	}
+}
+
+func (m *Metrics) loaded(alias string, layer Layer, took time.Duration) {
+	if m != nil {
+		m.loads.WithLabelValues(alias, string(layer)).Observe(took.Seconds())
+	}
+}
+
+func (m *Metrics) refreshed(alias string, layer Layer, kind string) {
+	if m != nil {
+		m.refresh.WithLabelValues(alias, string(layer), kind).Inc()
+	}
+}
+
+func (m *Metrics) coalesced(alias string, layer Layer, how string) {
+	if m != nil {
+		m.coalesce.WithLabelValues(alias, string(layer), how).Inc()
+	}
+}
+
+func (m *Metrics) breakerOpen(store string, open bool) {
+	if m != nil {
+		v := 0.0
+		if open {
+			v = 1
+		}
+		m.breaker.WithLabelValues(store).Set(v)
+	}
+}

@@ -1,0 +1,521 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/cachetest"
+)
+
+// newAlias returns an alias of the given kind ("memory", "redis",
+// "tiered") with keys and tags of its own on the shared Redis.
+func newAlias(t *testing.T, kind string, opts ...func(*cache.AliasOptions)) *cache.Alias {
+	t.Helper()
+	p := cachetest.Prefix(t)
+	return newAliasAt(t, kind, p, cachetest.SharedRedisURL(), opts...)
+}
+
+// newAliasAt is newAlias with a given prefix and Redis, so that several
+// aliases (several "instances") can share keys.
+func newAliasAt(t *testing.T, kind, prefix, redisURL string, opts ...func(*cache.AliasOptions)) *cache.Alias {
+	t.Helper()
+	return newAliasTimed(t, kind, prefix, redisURL, cache.RedisOptions{}, 0, opts...)
+}
+
+// relaxed are timeouts for tests about coalescing under a burst of a
+// thousand goroutines: with the race detector on two cores, Redis calls
+// that take half a millisecond take a hundred. Those tests are about how
+// many loads run, not about speed; the failure tests keep the real
+// timeouts.
+var relaxed = cache.RedisOptions{DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+
+func newAliasTimed(t *testing.T, kind, prefix, redisURL string, ro cache.RedisOptions, timeout time.Duration, opts ...func(*cache.AliasOptions)) *cache.Alias {
+	t.Helper()
+	o := cache.AliasOptions{Name: "default", Prefix: prefix + ":default", TTL: time.Minute}
+	open := func() *cache.Redis {
+		ro.URL = redisURL
+		r, err := cache.NewRedis(ro)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+	guard := cache.GuardOptions{Name: "redis", Timeout: timeout}
+	switch kind {
+	case "memory":
+		m := cache.NewMemory(32 << 20)
+		o.Store, o.Tags = m, cache.NewTags(m, prefix+":")
+	case "redis":
+		r := cache.NewGuard(open(), guard)
+		o.Store, o.Tags, o.Shared = r, cache.NewTags(r, prefix+":"), true
+	case "tiered":
+		raw := open()
+		r := cache.NewGuard(raw, guard)
+		tr := cache.NewTiered(cache.NewMemory(32<<20), r, raw.Client(), time.Minute, prefix+":deletes", nil)
+		t.Cleanup(func() { tr.Close() })
+		o.Store, o.Tags, o.Shared = tr, cache.NewTags(r, prefix+":"), true
+	default:
+		t.Fatalf("unknown alias kind %q", kind)
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	return cache.NewAlias(o)
+}
+
+var kinds = []string{"memory", "redis", "tiered"}
+
+// counter is a loader that counts its calls and returns the value it is
+// told to.
+type counter struct {
+	calls atomic.Int64
+	value atomic.Value
+	delay time.Duration
+	err   error
+}
+
+func (c *counter) load(ctx context.Context) (string, error) {
+	c.calls.Add(1)
+	v, _ := c.value.Load().(string)
+	if c.delay > 0 {
+		select {
+		case <-time.After(c.delay):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	return v, c.err
+}
+
+func TestRememberCachesAndInvalidatesByTag(t *testing.T) {
+	t.Parallel()
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			a := newAlias(t, kind)
+			ctx := context.Background()
+			var c counter
+			c.value.Store("v1")
+			o := cache.Opts{Tags: []string{"product:1"}}
+			for range 3 {
+				if v, err := cache.Remember(ctx, a, "p1", o, c.load); err != nil || v != "v1" {
+					t.Fatalf("Remember = %q, %v", v, err)
+				}
+			}
+			if n := c.calls.Load(); n != 1 {
+				t.Fatalf("%d loads for three reads", n)
+			}
+			c.value.Store("v2")
+			if err := a.Tags().Invalidate(ctx, "product:1"); err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := cache.Remember(ctx, a, "p1", o, c.load); v != "v2" {
+				t.Fatalf("after invalidation Remember = %q, want v2", v)
+			}
+			// Another tag leaves it alone; flushing the alias does not.
+			_ = a.Tags().Invalidate(ctx, "product:2")
+			cache.Remember(ctx, a, "p1", o, c.load)
+			if n := c.calls.Load(); n != 2 {
+				t.Errorf("an unrelated tag caused a load (%d loads)", n)
+			}
+			if err := a.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			cache.Remember(ctx, a, "p1", o, c.load)
+			if n := c.calls.Load(); n != 3 {
+				t.Errorf("Flush did not empty the alias (%d loads)", n)
+			}
+		})
+	}
+}
+
+// TestStampedeOneLoadPerProcess: a thousand goroutines miss the same cold
+// key at once; the database sees one load.
+func TestStampedeOneLoadPerProcess(t *testing.T) {
+	t.Parallel()
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			a := newAliasTimed(t, kind, cachetest.Prefix(t), cachetest.SharedRedisURL(), relaxed, 10*time.Second)
+			c := &counter{delay: 100 * time.Millisecond}
+			c.value.Store("hot")
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			errs := make(chan error, 1000)
+			for range 1000 {
+				wg.Go(func() {
+					<-start
+					v, err := cache.Remember(context.Background(), a, "hot", cache.Opts{Tags: []string{"t"}}, c.load)
+					if err != nil || v != "hot" {
+						errs <- fmt.Errorf("Remember = %q, %v", v, err)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if n := c.calls.Load(); n != 1 {
+				t.Errorf("%d loads for 1000 concurrent misses, want 1", n)
+			}
+		})
+	}
+}
+
+// TestStampedeOneLoadAcrossInstances: three aliases with their own
+// clients, as three processes would have, on one Redis: one load between
+// them, the others wait for its value.
+func TestStampedeOneLoadAcrossInstances(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"redis", "tiered"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			p := cachetest.Prefix(t)
+			c := &counter{delay: 100 * time.Millisecond}
+			c.value.Store("shared")
+			var instances []*cache.Alias
+			for range 3 {
+				instances = append(instances, newAliasTimed(t, kind, p, cachetest.SharedRedisURL(), relaxed, 10*time.Second))
+			}
+			ctx := context.Background()
+			// Warm each instance's tag generation, so that the race below
+			// is about the value only.
+			for _, a := range instances {
+				if _, err := a.Tags().Current(ctx, []string{"t", "alias:default"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for _, a := range instances {
+				for range 20 {
+					wg.Go(func() {
+						<-start
+						if v, err := cache.Remember(ctx, a, "k", cache.Opts{Tags: []string{"t"}}, c.load); err != nil || v != "shared" {
+							t.Errorf("Remember = %q, %v", v, err)
+						}
+					})
+				}
+			}
+			close(start)
+			wg.Wait()
+			if n := c.calls.Load(); n != 1 {
+				t.Errorf("%d loads across three instances, want 1", n)
+			}
+		})
+	}
+}
+
+// TestNoStaleSet is the race every cache-aside cache has: a load reads the
+// database, a write changes it and invalidates, and then the slow load
+// stores the old value. The test makes that interleaving happen for sure
+// and shows that plain cache-aside serves the old value afterwards while
+// Remember does not.
+func TestNoStaleSet(t *testing.T) {
+	t.Parallel()
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			a := newAlias(t, kind)
+			ctx := context.Background()
+			var db atomic.Value // the "database"
+			db.Store("old")
+			readDone, setMayGo := make(chan struct{}), make(chan struct{})
+			slowLoad := func(context.Context) (string, error) {
+				v := db.Load().(string) // the read...
+				close(readDone)
+				<-setMayGo // ...and, later, the cache set
+				return v, nil
+			}
+			o := cache.Opts{Tags: []string{"product:9"}}
+			done := make(chan string)
+			go func() {
+				v, _ := cache.Remember(ctx, a, "p9", o, slowLoad)
+				done <- v
+			}()
+			<-readDone
+			db.Store("new") // the write commits...
+			if err := a.Tags().Invalidate(ctx, "product:9"); err != nil {
+				t.Fatal(err) // ...and invalidates, before the slow load stores
+			}
+			close(setMayGo)
+			if v := <-done; v != "old" {
+				t.Fatalf("the slow load returned %q", v)
+			}
+			fresh := func(context.Context) (string, error) { return db.Load().(string), nil }
+			if v, _ := cache.Remember(ctx, a, "p9", o, fresh); v != "new" {
+				t.Errorf("after the write, Remember returned %q: a stale set", v)
+			}
+
+			// The same interleaving against plain cache-aside (get, load,
+			// set; the write deletes the key) leaves the old value cached.
+			plainGet := func() (string, bool) { return cache.Get[string](ctx, a, "plain", cache.Opts{}) }
+			db.Store("old")
+			v := db.Load().(string) // the slow reader reads...
+			db.Store("new")         // the write commits
+			_ = a.Delete(ctx, "plain")
+			_ = cache.Set(ctx, a, "plain", v, cache.Opts{}) // ...and then stores
+			if got, ok := plainGet(); !ok || got != "old" {
+				t.Fatalf("plain cache-aside: got %q, %v; the race did not show", got, ok)
+			}
+		})
+	}
+}
+
+func TestStaleWhileRevalidateAndIfError(t *testing.T) {
+	t.Parallel()
+	a := newAlias(t, "redis", func(o *cache.AliasOptions) { o.Jitter = -1 })
+	ctx := context.Background()
+	c := &counter{}
+	c.value.Store("v1")
+	o := cache.Opts{TTL: 200 * time.Millisecond, Stale: 5 * time.Second, Tags: []string{"x"}}
+	if v, _ := cache.Remember(ctx, a, "swr", o, c.load); v != "v1" {
+		t.Fatal(v)
+	}
+	time.Sleep(300 * time.Millisecond)
+	c.value.Store("v2")
+	c.delay = 200 * time.Millisecond
+	begin := time.Now()
+	reqCtx, stats := cache.WithStats(ctx)
+	v, _ := cache.Remember(reqCtx, a, "swr", o, c.load)
+	if v != "v1" || time.Since(begin) > 150*time.Millisecond || stats.Count(cache.LayerObject, cache.Stale) != 1 {
+		t.Fatalf("expired value: got %q after %s (stale %d); want v1 at once, served stale",
+			v, time.Since(begin), stats.Count(cache.LayerObject, cache.Stale))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if v, _ := cache.Remember(ctx, a, "swr", o, c.load); v == "v2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background refresh never stored v2")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// Stale-if-error: past its TTL, the value is served when the load fails.
+	e := cache.Opts{TTL: 100 * time.Millisecond, StaleIfError: 5 * time.Second, Tags: []string{"y"}}
+	ok := &counter{}
+	ok.value.Store("good")
+	cache.Remember(ctx, a, "sie", e, ok.load)
+	time.Sleep(200 * time.Millisecond)
+	broken := &counter{err: errors.New("database down")}
+	if v, err := cache.Remember(ctx, a, "sie", e, broken.load); err != nil || v != "good" {
+		t.Errorf("with the database down: %q, %v; want the stale value", v, err)
+	}
+	// But never a value whose tag was invalidated.
+	_ = a.Tags().Invalidate(ctx, "y")
+	if _, err := cache.Remember(ctx, a, "sie", e, broken.load); err == nil {
+		t.Error("an invalidated value was served because the load failed")
+	}
+}
+
+func TestNegativeCaching(t *testing.T) {
+	t.Parallel()
+	a := newAlias(t, "memory")
+	notFound := errors.New("no such product")
+	c := &counter{err: fmt.Errorf("load 42: %w", notFound)}
+	o := cache.Opts{Tags: []string{"product:42"}, NotFound: notFound, NotFoundTTL: time.Minute}
+	for range 5 {
+		if _, err := cache.Remember(context.Background(), a, "p42", o, c.load); !errors.Is(err, notFound) {
+			t.Fatalf("err = %v, want the not-found error", err)
+		}
+	}
+	if n := c.calls.Load(); n != 1 {
+		t.Errorf("%d loads for five reads of a missing id", n)
+	}
+	// Creating the product invalidates its tag: the next read finds it.
+	_ = a.Tags().Invalidate(context.Background(), "product:42")
+	c.err = nil
+	c.value.Store("created")
+	if v, err := cache.Remember(context.Background(), a, "p42", o, c.load); err != nil || v != "created" {
+		t.Errorf("after creation: %q, %v", v, err)
+	}
+}
+
+func TestEarlyRefresh(t *testing.T) {
+	t.Parallel()
+	a := newAlias(t, "memory", func(o *cache.AliasOptions) { o.Jitter = -1 })
+	ctx := context.Background()
+	// A slow load (300ms) and a TTL of 400ms: well before expiry, XFetch
+	// has readers refresh the value in the background.
+	c := &counter{delay: 300 * time.Millisecond}
+	c.value.Store("v1")
+	o := cache.Opts{TTL: 400 * time.Millisecond}
+	cache.Remember(ctx, a, "hot", o, c.load)
+	c.value.Store("v2")
+	c.delay = 0
+	deadline := time.Now().Add(380 * time.Millisecond) // before expiry
+	refreshed := false
+	for time.Now().Before(deadline) {
+		v, _ := cache.Remember(ctx, a, "hot", o, c.load)
+		if v == "v2" {
+			refreshed = true
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !refreshed && c.calls.Load() < 2 {
+		t.Errorf("no early refresh before expiry (%d loads)", c.calls.Load())
+	}
+}
+
+func TestRememberManyLoadsMissingOnce(t *testing.T) {
+	t.Parallel()
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			a := newAlias(t, kind)
+			ctx := context.Background()
+			var loads [][]int
+			var mu sync.Mutex
+			load := func(_ context.Context, ids []int) (map[int]string, error) {
+				mu.Lock()
+				loads = append(loads, append([]int(nil), ids...))
+				mu.Unlock()
+				out := map[int]string{}
+				for _, id := range ids {
+					if id != 99 { // 99 does not exist
+						out[id] = fmt.Sprint("product ", id)
+					}
+				}
+				return out, nil
+			}
+			o := cache.ManyOpts[int]{
+				Key:    func(id int) string { return cache.EntityKey("product", int64(id)) },
+				TagsOf: func(id int) []string { return []string{fmt.Sprint("product:", id)} },
+			}
+			got, err := cache.RememberMany(ctx, a, []int{1, 2, 3}, o, load)
+			if err != nil || len(got) != 3 || got[2] != "product 2" {
+				t.Fatalf("first batch: %v, %v", got, err)
+			}
+			got, err = cache.RememberMany(ctx, a, []int{2, 3, 4, 99}, o, load)
+			if err != nil || len(got) != 3 || got[4] != "product 4" {
+				t.Fatalf("second batch: %v, %v", got, err)
+			}
+			if len(loads) != 2 || fmt.Sprint(loads[1]) != "[4 99]" {
+				t.Errorf("loads %v, want [[1 2 3] [4 99]]", loads)
+			}
+			_ = a.Tags().Invalidate(ctx, "product:3")
+			cache.RememberMany(ctx, a, []int{1, 2, 3}, o, load)
+			if fmt.Sprint(loads[len(loads)-1]) != "[3]" {
+				t.Errorf("after invalidating product 3 the batch loaded %v", loads[len(loads)-1])
+			}
+		})
+	}
+}
+
+func TestDependenciesAreTracked(t *testing.T) {
+	t.Parallel()
+	a := newAlias(t, "memory")
+	ctx, deps := cache.Track(context.Background())
+	inner, innerDeps := cache.Track(ctx)
+	c := &counter{}
+	c.value.Store("x")
+	cache.Remember(inner, a, "a", cache.Opts{Tags: []string{"product:1"}}, c.load)
+	cache.Remember(ctx, a, "b", cache.Opts{Tags: []string{"category:2"}}, c.load)
+	got := deps.Gens()
+	if _, ok := got["product:1"]; !ok {
+		t.Errorf("the outer scope missed the inner read's tag: %v", got)
+	}
+	if _, ok := got["category:2"]; !ok {
+		t.Errorf("the outer scope missed its own read's tag: %v", got)
+	}
+	if _, ok := innerDeps.Gens()["category:2"]; ok {
+		t.Error("the inner scope saw a read made outside it")
+	}
+	// A layer that is off still reports what its reads depend on.
+	off := newAlias(t, "memory", func(o *cache.AliasOptions) { o.Disabled = []cache.Layer{cache.LayerQuery} })
+	ctx2, deps2 := cache.Track(context.Background())
+	cache.Remember(ctx2, off, "c", cache.Opts{Layer: cache.LayerQuery, Tags: []string{"product:7"}}, c.load)
+	if _, ok := deps2.Gens()["product:7"]; !ok {
+		t.Error("a switched-off layer hid its dependency from the page around it")
+	}
+}
+
+func TestLowLevelAPI(t *testing.T) {
+	t.Parallel()
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			a := newAlias(t, kind)
+			ctx := context.Background()
+			type item struct {
+				Name  string
+				Price int
+			}
+			if _, ok := cache.Get[item](ctx, a, "x", cache.Opts{}); ok {
+				t.Fatal("a fresh alias had a value")
+			}
+			if err := cache.Set(ctx, a, "x", item{"lamp", 1250}, cache.Opts{Tags: []string{"t"}}); err != nil {
+				t.Fatal(err)
+			}
+			if v, ok := cache.Get[item](ctx, a, "x", cache.Opts{Tags: []string{"t"}}); !ok || v.Price != 1250 {
+				t.Fatalf("Get = %+v, %v", v, ok)
+			}
+			if ok, _ := cache.Add(ctx, a, "x", item{"mug", 1}, cache.Opts{Tags: []string{"t"}}); ok {
+				t.Error("Add overwrote a value")
+			}
+			if err := cache.SetMany(ctx, a, map[string]item{"y": {"y", 1}, "z": {"z", 2}}, cache.Opts{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := cache.GetMany[item](ctx, a, []string{"y", "z", "nope"}, cache.Opts{}); len(got) != 2 || got["z"].Price != 2 {
+				t.Errorf("GetMany = %v", got)
+			}
+			if n, err := a.Counter(ctx, "hits", 1, time.Minute); err != nil || n != 1 {
+				t.Errorf("Counter = %d, %v", n, err)
+			}
+			if n, _ := a.Counter(ctx, "hits", 2, time.Minute); n != 3 {
+				t.Errorf("Counter = %d, want 3", n)
+			}
+			if ok, _ := a.Touch(ctx, "y", time.Hour); !ok {
+				t.Error("Touch of a present key reported absent")
+			}
+			_ = a.Delete(ctx, "x")
+			if _, ok := cache.Get[item](ctx, a, "x", cache.Opts{Tags: []string{"t"}}); ok {
+				t.Error("a deleted value came back")
+			}
+			if n, err := a.DeletePattern(ctx, "*"); err != nil || n < 2 {
+				t.Errorf("DeletePattern = %d, %v", n, err)
+			}
+		})
+	}
+}
+
+func TestCorruptEntryIsAMissAndDeleted(t *testing.T) {
+	t.Parallel()
+	a := newAlias(t, "redis")
+	ctx := context.Background()
+	if err := a.Store().Set(ctx, a.Prefix()+"bad", []byte("not an entry"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	c := &counter{}
+	c.value.Store("good")
+	if v, err := cache.Remember(ctx, a, "bad", cache.Opts{}, c.load); err != nil || v != "good" {
+		t.Fatalf("Remember over a corrupt entry = %q, %v", v, err)
+	}
+	if v, _ := cache.Remember(ctx, a, "bad", cache.Opts{}, c.load); v != "good" || c.calls.Load() != 1 {
+		t.Errorf("the corrupt entry was not replaced (%d loads)", c.calls.Load())
+	}
+}
+
+func TestNoneAliasOnlyLoads(t *testing.T) {
+	a := cache.NewAlias(cache.AliasOptions{Name: "default", Store: cache.None{}, Tags: cache.NewTags(cache.None{}, "x:")})
+	c := &counter{}
+	c.value.Store("v")
+	for range 3 {
+		cache.Remember(context.Background(), a, "k", cache.Opts{Tags: []string{"t"}}, c.load)
+	}
+	if n := c.calls.Load(); n != 3 {
+		t.Errorf("%d loads for 3 reads with the cache off, want 3", n)
+	}
+}

@@ -1,0 +1,158 @@
+package cache
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Layer names the caching layer an operation belongs to, for the
+// per-request figures and the metrics.
+type Layer string
+
+// The shop's layers.
+const (
+	LayerHTTP      Layer = "http"      // browser and CDN: ETag, 304, Cache-Control
+	LayerPage      Layer = "page"      // whole responses
+	LayerFragment  Layer = "fragment"  // pieces of templates
+	LayerQuery     Layer = "query"     // results of read queries
+	LayerAggregate Layer = "aggregate" // statistics
+	LayerSession   Layer = "session"   // logins
+	LayerObject    Layer = "object"    // the low-level API used directly
+)
+
+// Layers lists every layer, in the order the shop's pages show them.
+var Layers = []Layer{LayerHTTP, LayerPage, LayerFragment, LayerQuery, LayerAggregate, LayerSession, LayerObject}
+
+// Outcome is what one cache operation found or did.
+type Outcome string
+
+// The outcomes.
+const (
+	Hit    Outcome = "hit"
+	Miss   Outcome = "miss"
+	Stale  Outcome = "stale" // an expired value served while it is refreshed, or because the load failed
+	Stored Outcome = "set"
+	Failed Outcome = "error" // the store failed or was skipped: treated as a miss
+)
+
+// Op is one recorded cache operation, for the debug panel.
+type Op struct {
+	Layer   Layer
+	Alias   string
+	Key     string
+	Outcome Outcome
+	Bytes   int
+	Took    time.Duration
+}
+
+// MaxOps bounds the operations a Stats keeps for display; counting goes on.
+const MaxOps = 200
+
+// Stats counts one request's cache operations, by layer and outcome. The
+// web layer turns it into the X-Cache-* headers; every operation of an
+// Alias records into the Stats of its context, if there is one. It is safe
+// for concurrent use.
+type Stats struct {
+	mu     sync.Mutex
+	counts map[Layer]map[Outcome]int
+	ops    []Op
+	failed bool // a store failed during this request: skip the cache for the rest of it
+	took   time.Duration
+}
+
+type statsKey struct{}
+
+// WithStats returns a context that records cache operations into a new
+// Stats, and that Stats.
+func WithStats(ctx context.Context) (context.Context, *Stats) {
+	s := &Stats{counts: map[Layer]map[Outcome]int{}}
+	return context.WithValue(ctx, statsKey{}, s), s
+}
+
+// StatsFrom returns the Stats of ctx, or nil.
+func StatsFrom(ctx context.Context) *Stats {
+	s, _ := ctx.Value(statsKey{}).(*Stats)
+	return s
+}
+
+// Record adds an operation. Layers that are not an Alias (HTTP
+// revalidation) record through it too.
+func (s *Stats) Record(op Op) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.counts[op.Layer]
+	if m == nil {
+		m = map[Outcome]int{}
+		s.counts[op.Layer] = m
+	}
+	m[op.Outcome]++
+	s.took += op.Took
+	if op.Outcome == Failed {
+		s.failed = true
+	}
+	if len(s.ops) < MaxOps {
+		s.ops = append(s.ops, op)
+	}
+}
+
+// Totals returns the request's counts over every layer. Stale answers count
+// as hits: the visitor was served from the cache.
+func (s *Stats) Totals() (hits, misses, sets int) {
+	if s == nil {
+		return 0, 0, 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.counts {
+		hits += m[Hit] + m[Stale]
+		misses += m[Miss] + m[Failed]
+		sets += m[Stored]
+	}
+	return hits, misses, sets
+}
+
+// Count returns how many operations of a layer had an outcome.
+func (s *Stats) Count(l Layer, o Outcome) int {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[l][o]
+}
+
+// Ops returns the recorded operations, oldest first.
+func (s *Stats) Ops() []Op {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Op(nil), s.ops...)
+}
+
+// Took returns the time spent in cache operations.
+func (s *Stats) Took() time.Duration {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.took
+}
+
+// Failed reports whether a store failed during the request. After the
+// first failure the request stops asking the cache: a slow store then
+// costs one timeout per request, not one per lookup.
+func (s *Stats) Failed() bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
+}

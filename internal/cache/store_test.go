@@ -1,0 +1,284 @@
+package cache_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/cachetest"
+)
+
+// storeCase opens one implementation of cache.Store for the contract
+// suite, and says what it cannot do.
+type storeCase struct {
+	name   string
+	open   func(t *testing.T) cache.Store
+	noScan bool // memcached cannot list keys
+	maxVal int  // the largest value it takes, 0 for no limit worth testing
+}
+
+func redisStore(t *testing.T, url string) *cache.Redis {
+	t.Helper()
+	r, err := cache.NewRedis(cache.RedisOptions{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func storeCases() []storeCase {
+	return []storeCase{
+		{name: "memory", open: func(t *testing.T) cache.Store { return cache.NewMemory(64 << 20) }},
+		{name: "redis", open: func(t *testing.T) cache.Store { return redisStore(t, cachetest.SharedRedisURL()) }},
+		{name: "redis-guarded", open: func(t *testing.T) cache.Store {
+			return cache.NewGuard(redisStore(t, cachetest.SharedRedisURL()), cache.GuardOptions{Name: "redis"})
+		}},
+		{name: "redis-cluster", open: func(t *testing.T) cache.Store { return redisStore(t, cachetest.StartCluster(t)) }},
+		{name: "redis-ring", open: func(t *testing.T) cache.Store {
+			a, b := cachetest.StartRedis(t), cachetest.StartRedis(t)
+			return redisStore(t, "redis+ring://"+a.Addr+","+b.Addr+"/0")
+		}},
+		{name: "tiered", open: func(t *testing.T) cache.Store {
+			r := redisStore(t, cachetest.SharedRedisURL())
+			tr := cache.NewTiered(cache.NewMemory(64<<20), r, r.Client(), time.Minute, cachetest.Prefix(t)+":deletes", nil)
+			t.Cleanup(func() { tr.Close() })
+			return tr
+		}},
+		{name: "memcached", noScan: true, maxVal: cache.MaxMemcachedValue, open: func(t *testing.T) cache.Store {
+			m, err := cache.NewMemcached(cachetest.Addrs(cachetest.StartMemcached(t, 2)), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { m.Close() })
+			return m
+		}},
+	}
+}
+
+// TestStoreContract runs the same suite against every store: what one
+// store does, they all do.
+func TestStoreContract(t *testing.T) {
+	t.Parallel()
+	for _, sc := range storeCases() {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			s := sc.open(t)
+			p := cachetest.Prefix(t) + ":"
+			ctx := context.Background()
+			k := func(name string) string { return p + name }
+
+			t.Run("get and set", func(t *testing.T) {
+				if _, err := s.Get(ctx, k("absent")); !errors.Is(err, cache.ErrMiss) {
+					t.Fatalf("Get of an absent key: %v, want ErrMiss", err)
+				}
+				val := []byte("hello")
+				if err := s.Set(ctx, k("a"), val, time.Minute); err != nil {
+					t.Fatal(err)
+				}
+				val[0] = 'j' // the store keeps its own copy
+				got, err := s.Get(ctx, k("a"))
+				if err != nil || string(got) != "hello" {
+					t.Fatalf("Get = %q, %v; want hello", got, err)
+				}
+				all := make([]byte, 256)
+				for i := range all {
+					all[i] = byte(i)
+				}
+				if err := s.Set(ctx, k("binary"), all, time.Minute); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := s.Get(ctx, k("binary")); err != nil || !bytes.Equal(got, all) {
+					t.Errorf("binary value came back as %x, %v", got, err)
+				}
+			})
+
+			t.Run("many", func(t *testing.T) {
+				items := []cache.Item{{Key: k("m1"), Value: []byte("1"), TTL: time.Minute}, {Key: k("m2"), Value: []byte("2"), TTL: time.Minute}}
+				if err := s.SetMany(ctx, items); err != nil {
+					t.Fatal(err)
+				}
+				got, err := s.GetMany(ctx, []string{k("m1"), k("missing"), k("m2")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != 2 || string(got[k("m1")]) != "1" || string(got[k("m2")]) != "2" {
+					t.Errorf("GetMany = %q", got)
+				}
+				if got, err := s.GetMany(ctx, nil); err != nil || len(got) != 0 {
+					t.Errorf("GetMany of nothing = %v, %v", got, err)
+				}
+			})
+
+			t.Run("add, delete, delete-if", func(t *testing.T) {
+				if ok, err := s.Add(ctx, k("lock"), []byte("me"), time.Minute); err != nil || !ok {
+					t.Fatalf("first Add = %v, %v", ok, err)
+				}
+				if ok, err := s.Add(ctx, k("lock"), []byte("you"), time.Minute); err != nil || ok {
+					t.Fatalf("second Add = %v, %v; want false", ok, err)
+				}
+				if ok, err := s.DeleteIf(ctx, k("lock"), []byte("you")); err != nil || ok {
+					t.Fatalf("DeleteIf with someone else's value = %v, %v", ok, err)
+				}
+				if got, _ := s.Get(ctx, k("lock")); string(got) != "me" {
+					t.Fatalf("the lock is %q after a wrong DeleteIf", got)
+				}
+				if ok, err := s.DeleteIf(ctx, k("lock"), []byte("me")); err != nil || !ok {
+					t.Fatalf("DeleteIf with the owner's value = %v, %v", ok, err)
+				}
+				if _, err := s.Get(ctx, k("lock")); !errors.Is(err, cache.ErrMiss) {
+					t.Fatalf("the lock survived DeleteIf: %v", err)
+				}
+				if ok, err := s.Add(ctx, k("lock"), []byte("you"), time.Minute); err != nil || !ok {
+					t.Fatalf("Add after release = %v, %v", ok, err)
+				}
+				_ = s.Set(ctx, k("d1"), []byte("x"), time.Minute)
+				_ = s.Set(ctx, k("d2"), []byte("x"), time.Minute)
+				if err := s.Delete(ctx, k("d1"), k("d2"), k("never-there")); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := s.GetMany(ctx, []string{k("d1"), k("d2")}); len(got) != 0 {
+					t.Errorf("deleted keys still there: %q", got)
+				}
+			})
+
+			t.Run("concurrent add has one winner", func(t *testing.T) {
+				var wins sync.WaitGroup
+				var mu sync.Mutex
+				won := 0
+				for i := range 20 {
+					wins.Go(func() {
+						ok, err := s.Add(ctx, k("race"), []byte(fmt.Sprint(i)), time.Minute)
+						if err != nil {
+							t.Error(err)
+						}
+						if ok {
+							mu.Lock()
+							won++
+							mu.Unlock()
+						}
+					})
+				}
+				wins.Wait()
+				if won != 1 {
+					t.Errorf("%d Adds won", won)
+				}
+			})
+
+			t.Run("incr", func(t *testing.T) {
+				if _, err := s.Incr(ctx, k("n"), 1); !errors.Is(err, cache.ErrMiss) {
+					t.Fatalf("Incr of a missing key: %v, want ErrMiss", err)
+				}
+				if _, err := s.Add(ctx, k("n"), []byte("5"), time.Minute); err != nil {
+					t.Fatal(err)
+				}
+				if n, err := s.Incr(ctx, k("n"), 3); err != nil || n != 8 {
+					t.Fatalf("Incr = %d, %v; want 8", n, err)
+				}
+				if n, err := s.Incr(ctx, k("n"), -2); err != nil || n != 6 {
+					t.Fatalf("Incr(-2) = %d, %v; want 6", n, err)
+				}
+				if got, _ := s.Get(ctx, k("n")); string(got) != "6" {
+					t.Errorf("the counter reads %q", got)
+				}
+			})
+
+			t.Run("expiry and touch", func(t *testing.T) {
+				_ = s.Set(ctx, k("short"), []byte("x"), time.Second)
+				_ = s.Set(ctx, k("touched"), []byte("x"), time.Second)
+				if ok, err := s.Touch(ctx, k("touched"), time.Minute); err != nil || !ok {
+					t.Fatalf("Touch = %v, %v", ok, err)
+				}
+				if ok, err := s.Touch(ctx, k("absent"), time.Minute); err != nil || ok {
+					t.Fatalf("Touch of an absent key = %v, %v", ok, err)
+				}
+				time.Sleep(2100 * time.Millisecond) // memcached counts whole seconds
+				if _, err := s.Get(ctx, k("short")); !errors.Is(err, cache.ErrMiss) {
+					t.Errorf("a 1s value is still there after 2s: %v", err)
+				}
+				if _, err := s.Get(ctx, k("touched")); err != nil {
+					t.Errorf("a touched value expired: %v", err)
+				}
+			})
+
+			t.Run("scan and delete by pattern", func(t *testing.T) {
+				for i := range 30 {
+					_ = s.Set(ctx, k(fmt.Sprintf("scan:a:%d", i)), []byte("x"), time.Minute)
+				}
+				_ = s.Set(ctx, k("scan:b:1"), []byte("x"), time.Minute)
+				var seen []string
+				err := s.Scan(ctx, k("scan:a:*"), func(keys []string) bool { seen = append(seen, keys...); return true })
+				if sc.noScan {
+					if !errors.Is(err, cache.ErrUnsupported) {
+						t.Errorf("Scan: %v, want ErrUnsupported", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				sort.Strings(seen)
+				seen = compact(seen)
+				if len(seen) != 30 {
+					t.Errorf("Scan found %d keys, want 30", len(seen))
+				}
+				n, err := cache.DeletePattern(ctx, s, k("scan:a:*"))
+				if err != nil || n < 30 {
+					t.Fatalf("DeletePattern = %d, %v", n, err)
+				}
+				if _, err := s.Get(ctx, k("scan:b:1")); err != nil {
+					t.Errorf("DeletePattern deleted a key outside the pattern: %v", err)
+				}
+				if _, err := s.Get(ctx, k("scan:a:7")); !errors.Is(err, cache.ErrMiss) {
+					t.Errorf("DeletePattern left a matching key: %v", err)
+				}
+			})
+
+			t.Run("large values", func(t *testing.T) {
+				big := bytes.Repeat([]byte("0123456789"), 20_000) // 200 KB
+				if err := s.Set(ctx, k("big"), big, time.Minute); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := s.Get(ctx, k("big")); err != nil || !bytes.Equal(got, big) {
+					t.Errorf("200 KB value came back with %d bytes, %v", len(got), err)
+				}
+				if sc.maxVal > 0 {
+					if err := s.Set(ctx, k("huge"), make([]byte, sc.maxVal+1), time.Minute); !errors.Is(err, cache.ErrTooLarge) {
+						t.Errorf("a value over the limit: %v, want ErrTooLarge", err)
+					}
+				}
+			})
+		})
+	}
+}
+
+func compact(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func TestNoneStoreKeepsNothing(t *testing.T) {
+	ctx := context.Background()
+	var s cache.Store = cache.None{}
+	_ = s.Set(ctx, "k", []byte("v"), time.Minute)
+	if _, err := s.Get(ctx, "k"); !errors.Is(err, cache.ErrMiss) {
+		t.Errorf("None returned a value: %v", err)
+	}
+	if got, _ := s.GetMany(ctx, []string{"k"}); len(got) != 0 {
+		t.Errorf("None returned values: %v", got)
+	}
+	if ok, _ := s.Add(ctx, "k", nil, time.Minute); !ok {
+		t.Error("Add on None must succeed, so no one waits for a lock")
+	}
+}

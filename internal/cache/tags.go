@@ -1,0 +1,230 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Tags is how the shop invalidates: by generation counters, one per tag
+// ("product:42", "category:7", "user:5:orders"), never by finding and
+// deleting keys.
+//
+// Every cached entry records the generation of each tag it depends on at
+// the moment its value was loaded (read before the load, so a write that
+// lands during the load is never missed). Invalidating a tag increments
+// its generation: one O(1) command, whatever the number of entries. An
+// entry whose recorded generations are not all current is a miss, wherever
+// it is read, on any instance, from any tier.
+//
+// That also closes the stale-set race of plain cache-aside: a load that
+// started before a write stores its old value with the old generation, and
+// nobody will ever take it as current.
+//
+// Generations live in one shared store (Redis when there is one), never in
+// a process's memory tier. A missing generation (new, or evicted) starts
+// at the current time in nanoseconds, above any value it can have had, so
+// an eviction makes entries miss but never brings an old one back.
+type Tags struct {
+	store  Store
+	prefix string
+}
+
+// genTTL keeps generation keys around far longer than any entry that
+// records them; one that expires anyway only causes misses.
+const genTTL = 30 * 24 * time.Hour
+
+// NewTags returns the generations kept in store under prefix.
+func NewTags(store Store, prefix string) *Tags {
+	return &Tags{store: store, prefix: prefix + "tag:"}
+}
+
+func (t *Tags) key(tag string) string { return t.prefix + tag }
+
+// Invalidate increments the generation of each tag: every entry that
+// depends on one of them is a miss from now on. Call it after the write's
+// transaction has committed. An error means some tags may not have moved:
+// the caller must treat the data as not invalidated (and retry).
+func (t *Tags) Invalidate(ctx context.Context, tags ...string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, tag := range tags {
+		if err := t.bump(ctx, tag); err != nil {
+			errs = append(errs, fmt.Errorf("invalidate %s: %w", tag, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (t *Tags) bump(ctx context.Context, tag string) error {
+	k := t.key(tag)
+	for range 3 {
+		_, err := t.store.Incr(ctx, k, 1)
+		if !errors.Is(err, ErrMiss) {
+			return err
+		}
+		// No generation yet: starting one at "now" is an increment too,
+		// since it is above anything the tag had before.
+		added, err := t.store.Add(ctx, k, strconv.AppendInt(nil, time.Now().UnixNano(), 10), genTTL)
+		if err != nil || added {
+			return err
+		}
+	}
+	return errors.New("generation keeps disappearing")
+}
+
+// Current returns the current generation of each tag, starting the missing
+// ones. The map has every tag, or the error is not nil.
+func (t *Tags) Current(ctx context.Context, tags []string) (map[string]int64, error) {
+	keys := make([]string, len(tags))
+	for i, tag := range tags {
+		keys[i] = t.key(tag)
+	}
+	raw, err := t.store.GetMany(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	return t.parse(ctx, tags, raw)
+}
+
+// parse reads generations out of raw values (keyed by full key), starting
+// the missing ones.
+func (t *Tags) parse(ctx context.Context, tags []string, raw map[string][]byte) (map[string]int64, error) {
+	gens := make(map[string]int64, len(tags))
+	for _, tag := range tags {
+		b, ok := raw[t.key(tag)]
+		if ok {
+			if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+				gens[tag] = n
+				continue
+			}
+		}
+		n, err := t.start(ctx, tag)
+		if err != nil {
+			return nil, err
+		}
+		gens[tag] = n
+	}
+	return gens, nil
+}
+
+// start gives a tag without a generation its first one, or reads the one
+// a concurrent caller gave it.
+func (t *Tags) start(ctx context.Context, tag string) (int64, error) {
+	k := t.key(tag)
+	for range 3 {
+		n := time.Now().UnixNano()
+		added, err := t.store.Add(ctx, k, strconv.AppendInt(nil, n, 10), genTTL)
+		if err != nil {
+			return 0, err
+		}
+		if added {
+			return n, nil
+		}
+		b, err := t.store.Get(ctx, k)
+		if errors.Is(err, ErrMiss) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+			return n, nil
+		}
+		_ = t.store.Delete(ctx, k) // not a number: start again
+	}
+	return 0, errors.New("cannot start a generation")
+}
+
+// fingerprint summarizes a set of generations, so that callers loading the
+// same key under different generations never share a load or a lock.
+func fingerprint(gens map[string]int64) string {
+	tags := make([]string, 0, len(gens))
+	for t := range gens {
+		tags = append(tags, t)
+	}
+	sort.Strings(tags)
+	h := fnv.New64a()
+	for _, t := range tags {
+		h.Write([]byte(t))
+		h.Write(strconv.AppendInt([]byte{0}, gens[t], 10))
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// Dependencies collects the tags a piece of work depended on, with the
+// generation each had when it was first read, so that something built
+// from several cached reads (a page, a fragment) can record them all. See
+// Track.
+type Dependencies struct {
+	mu     sync.Mutex
+	gens   map[string]int64
+	broken bool // a read could not learn its generations
+	parent *Dependencies
+}
+
+type depsKey struct{}
+
+// Track returns a context whose cache reads record their tags into a new
+// Dependencies, which also passes them on to any Dependencies ctx already
+// tracks (a fragment inside a page: the page depends on what the fragment
+// does).
+func Track(ctx context.Context) (context.Context, *Dependencies) {
+	d := &Dependencies{gens: map[string]int64{}, parent: tracking(ctx)}
+	return context.WithValue(ctx, depsKey{}, d), d
+}
+
+func tracking(ctx context.Context) *Dependencies {
+	d, _ := ctx.Value(depsKey{}).(*Dependencies)
+	return d
+}
+
+// add records generations, keeping the first seen of each tag: the oldest
+// is the safe one to record.
+func (d *Dependencies) add(gens map[string]int64) {
+	for ; d != nil; d = d.parent {
+		d.mu.Lock()
+		for t, g := range gens {
+			if _, seen := d.gens[t]; !seen {
+				d.gens[t] = g
+			}
+		}
+		d.mu.Unlock()
+	}
+}
+
+// breaks records that a read could not learn its tags' generations, so
+// whatever was built from it must not be cached.
+func (d *Dependencies) breaks() {
+	for ; d != nil; d = d.parent {
+		d.mu.Lock()
+		d.broken = true
+		d.mu.Unlock()
+	}
+}
+
+// Broken reports whether some read's dependencies are unknown: the result
+// must not be cached.
+func (d *Dependencies) Broken() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.broken
+}
+
+// Gens returns a copy of the collected generations.
+func (d *Dependencies) Gens() map[string]int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]int64, len(d.gens))
+	for t, g := range d.gens {
+		out[t] = g
+	}
+	return out
+}
