@@ -37,7 +37,7 @@ vet: ## go vet
 	$(GO) vet ./...
 
 fmt-check: ## fail when a file is not gofmt-ed
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:" $$out >&2; exit 1; fi
 
 lint: vet fmt-check check-generated ## every static check

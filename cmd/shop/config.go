@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"example.com/shop/internal/db"
 )
 
@@ -24,6 +25,8 @@ type config struct {
 	RequestTimeout time.Duration // SHOP_REQUEST_TIMEOUT
 	LogLevel       slog.Level    // LOG_LEVEL: debug, info, warn, error
 	LogFormat      string        // LOG_FORMAT: text or json
+	Hosts          []string      // SHOP_HOSTS: the host names the shop answers to
+	Cache          cache.Config  // CACHE_STORE, REDIS_URL and the rest: see internal/cache
 }
 
 // Defaults for local development. The passwords are a convenience for
@@ -71,6 +74,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return config{}, fmt.Errorf("LOG_FORMAT must be text or json, got %q", c.LogFormat)
 	}
+	for _, h := range strings.Split(getenv("SHOP_HOSTS"), ",") {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			c.Hosts = append(c.Hosts, h)
+		}
+	}
+	if c.Cache, err = cache.ConfigFromEnv(getenv); err != nil {
+		return config{}, err
+	}
 	return c, nil
 }
 
@@ -83,6 +94,7 @@ func (c config) LogValue() slog.Value {
 		slog.Bool("admin_token", c.AdminToken != ""),
 		slog.Bool("secure_cookies", c.SecureCookies),
 		slog.Duration("request_timeout", c.RequestTimeout),
+		slog.Any("cache", c.Cache),
 	)
 }
 

@@ -10,13 +10,11 @@ import (
 	"net/http"
 	"time"
 
-	"example.com/shop/internal/accounts"
-	"example.com/shop/internal/catalog"
+	"example.com/shop/internal/cache"
 	"example.com/shop/internal/db"
-	"example.com/shop/internal/orders"
 	"example.com/shop/internal/seed"
-	"example.com/shop/internal/stats"
 	"example.com/shop/internal/web"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, stdout io.Writer) error {
@@ -57,20 +55,19 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 		}
 	}
 
-	queries := db.New(pool)
-	acc, err := accounts.NewService(queries, cfg.BcryptCost, accounts.SessionTimeouts{})
+	caches, err := cache.Open(cfg.Cache, cache.NewMetrics(prometheus.NewRegistry()), logger)
 	if err != nil {
 		return err
 	}
-	svc := web.Services{
-		Pool:     pool,
-		Accounts: acc,
-		Catalog:  catalog.NewService(queries),
-		Orders:   orders.NewService(queries, pool),
-		Stats:    stats.NewService(queries),
+	defer caches.Close()
+	logger.Info("caches", "config", cfg.Cache)
+
+	svc, err := web.NewServices(pool, caches, cfg.BcryptCost, logger)
+	if err != nil {
+		return err
 	}
 	handler, err := web.New(web.Config{
-		SecureCookies: cfg.SecureCookies, AdminToken: cfg.AdminToken, RequestTimeout: cfg.RequestTimeout,
+		SecureCookies: cfg.SecureCookies, AdminToken: cfg.AdminToken, RequestTimeout: cfg.RequestTimeout, Hosts: cfg.Hosts,
 	}, svc, logger)
 	if err != nil {
 		return err
@@ -88,8 +85,6 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	go sweepSessions(ctx, acc, logger)
-
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "the shop is serving on http://%s\n", displayAddr(ln.Addr()))
@@ -109,24 +104,6 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-// sweepSessions deletes expired sessions now and then, until ctx ends.
-func sweepSessions(ctx context.Context, acc *accounts.Service, logger *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := acc.SweepSessions(ctx); err != nil {
-				logger.Warn("sweep sessions", "err", err)
-			} else if n > 0 {
-				logger.Info("swept expired sessions", "count", n)
-			}
-		}
-	}
 }
 
 // displayAddr turns a listening address into one a browser can open.

@@ -4,6 +4,14 @@ FROM products p
 JOIN categories c ON c.id = p.category_id
 WHERE p.id = $1;
 
+-- name: GetProductForAdmin :one
+-- GetProduct for the admin's edits, which must start from the database's
+-- row even where GetProduct is cached.
+SELECT sqlc.embed(p), c.slug AS category_slug, c.name AS category_name
+FROM products p
+JOIN categories c ON c.id = p.category_id
+WHERE p.id = $1;
+
 -- The list queries below come in one version per sort order, each matched
 -- by an index in the schema, so that a page is an index range scan: a single
 -- query with ORDER BY CASE would sort every matching row instead.
@@ -81,3 +89,7 @@ RETURNING *;
 
 -- name: DeleteProduct :one
 DELETE FROM products WHERE id = $1 RETURNING *;
+
+-- name: ListProductCategories :many
+-- The categories of some products: what their change invalidates.
+SELECT DISTINCT category_id FROM products WHERE id = ANY(@ids::bigint[]);

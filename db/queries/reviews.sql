@@ -26,3 +26,6 @@ RETURNING r.id;
 
 -- name: HasReviewed :one
 SELECT EXISTS (SELECT 1 FROM reviews WHERE user_id = @user_id AND product_id = @product_id);
+
+-- name: ListReviewedProductIDs :many
+SELECT product_id FROM reviews WHERE user_id = @user_id;

@@ -77,3 +77,14 @@ LEFT JOIN orders lo ON lo.id = (
     SELECT o.id FROM orders o WHERE o.user_id = u.id AND o.status = 'completed'
     ORDER BY o.created_at DESC, o.id DESC LIMIT 1)
 WHERE u.id = @user_id;
+
+-- name: PopularCategoryProducts :many
+-- PopularProducts within one category.
+SELECT p.id, sum(oi.quantity)::int AS units
+FROM orders o
+JOIN order_items oi ON oi.order_id = o.id
+JOIN products p ON p.id = oi.product_id
+WHERE o.created_at >= @since AND o.status <> 'cancelled' AND p.active AND p.category_id = @category_id
+GROUP BY p.id
+ORDER BY units DESC, p.id
+LIMIT @lim;

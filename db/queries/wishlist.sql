@@ -6,12 +6,6 @@ ON CONFLICT DO NOTHING;
 -- name: RemoveWishlistItem :execrows
 DELETE FROM wishlist_items WHERE user_id = @user_id AND product_id = @product_id;
 
--- name: IsInWishlist :one
-SELECT EXISTS (SELECT 1 FROM wishlist_items WHERE user_id = @user_id AND product_id = @product_id);
 
--- name: ListWishlist :many
-SELECT p.*
-FROM wishlist_items w
-JOIN products p ON p.id = w.product_id
-WHERE w.user_id = @user_id
-ORDER BY w.created_at DESC, p.id DESC;
+-- name: ListWishlistIDs :many
+SELECT product_id FROM wishlist_items WHERE user_id = @user_id ORDER BY created_at DESC, product_id DESC;

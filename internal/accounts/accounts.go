@@ -15,7 +15,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"example.com/shop/internal/cache"
 	"example.com/shop/internal/db"
+	"example.com/shop/internal/events"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -24,11 +26,6 @@ type Store interface {
 	CreateUser(ctx context.Context, arg db.CreateUserParams) (db.User, error)
 	GetUserByEmail(ctx context.Context, email string) (db.User, error)
 	GetUser(ctx context.Context, id int64) (db.User, error)
-	CreateSession(ctx context.Context, arg db.CreateSessionParams) error
-	GetSessionUser(ctx context.Context, tokenHash []byte) (db.GetSessionUserRow, error)
-	TouchSession(ctx context.Context, arg db.TouchSessionParams) error
-	DeleteSession(ctx context.Context, tokenHash []byte) error
-	DeleteExpiredSessions(ctx context.Context) (int64, error)
 }
 
 var _ Store = (*db.Queries)(nil)
@@ -62,24 +59,82 @@ const (
 	MaxPasswordBytes = 72
 )
 
+// Publisher is where accounts tells the shop what it changed (events.Bus).
+type Publisher interface {
+	Publish(ctx context.Context, e events.Event) error
+}
+
+// Options configure the accounts service.
+type Options struct {
+	// BcryptCost is the work factor of new password hashes
+	// (bcrypt.DefaultCost in production; tests use bcrypt.MinCost).
+	BcryptCost int
+	Timeouts   SessionTimeouts
+	// Sessions is the cache alias that keeps sessions; Cache keeps users
+	// (per user, invalidated by Rules).
+	Sessions, Cache *cache.Alias
+	Events          Publisher
+}
+
 // Service is the accounts domain. It is safe for concurrent use.
 type Service struct {
 	store      Store
 	cost       int
 	dummyHash  []byte // compared against when an e-mail is unknown, so both paths take as long
 	sessionTTL SessionTimeouts
+	sessions   *cache.Alias
+	cache      *cache.Alias
+	events     Publisher
 	now        func() time.Time
 }
 
-// NewService returns the accounts service. bcryptCost is the work factor of
-// new password hashes (bcrypt.DefaultCost in production; tests use
-// bcrypt.MinCost to stay fast).
-func NewService(store Store, bcryptCost int, timeouts SessionTimeouts) (*Service, error) {
-	dummy, err := bcrypt.GenerateFromPassword([]byte("no account has this password"), bcryptCost)
+// NewService returns the accounts service.
+func NewService(store Store, o Options) (*Service, error) {
+	dummy, err := bcrypt.GenerateFromPassword([]byte("no account has this password"), o.BcryptCost)
 	if err != nil {
 		return nil, fmt.Errorf("hash dummy password: %w", err)
 	}
-	return &Service{store: store, cost: bcryptCost, dummyHash: dummy, sessionTTL: timeouts.withDefaults(), now: time.Now}, nil
+	if o.Sessions == nil || o.Cache == nil {
+		return nil, errors.New("accounts: the sessions and cache aliases are required")
+	}
+	return &Service{
+		store: store, cost: o.BcryptCost, dummyHash: dummy, sessionTTL: o.Timeouts.withDefaults(),
+		sessions: o.Sessions, cache: o.Cache, events: o.Events, now: time.Now,
+	}, nil
+}
+
+// UserTag is the tag of one user's account: what a page built for that
+// user depends on besides its own reads.
+func UserTag(id int64) string { return fmt.Sprintf("user:%d", id) }
+
+// User returns the user with this id, or ErrNotFound. Cached per user (it
+// is read on every request of a logged-in user) until the user changes.
+func (s *Service) User(ctx context.Context, id int64) (User, error) {
+	u, err := cache.Remember(ctx, s.cache, cache.EntityKey("user", id), cache.Opts{Layer: cache.LayerQuery, Tags: []string{UserTag(id)}},
+		func(ctx context.Context) (User, error) {
+			u, err := s.store.GetUser(ctx, id)
+			if err != nil {
+				return User{}, err
+			}
+			return userFromDB(u), nil
+		})
+	if db.IsNotFound(err) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("get user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// Rules are the accounts' invalidation rules.
+func Rules(tags interface {
+	Invalidate(ctx context.Context, tags ...string) error
+}) []events.Rule {
+	return []events.Rule{
+		events.On("accounts: user changed -> the cached user",
+			func(ctx context.Context, e events.UserChanged) error { return tags.Invalidate(ctx, UserTag(e.UserID)) }),
+	}
 }
 
 // HashPassword returns the bcrypt hash of password at the given cost. The
@@ -146,6 +201,9 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	if s.events != nil {
+		_ = s.events.Publish(ctx, events.UserChanged{UserID: u.ID, At: u.DateJoined})
 	}
 	return userFromDB(u), nil
 }

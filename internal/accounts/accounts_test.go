@@ -6,14 +6,18 @@ import (
 	"testing"
 	"time"
 
+	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/testdb"
 	"golang.org/x/crypto/bcrypt"
 )
 
-func newService(t *testing.T) *Service {
+func newService(t *testing.T, timeouts SessionTimeouts) *Service {
 	t.Helper()
-	s, err := NewService(db.New(testdb.New(t)), bcrypt.MinCost, SessionTimeouts{Idle: time.Hour, Absolute: 24 * time.Hour})
+	caches := cachetest.Caches(t, nil)
+	s, err := NewService(db.New(testdb.New(t)), Options{
+		BcryptCost: bcrypt.MinCost, Timeouts: timeouts, Sessions: caches.Sessions, Cache: caches.Default,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +54,7 @@ func TestRegistrationProblems(t *testing.T) {
 
 func TestRegisterAndAuthenticate(t *testing.T) {
 	t.Parallel()
-	s := newService(t)
+	s := newService(t, SessionTimeouts{})
 	ctx := context.Background()
 	u, err := s.Register(ctx, Registration{Email: " Ann@Example.COM ", Name: "Ann", Password: "correct horse"})
 	if err != nil {
@@ -72,9 +76,9 @@ func TestRegisterAndAuthenticate(t *testing.T) {
 	}
 }
 
-func TestSessionTimeouts(t *testing.T) {
+func TestSessions(t *testing.T) {
 	t.Parallel()
-	s := newService(t)
+	s := newService(t, SessionTimeouts{Idle: time.Hour, Absolute: 24 * time.Hour})
 	ctx := context.Background()
 	u, err := s.Register(ctx, Registration{Email: "a@example.com", Name: "Ann", Password: "correct horse"})
 	if err != nil {
@@ -88,39 +92,83 @@ func TestSessionTimeouts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Used every 50 minutes, the session outlives its one-hour idle
-	// timeout, because each use moves the deadline.
-	for range 5 {
-		clock = clock.Add(50 * time.Minute)
-		if _, err := s.SessionUser(ctx, token); err != nil {
-			t.Fatalf("at %s: %v", clock.Sub(start), err)
-		}
+	if got, err := s.SessionUser(ctx, token); err != nil || got.ID != u.ID {
+		t.Fatalf("SessionUser = %+v, %v", got, err)
 	}
-	// The database decides idleness with its own clock, so test the
-	// absolute timeout here, and the idle one through expires_at below.
+	other, _ := s.StartSession(ctx, u.ID)
+	if other == token {
+		t.Fatal("two logins got the same session id")
+	}
+	// The absolute timeout ends a session however much it is used.
 	clock = start.Add(25 * time.Hour)
 	if _, err := s.SessionUser(ctx, token); !errors.Is(err, ErrNoSession) {
 		t.Errorf("after the absolute timeout: %v", err)
 	}
+	clock = start
 	if _, err := s.SessionUser(ctx, token); !errors.Is(err, ErrNoSession) {
 		t.Errorf("a session past its absolute timeout was not deleted: %v", err)
 	}
-
-	clock = time.Now().Add(-2 * time.Hour) // a session whose idle deadline passed an hour ago
-	idle, err := s.StartSession(ctx, u.ID)
-	if err != nil {
+	// Logout ends a session.
+	if _, err := s.SessionUser(ctx, other); err != nil {
 		t.Fatal(err)
 	}
-	clock = time.Now()
-	if _, err := s.SessionUser(ctx, idle); !errors.Is(err, ErrNoSession) {
-		t.Errorf("idle session: %v", err)
+	if err := s.EndSession(ctx, other); err != nil {
+		t.Fatal(err)
 	}
-	if n, err := s.SweepSessions(ctx); err != nil || n != 1 {
-		t.Errorf("sweep removed %d, %v; want the idle one", n, err)
+	if _, err := s.SessionUser(ctx, other); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a session lived on after logout: %v", err)
 	}
 	for _, bad := range []string{"", "nope", string(make([]byte, 500))} {
 		if _, err := s.SessionUser(ctx, bad); !errors.Is(err, ErrNoSession) {
 			t.Errorf("token %q: %v", bad, err)
 		}
+	}
+}
+
+// TestIdleSessionsExpire: the idle timeout is the session's time to live
+// in its store, moved on as the session is used.
+func TestIdleSessionsExpire(t *testing.T) {
+	t.Parallel()
+	s := newService(t, SessionTimeouts{Idle: 2 * time.Second, Absolute: time.Hour})
+	ctx := context.Background()
+	u, err := s.Register(ctx, Registration{Email: "a@example.com", Name: "Ann", Password: "correct horse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := s.StartSession(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if _, err := s.SessionUser(ctx, token); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a session idle past its timeout: %v", err)
+	}
+}
+
+// TestSessionsFailClosed: without their store, visitors are logged out,
+// never somebody else, and nobody can log in.
+func TestSessionsFailClosed(t *testing.T) {
+	t.Parallel()
+	srv := cachetest.StartRedis(t)
+	caches := cachetest.Caches(t, map[string]string{"REDIS_URL": srv.URL(), "CACHE_STORE": "memory"})
+	s, err := NewService(db.New(testdb.New(t)), Options{BcryptCost: bcrypt.MinCost, Sessions: caches.Sessions, Cache: caches.Default})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	u, err := s.Register(ctx, Registration{Email: "a@example.com", Name: "Ann", Password: "correct horse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := s.StartSession(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill()
+	if _, err := s.SessionUser(ctx, token); !errors.Is(err, ErrNoSession) {
+		t.Errorf("with the session store down: %v, want logged out", err)
+	}
+	if _, err := s.StartSession(ctx, u.ID); !errors.Is(err, ErrSessionsDown) {
+		t.Errorf("a login with the session store down: %v, want ErrSessionsDown", err)
 	}
 }

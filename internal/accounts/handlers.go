@@ -52,7 +52,7 @@ func HandleLogin(s *Service, secureCookies bool) echo.HandlerFunc {
 			return err
 		}
 		if err := s.replaceSession(c, u.ID, secureCookies); err != nil {
-			return err
+			return sessionError(err)
 		}
 		return c.Redirect(http.StatusSeeOther, next)
 	}
@@ -73,6 +73,15 @@ func (s *Service) replaceSession(c echo.Context, userID int64, secureCookies boo
 	}
 	setCookie(c, token, secureCookies, s.sessionTTL.Absolute)
 	return nil
+}
+
+// sessionError turns a session store that cannot take a login into a 503
+// that says so.
+func sessionError(err error) error {
+	if errors.Is(err, ErrSessionsDown) {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "Logging in is not possible right now. Please try again in a moment.").SetInternal(err)
+	}
+	return err
 }
 
 // HandleRegisterForm shows the registration form.
@@ -100,7 +109,7 @@ func HandleRegister(s *Service, secureCookies bool) echo.HandlerFunc {
 			return err
 		}
 		if err := s.replaceSession(c, u.ID, secureCookies); err != nil {
-			return err
+			return sessionError(err)
 		}
 		return c.Redirect(http.StatusSeeOther, "/dashboard")
 	}

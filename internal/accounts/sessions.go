@@ -5,13 +5,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"example.com/shop/internal/db"
+	"example.com/shop/internal/cache"
 	"example.com/shop/internal/viewer"
 	"github.com/labstack/echo/v4"
 )
@@ -36,19 +37,37 @@ func (t SessionTimeouts) withDefaults() SessionTimeouts {
 }
 
 // CookieName is the session cookie. A session id is 256 random bits; the
-// database keeps only its SHA-256.
+// cache keeps only its SHA-256, so a dump of the cache logs nobody in.
 const CookieName = "shop_session"
 
 // touchEvery limits how often a request moves a session's idle deadline,
-// so that browsing is not a database write per page.
+// so that browsing is not a cache write per page.
 const touchEvery = time.Minute
 
-// ErrNoSession reports a missing, unknown or expired session.
-var ErrNoSession = errors.New("no live session")
+// Errors of sessions.
+var (
+	// ErrNoSession reports a missing, unknown or expired session.
+	ErrNoSession = errors.New("no live session")
+	// ErrSessionsDown reports that the session store cannot take a new
+	// session: nobody can log in until it is back.
+	ErrSessionsDown = errors.New("sessions are unavailable")
+)
 
-func hashToken(token string) []byte {
+// session is what the "sessions" alias keeps per login (the seed's
+// SESSION_ENGINE = cache).
+type session struct {
+	UserID  int64
+	Created time.Time
+	Seen    time.Time
+}
+
+func sessionKey(token string) string {
 	h := sha256.Sum256([]byte(token))
-	return h[:]
+	return "session:" + hex.EncodeToString(h[:])
+}
+
+func (s *Service) sessionOpts() cache.Opts {
+	return cache.Opts{Layer: cache.LayerSession, TTL: s.sessionTTL.Idle}
 }
 
 // StartSession logs userID in: it creates a new session and returns the
@@ -58,40 +77,41 @@ func (s *Service) StartSession(ctx context.Context, userID int64) (string, error
 	b := make([]byte, 32)
 	rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)
-	err := s.store.CreateSession(ctx, db.CreateSessionParams{
-		TokenHash: hashToken(token), UserID: userID, ExpiresAt: s.now().Add(s.sessionTTL.Idle),
-	})
-	if err != nil {
-		return "", fmt.Errorf("create session: %w", err)
+	now := s.now()
+	if err := cache.Set(ctx, s.sessions, sessionKey(token), session{UserID: userID, Created: now, Seen: now}, s.sessionOpts()); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrSessionsDown, err)
 	}
 	return token, nil
 }
 
 // SessionUser returns the user of a live session, extending its idle
-// deadline. It returns ErrNoSession for an unknown, idle or too old session.
+// deadline now and then. It returns ErrNoSession for an unknown, idle or
+// too old session, and when the session store cannot be read: without its
+// store a visitor is logged out, never taken for somebody else.
 func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
 	if token == "" || len(token) > 100 {
 		return User{}, ErrNoSession
 	}
-	row, err := s.store.GetSessionUser(ctx, hashToken(token))
-	if db.IsNotFound(err) {
+	key := sessionKey(token)
+	sess, ok := cache.Get[session](ctx, s.sessions, key, s.sessionOpts())
+	if !ok {
 		return User{}, ErrNoSession
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("find session: %w", err)
 	}
 	now := s.now()
-	if now.Sub(row.SessionCreatedAt) > s.sessionTTL.Absolute {
-		_ = s.store.DeleteSession(ctx, hashToken(token))
+	if now.Sub(sess.Created) > s.sessionTTL.Absolute {
+		_ = s.sessions.Delete(ctx, key)
 		return User{}, ErrNoSession
 	}
-	if now.Sub(row.LastSeen) > touchEvery {
-		err := s.store.TouchSession(ctx, db.TouchSessionParams{TokenHash: hashToken(token), ExpiresAt: now.Add(s.sessionTTL.Idle)})
-		if err != nil {
-			return User{}, fmt.Errorf("touch session: %w", err)
-		}
+	if now.Sub(sess.Seen) > touchEvery {
+		sess.Seen = now
+		_ = cache.Set(ctx, s.sessions, key, sess, s.sessionOpts()) // a failed touch only shortens the session
 	}
-	return userFromDB(row.User), nil
+	u, err := s.User(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		_ = s.sessions.Delete(ctx, key)
+		return User{}, ErrNoSession
+	}
+	return u, err
 }
 
 // EndSession logs a session out. Ending an unknown session is not an error.
@@ -99,19 +119,10 @@ func (s *Service) EndSession(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	if err := s.store.DeleteSession(ctx, hashToken(token)); err != nil {
+	if err := s.sessions.Delete(ctx, sessionKey(token)); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
-}
-
-// SweepSessions deletes expired sessions and returns how many.
-func (s *Service) SweepSessions(ctx context.Context) (int64, error) {
-	n, err := s.store.DeleteExpiredSessions(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("sweep sessions: %w", err)
-	}
-	return n, nil
 }
 
 // LoadViewer is middleware that reads the session cookie and puts its

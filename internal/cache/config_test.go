@@ -54,6 +54,9 @@ func TestOpenEveryStore(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
 			vars := map[string]string{"CACHE_STORE": store, "CACHE_PREFIX": cachetest.Prefix(t)}
+			for k, v := range cachetest.Relaxed {
+				vars[k] = v
+			}
 			if store == "redis" || store == "tiered" {
 				vars["REDIS_URL"] = cachetest.SharedRedisURL()
 			}

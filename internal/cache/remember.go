@@ -56,6 +56,9 @@ func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load fun
 		return load(ctx)
 	}
 	tracking(ctx).add(f.gens)
+	// The time of the lookup is what the cache cost this request; a load's
+	// time is the database's, and a set records its own.
+	lookupTook := time.Since(start)
 
 	now := time.Now()
 	if f.ok && f.valid {
@@ -65,13 +68,13 @@ func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load fun
 				if refreshEarly(f.e, now) {
 					refreshLater(ctx, a, full, key, f.gens, o, load, "early")
 				}
-				a.record(ctx, layer, key, Hit, len(f.e.payload), time.Since(start))
+				a.record(ctx, layer, key, Hit, len(f.e.payload), lookupTook)
 				return v, err
 			}
 		case now.Before(f.e.freshUntil.Add(o.Stale)):
 			if v, err, ok := decodeHit[T](f.e, o); ok {
 				refreshLater(ctx, a, full, key, f.gens, o, load, "stale")
-				a.record(ctx, layer, key, Stale, len(f.e.payload), time.Since(start))
+				a.record(ctx, layer, key, Stale, len(f.e.payload), lookupTook)
 				return v, err
 			}
 		}
@@ -81,12 +84,12 @@ func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load fun
 	if err != nil && !errors.Is(err, o.NotFound) && f.ok && f.valid && now.Before(f.e.freshUntil.Add(o.StaleIfError)) {
 		// The load failed and the old value is still allowed: serve it.
 		if sv, serr, ok := decodeHit[T](f.e, o); ok {
-			a.record(ctx, layer, key, Stale, len(f.e.payload), time.Since(start))
+			a.record(ctx, layer, key, Stale, len(f.e.payload), lookupTook)
 			a.logger.Warn("cache: load failed; serving the stale value", "alias", a.name, "key", key, "err", err)
 			return sv, serr
 		}
 	}
-	a.record(ctx, layer, key, outcome, 0, time.Since(start))
+	a.record(ctx, layer, key, outcome, 0, lookupTook)
 	return v, err
 }
 

@@ -25,7 +25,7 @@ func newAlias(t *testing.T, kind string, opts ...func(*cache.AliasOptions)) *cac
 // aliases (several "instances") can share keys.
 func newAliasAt(t *testing.T, kind, prefix, redisURL string, opts ...func(*cache.AliasOptions)) *cache.Alias {
 	t.Helper()
-	return newAliasTimed(t, kind, prefix, redisURL, cache.RedisOptions{}, 0, opts...)
+	return newAliasTimed(t, kind, prefix, redisURL, relaxed, 10*time.Second, opts...)
 }
 
 // relaxed are timeouts for tests about coalescing under a burst of a

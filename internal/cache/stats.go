@@ -59,6 +59,7 @@ type Stats struct {
 	ops    []Op
 	failed bool // a store failed during this request: skip the cache for the rest of it
 	took   time.Duration
+	page   Outcome // what the page cache did; "" when it was not asked
 }
 
 type statsKey struct{}
@@ -155,4 +156,33 @@ func (s *Stats) Failed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.failed
+}
+
+// SetPage records what the page cache did with this request.
+func (s *Stats) SetPage(o Outcome) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.page = o
+}
+
+// PageHeader returns the X-Cache value of the request: HIT, MISS or STALE
+// from the page cache, BYPASS when the page cache did not take part.
+func (s *Stats) PageHeader() string {
+	if s == nil {
+		return "BYPASS"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.page {
+	case Hit:
+		return "HIT"
+	case Miss:
+		return "MISS"
+	case Stale:
+		return "STALE"
+	}
+	return "BYPASS"
 }

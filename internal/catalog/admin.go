@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"example.com/shop/internal/db"
+	"example.com/shop/internal/events"
 	"example.com/shop/internal/money"
 	"example.com/shop/internal/params"
 )
@@ -73,9 +74,10 @@ func (in ProductInput) Problems() Problems {
 	return p
 }
 
-// AdminProduct returns any product, active or not, or ErrNotFound.
+// AdminProduct returns any product, active or not, or ErrNotFound, as the
+// database has it now.
 func (s *Service) AdminProduct(ctx context.Context, id int64) (Product, error) {
-	row, err := s.store.GetProduct(ctx, id)
+	row, err := s.store.GetProductForAdmin(ctx, id)
 	if db.IsNotFound(err) {
 		return Product{}, ErrNotFound
 	}
@@ -141,7 +143,9 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (Product, 
 		if err != nil {
 			return Product{}, fmt.Errorf("create product: %w", err)
 		}
-		return productFromDB(row), nil
+		p := productFromDB(row)
+		s.publish(ctx, events.ProductChanged{ID: p.ID, After: stateOf(p)})
+		return p, nil
 	}
 }
 
@@ -242,7 +246,9 @@ func (s *Service) UpdateProduct(ctx context.Context, id int64, patch ProductPatc
 		if err != nil {
 			return ProductChange{}, fmt.Errorf("update product %d: %w", id, err)
 		}
-		return ProductChange{Before: before, After: productFromDB(row)}, nil
+		change := ProductChange{Before: before, After: productFromDB(row)}
+		s.publish(ctx, events.ProductChanged{ID: id, Before: stateOf(change.Before), After: stateOf(change.After)})
+		return change, nil
 	}
 	return ProductChange{}, ErrConflict
 }
@@ -257,7 +263,9 @@ func (s *Service) DeleteProduct(ctx context.Context, id int64) (Product, error) 
 	if err != nil {
 		return Product{}, fmt.Errorf("delete product %d: %w", id, err)
 	}
-	return productFromDB(row), nil
+	p := productFromDB(row)
+	s.publish(ctx, events.ProductChanged{ID: id, Before: stateOf(p)})
+	return p, nil
 }
 
 func (s *Service) checkCategory(ctx context.Context, id int64) error {

@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"example.com/shop/internal/db"
+	"example.com/shop/internal/events"
 	"example.com/shop/internal/money"
 )
 
 // Store is what the catalog needs from the database.
 type Store interface {
 	GetProduct(ctx context.Context, id int64) (db.GetProductRow, error)
+	GetProductForAdmin(ctx context.Context, id int64) (db.GetProductForAdminRow, error)
 	ListProducts(ctx context.Context, arg db.ListProductsParams) ([]db.Product, error)
 	ListProductsByIDs(ctx context.Context, ids []int64) ([]db.Product, error)
 	ListRelatedProducts(ctx context.Context, arg db.ListRelatedProductsParams) ([]db.Product, error)
@@ -32,10 +34,11 @@ type Store interface {
 	ListProductReviews(ctx context.Context, arg db.ListProductReviewsParams) ([]db.ListProductReviewsRow, error)
 	CreateReview(ctx context.Context, arg db.CreateReviewParams) (int64, error)
 	HasReviewed(ctx context.Context, arg db.HasReviewedParams) (bool, error)
+	ListReviewedProductIDs(ctx context.Context, userID int64) ([]int64, error)
 	AddWishlistItem(ctx context.Context, arg db.AddWishlistItemParams) (int64, error)
 	RemoveWishlistItem(ctx context.Context, arg db.RemoveWishlistItemParams) (int64, error)
-	IsInWishlist(ctx context.Context, arg db.IsInWishlistParams) (bool, error)
-	ListWishlist(ctx context.Context, userID int64) ([]db.Product, error)
+	ListWishlistIDs(ctx context.Context, userID int64) ([]int64, error)
+	ListProductCategories(ctx context.Context, ids []int64) ([]int64, error)
 	ListProductsForAdmin(ctx context.Context, arg db.ListProductsForAdminParams) ([]db.ListProductsForAdminRow, error)
 	CreateProduct(ctx context.Context, arg db.CreateProductParams) (db.Product, error)
 	UpdateProduct(ctx context.Context, arg db.UpdateProductParams) (db.Product, error)
@@ -86,7 +89,7 @@ type Product struct {
 	Featured     bool        `json:"featured"`
 	SoldCount    int         `json:"sold_count"`
 	ReviewCount  int         `json:"review_count"`
-	RatingTotal  int         `json:"-"`
+	RatingTotal  int         `json:"rating_total"`
 	CreatedAt    time.Time   `json:"created_at"`
 	UpdatedAt    time.Time   `json:"updated_at"`
 }
@@ -152,14 +155,42 @@ func Slugify(name string) string {
 	return b.String()
 }
 
-// Service is the catalog domain. It is safe for concurrent use.
-type Service struct {
-	store Store
+// Publisher is where the catalog tells the shop what it changed, after
+// each write has committed (events.Bus).
+type Publisher interface {
+	Publish(ctx context.Context, e events.Event) error
 }
 
-// NewService returns the catalog service.
-func NewService(store Store) *Service {
-	return &Service{store: store}
+// Service is the catalog domain. It is safe for concurrent use.
+type Service struct {
+	store  Store
+	events Publisher
+}
+
+// NewService returns the catalog service. store is usually a CachedStore;
+// events receives the catalog's writes.
+func NewService(store Store, events Publisher) *Service {
+	return &Service{store: store, events: events}
+}
+
+// publish announces a committed write. The write stands whatever happens
+// here; a failed invalidation is logged by the bus, and the cache keeps
+// answering only what it can prove current (see cache.Tags).
+func (s *Service) publish(ctx context.Context, e events.Event) {
+	if s.events != nil {
+		_ = s.events.Publish(ctx, e)
+	}
+}
+
+func stateOf(p Product) *events.ProductState {
+	return &events.ProductState{CategoryID: p.CategoryID, Active: p.Active, Featured: p.Featured}
+}
+
+// CacheKey is the product's version for the fragment cache: its id and
+// the time of its last change (updated_at is set by the database on every
+// update, whoever makes it).
+func (p Product) CacheKey() string {
+	return fmt.Sprintf("product-%d-%d", p.ID, p.UpdatedAt.UnixMicro())
 }
 
 // Initial returns the first letter of the name, which the pages draw in

@@ -1,11 +1,13 @@
 package catalog
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/params"
@@ -39,7 +41,16 @@ type ListPage struct {
 	Products []Product
 	Sorts    []SortOption
 	Pager    params.Pager
+	// BestSellers of the category (on its first page), ranked as of
+	// BestSellersAsOf.
+	BestSellers     []Product
+	BestSellersAsOf time.Time
 }
+
+// BestSellers returns the ids of a category's best sellers, best first,
+// and the time the ranking was made: the stats domain ranks, the catalog
+// shows.
+type BestSellers func(ctx context.Context, categoryID int64) ([]int64, time.Time, error)
 
 // Title returns the page's heading.
 func (p ListPage) Title() string {
@@ -49,15 +60,27 @@ func (p ListPage) Title() string {
 	return "All products"
 }
 
-// ProductPage is the data of a product page.
+// ProductPage is the data of a product page. Info and Reviews are cached
+// fragments, the same for everybody; Mine is the viewer's own.
 type ProductPage struct {
-	Product     Product
-	Related     []Product
-	Reviews     []Review
-	ReviewPager params.Pager
+	Info    ProductInfo
+	Reviews ReviewsBlock
 	// Mine holds what only the logged-in viewer sees; nil for anonymous
-	// visitors.
+	// visitors. It is never part of a cached fragment.
 	Mine *ProductViewerState
+}
+
+// ProductInfo is the product_info fragment: the product and, nested in it,
+// the related_products fragment.
+type ProductInfo struct {
+	Product Product
+	Related []Product
+}
+
+// ReviewsBlock is the product_reviews fragment: one page of reviews.
+type ReviewsBlock struct {
+	Reviews []Review
+	Pager   params.Pager
 }
 
 // ProductViewerState is the viewer's own relation to a product.
@@ -110,18 +133,30 @@ func listFromRequest(c echo.Context, s *Service, categorySlug string) (ListQuery
 }
 
 // HandleList shows a page of products: every category at /products (with
-// an optional ?category=), one category at /categories/:slug.
-func HandleList(s *Service) echo.HandlerFunc {
+// an optional ?category=), one category at /categories/:slug, with its
+// best sellers on top of its first page.
+func HandleList(s *Service, bestSellers BestSellers) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		q, keep, list, err := listFromRequest(c, s, c.Param("slug"))
 		if err != nil {
 			return err
 		}
+		page := ListPage{Category: list.Category, Products: list.Products}
+		if list.Category != nil && q.Page == 1 && bestSellers != nil {
+			ids, asOf, err := bestSellers(c.Request().Context(), list.Category.ID)
+			if err != nil {
+				return err
+			}
+			if page.BestSellers, err = s.ProductsByIDs(c.Request().Context(), ids); err != nil {
+				return err
+			}
+			page.BestSellersAsOf = asOf
+		}
 		path := c.Request().URL.Path
 		if c.Param("slug") == "" && q.CategorySlug != "" {
 			keep.Set("category", q.CategorySlug)
 		}
-		page := ListPage{Category: list.Category, Products: list.Products, Pager: params.Links(path, keep, "page", q.Page, list.HasNext)}
+		page.Pager = params.Links(path, keep, "page", q.Page, list.HasNext)
 		for _, v := range Sorts {
 			k := url.Values{}
 			for key, val := range keep {
@@ -170,8 +205,9 @@ func HandleProduct(s *Service) echo.HandlerFunc {
 			return err
 		}
 		page := ProductPage{
-			Product: p, Related: related, Reviews: reviews,
-			ReviewPager: params.Links(c.Request().URL.Path, nil, "reviews_page", reviewsPage, reviewsPage*ReviewsPageSize < p.ReviewCount),
+			Info: ProductInfo{Product: p, Related: related},
+			Reviews: ReviewsBlock{Reviews: reviews,
+				Pager: params.Links(c.Request().URL.Path, nil, "reviews_page", reviewsPage, reviewsPage*ReviewsPageSize < p.ReviewCount)},
 		}
 		if v := viewer.From(ctx); v.LoggedIn() {
 			var mine ProductViewerState

@@ -3,8 +3,10 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"example.com/shop/internal/db"
+	"example.com/shop/internal/events"
 )
 
 // ToggleWishlist adds the product to userID's wishlist, or removes it when
@@ -17,6 +19,7 @@ func (s *Service) ToggleWishlist(ctx context.Context, userID, productID int64) (
 		return false, fmt.Errorf("remove %d from wishlist: %w", productID, err)
 	}
 	if removed > 0 {
+		s.publish(ctx, events.WishlistChanged{UserID: userID, ProductID: productID})
 		return false, nil
 	}
 	added, err := s.store.AddWishlistItem(ctx, db.AddWishlistItemParams(arg))
@@ -26,23 +29,25 @@ func (s *Service) ToggleWishlist(ctx context.Context, userID, productID int64) (
 	if added == 0 {
 		return false, ErrNotFound
 	}
+	s.publish(ctx, events.WishlistChanged{UserID: userID, ProductID: productID})
 	return true, nil
 }
 
 // InWishlist reports whether the product is on userID's wishlist.
 func (s *Service) InWishlist(ctx context.Context, userID, productID int64) (bool, error) {
-	ok, err := s.store.IsInWishlist(ctx, db.IsInWishlistParams{UserID: userID, ProductID: productID})
+	ids, err := s.store.ListWishlistIDs(ctx, userID)
 	if err != nil {
-		return false, fmt.Errorf("check wishlist for %d: %w", productID, err)
+		return false, fmt.Errorf("read wishlist: %w", err)
 	}
-	return ok, nil
+	return slices.Contains(ids, productID), nil
 }
 
-// Wishlist returns the products on userID's wishlist, latest added first.
+// Wishlist returns the active products on userID's wishlist, latest added
+// first.
 func (s *Service) Wishlist(ctx context.Context, userID int64) ([]Product, error) {
-	ps, err := s.store.ListWishlist(ctx, userID)
+	ids, err := s.store.ListWishlistIDs(ctx, userID)
 	if err != nil {
-		return nil, fmt.Errorf("list wishlist: %w", err)
+		return nil, fmt.Errorf("read wishlist: %w", err)
 	}
-	return productsFromDB(ps), nil
+	return s.ProductsByIDs(ctx, ids)
 }

@@ -115,14 +115,6 @@ type Review struct {
 	CreatedAt time.Time
 }
 
-type Session struct {
-	TokenHash []byte
-	UserID    int64
-	CreatedAt time.Time
-	LastSeen  time.Time
-	ExpiresAt time.Time
-}
-
 type User struct {
 	ID           int64
 	Email        string

@@ -123,6 +123,45 @@ func (q *Queries) GetProduct(ctx context.Context, id int64) (GetProductRow, erro
 	return i, err
 }
 
+const getProductForAdmin = `-- name: GetProductForAdmin :one
+SELECT p.id, p.category_id, p.slug, p.name, p.description, p.price, p.stock, p.active, p.featured, p.sold_count, p.review_count, p.rating_total, p.created_at, p.updated_at, c.slug AS category_slug, c.name AS category_name
+FROM products p
+JOIN categories c ON c.id = p.category_id
+WHERE p.id = $1
+`
+
+type GetProductForAdminRow struct {
+	Product      Product
+	CategorySlug string
+	CategoryName string
+}
+
+// GetProduct for the admin's edits, which must start from the database's
+// row even where GetProduct is cached.
+func (q *Queries) GetProductForAdmin(ctx context.Context, id int64) (GetProductForAdminRow, error) {
+	row := q.db.QueryRow(ctx, getProductForAdmin, id)
+	var i GetProductForAdminRow
+	err := row.Scan(
+		&i.Product.ID,
+		&i.Product.CategoryID,
+		&i.Product.Slug,
+		&i.Product.Name,
+		&i.Product.Description,
+		&i.Product.Price,
+		&i.Product.Stock,
+		&i.Product.Active,
+		&i.Product.Featured,
+		&i.Product.SoldCount,
+		&i.Product.ReviewCount,
+		&i.Product.RatingTotal,
+		&i.Product.CreatedAt,
+		&i.Product.UpdatedAt,
+		&i.CategorySlug,
+		&i.CategoryName,
+	)
+	return i, err
+}
+
 const listAllProductsNewest = `-- name: ListAllProductsNewest :many
 SELECT id, category_id, slug, name, description, price, stock, active, featured, sold_count, review_count, rating_total, created_at, updated_at FROM products WHERE active
 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $1
@@ -526,6 +565,31 @@ func (q *Queries) ListFeaturedProducts(ctx context.Context, lim int32) ([]Produc
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listProductCategories = `-- name: ListProductCategories :many
+SELECT DISTINCT category_id FROM products WHERE id = ANY($1::bigint[])
+`
+
+// The categories of some products: what their change invalidates.
+func (q *Queries) ListProductCategories(ctx context.Context, ids []int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, listProductCategories, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var category_id int64
+		if err := rows.Scan(&category_id); err != nil {
+			return nil, err
+		}
+		items = append(items, category_id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -112,3 +112,27 @@ func (q *Queries) ListProductReviews(ctx context.Context, arg ListProductReviews
 	}
 	return items, nil
 }
+
+const listReviewedProductIDs = `-- name: ListReviewedProductIDs :many
+SELECT product_id FROM reviews WHERE user_id = $1
+`
+
+func (q *Queries) ListReviewedProductIDs(ctx context.Context, userID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, listReviewedProductIDs, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var product_id int64
+		if err := rows.Scan(&product_id); err != nil {
+			return nil, err
+		}
+		items = append(items, product_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

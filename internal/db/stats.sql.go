@@ -142,6 +142,49 @@ func (q *Queries) LifetimeValue(ctx context.Context, userID int64) (LifetimeValu
 	return i, err
 }
 
+const popularCategoryProducts = `-- name: PopularCategoryProducts :many
+SELECT p.id, sum(oi.quantity)::int AS units
+FROM orders o
+JOIN order_items oi ON oi.order_id = o.id
+JOIN products p ON p.id = oi.product_id
+WHERE o.created_at >= $1 AND o.status <> 'cancelled' AND p.active AND p.category_id = $2
+GROUP BY p.id
+ORDER BY units DESC, p.id
+LIMIT $3
+`
+
+type PopularCategoryProductsParams struct {
+	Since      time.Time
+	CategoryID int64
+	Lim        int32
+}
+
+type PopularCategoryProductsRow struct {
+	ID    int64
+	Units int32
+}
+
+// PopularProducts within one category.
+func (q *Queries) PopularCategoryProducts(ctx context.Context, arg PopularCategoryProductsParams) ([]PopularCategoryProductsRow, error) {
+	rows, err := q.db.Query(ctx, popularCategoryProducts, arg.Since, arg.CategoryID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PopularCategoryProductsRow
+	for rows.Next() {
+		var i PopularCategoryProductsRow
+		if err := rows.Scan(&i.ID, &i.Units); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const popularProducts = `-- name: PopularProducts :many
 SELECT p.id, sum(oi.quantity)::int AS units
 FROM orders o

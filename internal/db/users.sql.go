@@ -7,23 +7,7 @@ package db
 
 import (
 	"context"
-	"time"
 )
-
-const createSession = `-- name: CreateSession :exec
-INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)
-`
-
-type CreateSessionParams struct {
-	TokenHash []byte
-	UserID    int64
-	ExpiresAt time.Time
-}
-
-func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) error {
-	_, err := q.db.Exec(ctx, createSession, arg.TokenHash, arg.UserID, arg.ExpiresAt)
-	return err
-}
 
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (email, password_hash, name, is_admin)
@@ -54,59 +38,6 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.IsAdmin,
 		&i.DateJoined,
 		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const deleteExpiredSessions = `-- name: DeleteExpiredSessions :execrows
-DELETE FROM sessions WHERE expires_at <= now()
-`
-
-func (q *Queries) DeleteExpiredSessions(ctx context.Context) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteExpiredSessions)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const deleteSession = `-- name: DeleteSession :exec
-DELETE FROM sessions WHERE token_hash = $1
-`
-
-func (q *Queries) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	_, err := q.db.Exec(ctx, deleteSession, tokenHash)
-	return err
-}
-
-const getSessionUser = `-- name: GetSessionUser :one
-SELECT u.id, u.email, u.password_hash, u.name, u.is_admin, u.date_joined, u.updated_at, s.created_at AS session_created_at, s.last_seen
-FROM sessions s
-JOIN users u ON u.id = s.user_id
-WHERE s.token_hash = $1 AND s.expires_at > now()
-`
-
-type GetSessionUserRow struct {
-	User             User
-	SessionCreatedAt time.Time
-	LastSeen         time.Time
-}
-
-// The user behind a live session: expired sessions are never returned,
-// whether or not the sweeper has removed them yet.
-func (q *Queries) GetSessionUser(ctx context.Context, tokenHash []byte) (GetSessionUserRow, error) {
-	row := q.db.QueryRow(ctx, getSessionUser, tokenHash)
-	var i GetSessionUserRow
-	err := row.Scan(
-		&i.User.ID,
-		&i.User.Email,
-		&i.User.PasswordHash,
-		&i.User.Name,
-		&i.User.IsAdmin,
-		&i.User.DateJoined,
-		&i.User.UpdatedAt,
-		&i.SessionCreatedAt,
-		&i.LastSeen,
 	)
 	return i, err
 }
@@ -147,18 +78,4 @@ func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error
 		&i.UpdatedAt,
 	)
 	return i, err
-}
-
-const touchSession = `-- name: TouchSession :exec
-UPDATE sessions SET last_seen = now(), expires_at = $1 WHERE token_hash = $2
-`
-
-type TouchSessionParams struct {
-	ExpiresAt time.Time
-	TokenHash []byte
-}
-
-func (q *Queries) TouchSession(ctx context.Context, arg TouchSessionParams) error {
-	_, err := q.db.Exec(ctx, touchSession, arg.ExpiresAt, arg.TokenHash)
-	return err
 }

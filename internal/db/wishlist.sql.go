@@ -28,58 +28,23 @@ func (q *Queries) AddWishlistItem(ctx context.Context, arg AddWishlistItemParams
 	return result.RowsAffected(), nil
 }
 
-const isInWishlist = `-- name: IsInWishlist :one
-SELECT EXISTS (SELECT 1 FROM wishlist_items WHERE user_id = $1 AND product_id = $2)
+const listWishlistIDs = `-- name: ListWishlistIDs :many
+SELECT product_id FROM wishlist_items WHERE user_id = $1 ORDER BY created_at DESC, product_id DESC
 `
 
-type IsInWishlistParams struct {
-	UserID    int64
-	ProductID int64
-}
-
-func (q *Queries) IsInWishlist(ctx context.Context, arg IsInWishlistParams) (bool, error) {
-	row := q.db.QueryRow(ctx, isInWishlist, arg.UserID, arg.ProductID)
-	var exists bool
-	err := row.Scan(&exists)
-	return exists, err
-}
-
-const listWishlist = `-- name: ListWishlist :many
-SELECT p.id, p.category_id, p.slug, p.name, p.description, p.price, p.stock, p.active, p.featured, p.sold_count, p.review_count, p.rating_total, p.created_at, p.updated_at
-FROM wishlist_items w
-JOIN products p ON p.id = w.product_id
-WHERE w.user_id = $1
-ORDER BY w.created_at DESC, p.id DESC
-`
-
-func (q *Queries) ListWishlist(ctx context.Context, userID int64) ([]Product, error) {
-	rows, err := q.db.Query(ctx, listWishlist, userID)
+func (q *Queries) ListWishlistIDs(ctx context.Context, userID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, listWishlistIDs, userID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Product
+	var items []int64
 	for rows.Next() {
-		var i Product
-		if err := rows.Scan(
-			&i.ID,
-			&i.CategoryID,
-			&i.Slug,
-			&i.Name,
-			&i.Description,
-			&i.Price,
-			&i.Stock,
-			&i.Active,
-			&i.Featured,
-			&i.SoldCount,
-			&i.ReviewCount,
-			&i.RatingTotal,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var product_id int64
+		if err := rows.Scan(&product_id); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, product_id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

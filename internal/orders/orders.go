@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/db"
+	"example.com/shop/internal/events"
 	"example.com/shop/internal/money"
 	"example.com/shop/internal/params"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -124,15 +125,30 @@ func orderFromDB(o db.Order) Order {
 	return Order{ID: o.ID, UserID: o.UserID, Status: o.Status, Total: o.Total, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
-// Service is the orders domain. It is safe for concurrent use.
-type Service struct {
-	store Store
-	pool  *pgxpool.Pool // for checkout's and status changes' transactions
+// Publisher is where orders tells the shop what it changed, after each
+// write has committed (events.Bus).
+type Publisher interface {
+	Publish(ctx context.Context, e events.Event) error
 }
 
-// NewService returns the orders service.
-func NewService(store Store, pool *pgxpool.Pool) *Service {
-	return &Service{store: store, pool: pool}
+// Service is the orders domain. It is safe for concurrent use.
+type Service struct {
+	store  Store
+	pool   *pgxpool.Pool // for checkout's and status changes' transactions
+	events Publisher
+}
+
+// NewService returns the orders service: store for single reads and
+// writes, pool for the transactions, events for what it changed.
+func NewService(store Store, pool *pgxpool.Pool, events Publisher) *Service {
+	return &Service{store: store, pool: pool, events: events}
+}
+
+// publish announces a committed write; see catalog.Service.publish.
+func (s *Service) publish(ctx context.Context, e events.Event) {
+	if s.events != nil {
+		_ = s.events.Publish(ctx, e)
+	}
 }
 
 // Cart returns userID's cart with current prices and stock.
@@ -173,6 +189,7 @@ func (s *Service) AddToCart(ctx context.Context, userID, productID int64, quanti
 	if n == 0 {
 		return ErrNotFound
 	}
+	s.publish(ctx, events.CartChanged{UserID: userID})
 	return nil
 }
 
@@ -186,6 +203,7 @@ func (s *Service) RemoveFromCart(ctx context.Context, userID, productID int64) e
 	if n == 0 {
 		return ErrNotFound
 	}
+	s.publish(ctx, events.CartChanged{UserID: userID})
 	return nil
 }
 
@@ -196,6 +214,7 @@ func (s *Service) RemoveFromCart(ctx context.Context, userID, productID int64) e
 // CheckoutProblems; an empty cart is ErrEmptyCart.
 func (s *Service) Checkout(ctx context.Context, userID int64) (Order, error) {
 	var order db.Order
+	var bought []int64
 	err := db.InTx(ctx, s.pool, func(q *db.Queries) error {
 		lines, err := q.LockCartForCheckout(ctx, userID)
 		if err != nil {
@@ -236,11 +255,13 @@ func (s *Service) Checkout(ctx context.Context, userID int64) (Order, error) {
 		if err := q.RemoveCartLines(ctx, db.RemoveCartLinesParams{UserID: userID, ProductIds: items.ProductIds}); err != nil {
 			return fmt.Errorf("empty cart: %w", err)
 		}
+		bought = items.ProductIds
 		return nil
 	})
 	if err != nil {
 		return Order{}, err
 	}
+	s.publish(ctx, events.OrderPlaced{OrderID: order.ID, UserID: userID, ProductIDs: bought, At: order.CreatedAt})
 	return orderFromDB(order), nil
 }
 
@@ -338,8 +359,8 @@ func (s *Service) SetStatus(ctx context.Context, orderID int64, to db.OrderStatu
 			return fmt.Errorf("lock order %d: %w", orderID, err)
 		}
 		change.Before = o.Status
+		change.Order = orderFromDB(o)
 		if o.Status == to {
-			change.Order = orderFromDB(o)
 			return nil
 		}
 		ok := false
@@ -360,5 +381,14 @@ func (s *Service) SetStatus(ctx context.Context, orderID int64, to db.OrderStatu
 		}
 		return nil
 	})
-	return change, err
+	if err != nil {
+		return StatusChange{}, err
+	}
+	if change.Before != change.Order.Status {
+		s.publish(ctx, events.OrderStatusChanged{
+			OrderID: orderID, UserID: change.Order.UserID, From: string(change.Before), To: string(change.Order.Status),
+			PlacedAt: change.Order.CreatedAt, ProductIDs: change.Restocked,
+		})
+	}
+	return change, nil
 }

@@ -22,7 +22,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	pool := testdb.New(t)
-	f := &fixture{t: t, pool: pool, svc: orders.NewService(db.New(pool), pool)}
+	f := &fixture{t: t, pool: pool, svc: orders.NewService(db.New(pool), pool, nil)}
 	f.exec(`INSERT INTO categories (id, slug, name) VALUES (1, 'lamps', 'Lamps')`)
 	return f
 }

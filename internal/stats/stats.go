@@ -1,7 +1,8 @@
 // Package stats owns the shop's aggregates: home page totals, best sellers,
 // a day's figures, a customer's statistics and lifetime value. They are the
 // expensive reads of the shop: each one scans many rows to produce a few
-// numbers.
+// numbers, so each is cached (the seed's StatisticsCache), and each says
+// below how stale it may be.
 //
 // It reads orders, products and users in SQL but imports no other domain;
 // it returns product ids, and the catalog turns them into products.
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/money"
 )
@@ -21,6 +23,7 @@ import (
 type Store interface {
 	HomeTotals(ctx context.Context) (db.HomeTotalsRow, error)
 	PopularProducts(ctx context.Context, arg db.PopularProductsParams) ([]db.PopularProductsRow, error)
+	PopularCategoryProducts(ctx context.Context, arg db.PopularCategoryProductsParams) ([]db.PopularCategoryProductsRow, error)
 	DailyStats(ctx context.Context, arg db.DailyStatsParams) (db.DailyStatsRow, error)
 	DailyTopProducts(ctx context.Context, arg db.DailyTopProductsParams) ([]db.DailyTopProductsRow, error)
 	UserStats(ctx context.Context, userID int64) (db.UserStatsRow, error)
@@ -35,48 +38,106 @@ var ErrNotFound = errors.New("not found")
 
 // How many best sellers, over how long.
 const (
-	PopularCount  = 8
-	PopularWindow = 30 * 24 * time.Hour
-	TopOfDay      = 5
+	PopularCount         = 8
+	CategoryPopularCount = 4
+	PopularWindow        = 30 * 24 * time.Hour
+	TopOfDay             = 5
+)
+
+// How stale the aggregates that are not invalidated may be. The pages that
+// show them say "as of".
+const (
+	// PopularStaleness bounds the best-seller rankings: every order moves
+	// them a little, and recomputing them on each order would make the
+	// cache useless under load. The products shown are always current; only
+	// their order may be this old.
+	PopularStaleness = 10 * time.Minute
 )
 
 // Service computes the aggregates. It is safe for concurrent use.
 type Service struct {
-	store Store
-	now   func() time.Time
+	store    Store
+	cache    *cache.Alias // short-lived aggregates
+	longTerm *cache.Alias // aggregates of the past, which only a late change invalidates
+	now      func() time.Time
 }
 
-// NewService returns the stats service.
-func NewService(store Store) *Service {
-	return &Service{store: store, now: time.Now}
+// NewService returns the stats service. cache holds today's aggregates,
+// longTerm those of past days.
+func NewService(store Store, c, longTerm *cache.Alias) *Service {
+	return &Service{store: store, cache: c, longTerm: longTerm, now: time.Now}
 }
+
+// The aggregates' tags.
+const tagHome = "stats:home"
+
+func dayTag(day time.Time) string   { return "stats:day:" + day.UTC().Format(time.DateOnly) }
+func userTag(userID int64) string   { return fmt.Sprintf("stats:user:%d", userID) }
+func agg(tags ...string) cache.Opts { return cache.Opts{Layer: cache.LayerAggregate, Tags: tags} }
 
 // HomeTotals are the counts on the home page.
 type HomeTotals struct {
 	Products, Categories int
 }
 
-// HomeTotals counts the active products and categories.
+// HomeTotals counts the active products and categories. Cached until a
+// product is created, deleted or (de)activated, or a category changes.
 func (s *Service) HomeTotals(ctx context.Context) (HomeTotals, error) {
-	t, err := s.store.HomeTotals(ctx)
-	if err != nil {
-		return HomeTotals{}, fmt.Errorf("count home totals: %w", err)
-	}
-	return HomeTotals{Products: int(t.Products), Categories: int(t.Categories)}, nil
+	o := agg(tagHome)
+	o.TTL, o.Stale, o.StaleIfError = time.Hour, time.Hour, 24*time.Hour
+	return cache.Remember(ctx, s.cache, "stats:home-totals", o, func(ctx context.Context) (HomeTotals, error) {
+		t, err := s.store.HomeTotals(ctx)
+		if err != nil {
+			return HomeTotals{}, fmt.Errorf("count home totals: %w", err)
+		}
+		return HomeTotals{Products: int(t.Products), Categories: int(t.Categories)}, nil
+	})
 }
 
-// Popular returns the ids of the best-selling active products of the last
-// PopularWindow, best first.
-func (s *Service) Popular(ctx context.Context) ([]int64, error) {
-	rows, err := s.store.PopularProducts(ctx, db.PopularProductsParams{Since: s.now().Add(-PopularWindow), Lim: PopularCount})
-	if err != nil {
-		return nil, fmt.Errorf("rank popular products: %w", err)
-	}
-	ids := make([]int64, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	return ids, nil
+// Ranking is a list of best sellers, best first, as of a time.
+type Ranking struct {
+	IDs  []int64
+	AsOf time.Time
+}
+
+// Popular returns the best-selling active products of the last
+// PopularWindow. The ranking is at most PopularStaleness old (see AsOf).
+func (s *Service) Popular(ctx context.Context) (Ranking, error) {
+	return s.ranking(ctx, "stats:popular", func(ctx context.Context, since time.Time) ([]int64, error) {
+		rows, err := s.store.PopularProducts(ctx, db.PopularProductsParams{Since: since, Lim: PopularCount})
+		ids := make([]int64, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		return ids, err
+	})
+}
+
+// PopularIn returns the best sellers of one category, like Popular.
+func (s *Service) PopularIn(ctx context.Context, categoryID int64) (Ranking, error) {
+	return s.ranking(ctx, cache.Key("stats", "popular", categoryID), func(ctx context.Context, since time.Time) ([]int64, error) {
+		rows, err := s.store.PopularCategoryProducts(ctx, db.PopularCategoryProductsParams{Since: since, CategoryID: categoryID, Lim: CategoryPopularCount})
+		ids := make([]int64, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		return ids, err
+	})
+}
+
+func (s *Service) ranking(ctx context.Context, key string, rank func(context.Context, time.Time) ([]int64, error)) (Ranking, error) {
+	// No tags: the ranking is allowed to be PopularStaleness old, and is
+	// refreshed in the background when it is, so no reader waits for the
+	// aggregate. It is served for a day when the database is down.
+	o := cache.Opts{Layer: cache.LayerAggregate, TTL: PopularStaleness, Stale: PopularStaleness / 2, StaleIfError: 24 * time.Hour}
+	return cache.Remember(ctx, s.cache, key, o, func(ctx context.Context) (Ranking, error) {
+		now := s.now()
+		ids, err := rank(ctx, now.Add(-PopularWindow))
+		if err != nil {
+			return Ranking{}, fmt.Errorf("rank popular products: %w", err)
+		}
+		return Ranking{IDs: ids, AsOf: now}, nil
+	})
 }
 
 // Day is a day's figures.
@@ -95,23 +156,33 @@ type TopProduct struct {
 	Units     int
 }
 
-// Daily returns the figures of the UTC day that contains date.
+// Daily returns the figures of the UTC day that contains date. A past day
+// is cached for a week in the long-term alias (a past day changes only
+// when one of its orders changes status, which invalidates it); today is
+// cached for five minutes and invalidated by every order and registration.
 func (s *Service) Daily(ctx context.Context, date time.Time) (Day, error) {
 	start := date.UTC().Truncate(24 * time.Hour)
 	end := start.Add(24 * time.Hour)
-	row, err := s.store.DailyStats(ctx, db.DailyStatsParams{DayStart: start, DayEnd: end})
-	if err != nil {
-		return Day{}, fmt.Errorf("daily stats of %s: %w", start.Format(time.DateOnly), err)
+	alias := s.cache
+	if end.Before(s.now()) {
+		alias = s.longTerm
 	}
-	top, err := s.store.DailyTopProducts(ctx, db.DailyTopProductsParams{DayStart: start, DayEnd: end, Lim: TopOfDay})
-	if err != nil {
-		return Day{}, fmt.Errorf("top products of %s: %w", start.Format(time.DateOnly), err)
-	}
-	d := Day{Date: start, Orders: int(row.Orders), Revenue: row.Revenue, NewUsers: int(row.NewUsers)}
-	for _, t := range top {
-		d.Top = append(d.Top, TopProduct{ProductID: t.ProductID, Name: t.ProductName, Units: int(t.Units)})
-	}
-	return d, nil
+	return cache.Remember(ctx, alias, cache.Key("stats", "day", start.Format(time.DateOnly)), agg(dayTag(start)),
+		func(ctx context.Context) (Day, error) {
+			row, err := s.store.DailyStats(ctx, db.DailyStatsParams{DayStart: start, DayEnd: end})
+			if err != nil {
+				return Day{}, fmt.Errorf("daily stats of %s: %w", start.Format(time.DateOnly), err)
+			}
+			top, err := s.store.DailyTopProducts(ctx, db.DailyTopProductsParams{DayStart: start, DayEnd: end, Lim: TopOfDay})
+			if err != nil {
+				return Day{}, fmt.Errorf("top products of %s: %w", start.Format(time.DateOnly), err)
+			}
+			d := Day{Date: start, Orders: int(row.Orders), Revenue: row.Revenue, NewUsers: int(row.NewUsers)}
+			for _, t := range top {
+				d.Top = append(d.Top, TopProduct{ProductID: t.ProductID, Name: t.ProductName, Units: int(t.Units)})
+			}
+			return d, nil
+		})
 }
 
 // UserStats are a customer's totals on their dashboard.
@@ -122,18 +193,26 @@ type UserStats struct {
 	FavouriteCategory string      // empty before the first order
 }
 
-// User returns userID's totals.
+// User returns userID's totals. Cached per user until one of their orders
+// is placed or changes status.
 func (s *Service) User(ctx context.Context, userID int64) (UserStats, error) {
-	row, err := s.store.UserStats(ctx, userID)
+	st, err := cache.Remember(ctx, s.cache, cache.UserKey(userID, "stats"), agg(userTag(userID)),
+		func(ctx context.Context) (UserStats, error) {
+			row, err := s.store.UserStats(ctx, userID)
+			if err != nil {
+				return UserStats{}, err
+			}
+			st := UserStats{Orders: int(row.Orders), Spent: row.Spent, LastOrder: row.LastOrder}
+			if row.FavouriteCategory != nil {
+				st.FavouriteCategory = *row.FavouriteCategory
+			}
+			return st, nil
+		})
 	if db.IsNotFound(err) {
 		return UserStats{}, ErrNotFound
 	}
 	if err != nil {
 		return UserStats{}, fmt.Errorf("user stats of %d: %w", userID, err)
-	}
-	st := UserStats{Orders: int(row.Orders), Spent: row.Spent, LastOrder: row.LastOrder}
-	if row.FavouriteCategory != nil {
-		st.FavouriteCategory = *row.FavouriteCategory
 	}
 	return st, nil
 }
@@ -159,7 +238,8 @@ func (v LifetimeValue) LifetimeDays() int {
 }
 
 // LifetimeValueByEmail returns the lifetime value of the user with this
-// e-mail address, or ErrNotFound.
+// e-mail address, or ErrNotFound. The value is cached per user until one
+// of their orders changes; the e-mail lookup is not.
 func (s *Service) LifetimeValueByEmail(ctx context.Context, email string) (LifetimeValue, error) {
 	u, err := s.store.GetUserByEmail(ctx, email)
 	if db.IsNotFound(err) {
@@ -168,12 +248,14 @@ func (s *Service) LifetimeValueByEmail(ctx context.Context, email string) (Lifet
 	if err != nil {
 		return LifetimeValue{}, fmt.Errorf("find user: %w", err)
 	}
-	row, err := s.store.LifetimeValue(ctx, u.ID)
-	if err != nil {
-		return LifetimeValue{}, fmt.Errorf("lifetime value of %d: %w", u.ID, err)
-	}
-	return LifetimeValue{
-		UserID: u.ID, Email: u.Email, TotalSpent: row.TotalSpent, OrderCount: int(row.OrderCount),
-		AverageOrder: row.AverageOrder, FirstOrder: row.FirstOrder, LastOrder: row.LastOrder,
-	}, nil
+	return cache.Remember(ctx, s.cache, cache.UserKey(u.ID, "ltv"), agg(userTag(u.ID)), func(ctx context.Context) (LifetimeValue, error) {
+		row, err := s.store.LifetimeValue(ctx, u.ID)
+		if err != nil {
+			return LifetimeValue{}, fmt.Errorf("lifetime value of %d: %w", u.ID, err)
+		}
+		return LifetimeValue{
+			UserID: u.ID, Email: u.Email, TotalSpent: row.TotalSpent, OrderCount: int(row.OrderCount),
+			AverageOrder: row.AverageOrder, FirstOrder: row.FirstOrder, LastOrder: row.LastOrder,
+		}, nil
+	})
 }

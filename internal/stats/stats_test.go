@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/money"
 	"example.com/shop/internal/testdb"
@@ -38,7 +39,8 @@ func newFixture(t *testing.T) (*Service, time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewService(db.New(pool))
+	caches := cachetest.Caches(t, nil)
+	s := NewService(db.New(pool), caches.Default, caches.LongTerm)
 	s.now = func() time.Time { return day.Add(6 * 24 * time.Hour) }
 	return s, day
 }
@@ -107,10 +109,11 @@ func TestHomeTotalsAndPopular(t *testing.T) {
 	if err != nil || totals.Products != 3 || totals.Categories != 2 {
 		t.Errorf("totals %+v, %v", totals, err)
 	}
-	ids, err := s.Popular(ctx)
+	r, err := s.Popular(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ids := r.IDs
 	// Cups 3 and mugs 3 (ties by id), lamps 2: the cancelled order does not count.
 	if want := []int64{2, 3, 1}; len(ids) != 3 || ids[0] != want[0] || ids[1] != want[1] || ids[2] != want[2] {
 		t.Errorf("popular %v, want %v", ids, want)

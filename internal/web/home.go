@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"example.com/shop/internal/catalog"
 	"example.com/shop/internal/orders"
@@ -13,10 +14,11 @@ import (
 // HomePage is the data of the home page: it brings together the catalog's
 // featured products and categories and the stats' totals and best sellers.
 type HomePage struct {
-	Totals     stats.HomeTotals
-	Featured   []catalog.Product
-	Popular    []catalog.Product
-	Categories []catalog.Category
+	Totals      stats.HomeTotals
+	Featured    []catalog.Product
+	Popular     []catalog.Product
+	PopularAsOf time.Time // the ranking may be this old; the products are current
+	Categories  []catalog.Category
 }
 
 func handleHome(cat *catalog.Service, st *stats.Service) echo.HandlerFunc {
@@ -30,13 +32,14 @@ func handleHome(cat *catalog.Service, st *stats.Service) echo.HandlerFunc {
 		if page.Featured, err = cat.Featured(ctx); err != nil {
 			return err
 		}
-		ids, err := st.Popular(ctx)
+		ranking, err := st.Popular(ctx)
 		if err != nil {
 			return err
 		}
-		if page.Popular, err = cat.ProductsByIDs(ctx, ids); err != nil {
+		if page.Popular, err = cat.ProductsByIDs(ctx, ranking.IDs); err != nil {
 			return err
 		}
+		page.PopularAsOf = ranking.AsOf
 		if page.Categories, err = cat.Navigation(ctx); err != nil {
 			return err
 		}

@@ -2,28 +2,61 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"example.com/shop/internal/db"
 	"github.com/labstack/echo/v4"
 )
 
-// countQueries gives each request a db.Stats and reports its statement
-// count in the X-DB-Queries header, set just before the headers go out.
-func countQueries(next echo.HandlerFunc) echo.HandlerFunc {
+// figures gives each request its counters (SQL statements, cache
+// operations, render time) and holds its response until everything is
+// done, so that the headers that show them are this request's own, also
+// when the page cache replays a stored page:
+//
+//	X-Cache            HIT, MISS, STALE or BYPASS: what the page cache did
+//	X-Cache-Hits       cache hits of every layer (stale answers included)
+//	X-Cache-Misses     misses (and calls to a store that failed)
+//	X-Cache-Sets       values stored
+//	X-Cache-Hit-Rate   hits / (hits + misses)
+//	X-DB-Queries       SQL statements run, counted by the pgx tracer
+//	Server-Timing      cache, db, render and total time, which browsers draw
+func figures(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ctx, stats := db.WithStats(c.Request().Context())
+		start := time.Now()
+		ctx, dbStats := db.WithStats(c.Request().Context())
+		ctx, cacheStats := cache.WithStats(ctx)
+		ctx, times := withTiming(ctx)
 		c.SetRequest(c.Request().WithContext(ctx))
-		c.Response().Before(func() {
-			// Assigned, not Set, to keep the spelling DESIGN.md uses.
-			c.Response().Header()["X-DB-Queries"] = []string{strconv.FormatInt(stats.Queries(), 10)}
-		})
-		return next(c)
+		_, flush := cache.Capture(c)
+		err := next(c)
+		if err != nil {
+			c.Error(err) // written into the held response, like any other
+		}
+		h := c.Response().Header()
+		hits, misses, sets := cacheStats.Totals()
+		// Assigned, not Set, to keep the spelling DESIGN.md uses.
+		h["X-Cache"] = []string{cacheStats.PageHeader()}
+		h["X-Cache-Hits"] = []string{strconv.Itoa(hits)}
+		h["X-Cache-Misses"] = []string{strconv.Itoa(misses)}
+		h["X-Cache-Sets"] = []string{strconv.Itoa(sets)}
+		rate := 0.0
+		if hits+misses > 0 {
+			rate = 100 * float64(hits) / float64(hits+misses)
+		}
+		h["X-Cache-Hit-Rate"] = []string{fmt.Sprintf("%.1f%%", rate)}
+		h["X-DB-Queries"] = []string{strconv.FormatInt(dbStats.Queries(), 10)}
+		h.Set("Server-Timing", fmt.Sprintf("cache;dur=%.2f;desc=\"cache calls\", db;dur=%.2f;desc=\"%d SQL\", render;dur=%.2f;desc=\"templates\", total;dur=%.2f",
+			ms(cacheStats.Took()), ms(dbStats.Duration()), dbStats.Queries(), ms(times.rendered()), ms(time.Since(start))))
+		return flush()
 	}
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // deadline bounds each request's work: the database calls it makes fail
 // once the request has run for d, rather than letting requests pile up

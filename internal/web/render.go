@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"example.com/shop/internal/viewer"
 	assets "example.com/shop/web"
 	"github.com/labstack/echo/v4"
@@ -28,13 +29,17 @@ var pages = []string{
 	"admin_orders", "admin_stats", "error",
 }
 
-// Layout is what the layout template gets: the page's own data, and who is
-// looking. Everything in it but Page comes from the request.
+// Layout is what every page template executes with: the page's own data
+// (templates start with {{with .Page}}), who is looking, and the fragment
+// cache of this request ($.Frag). Viewer and CartCount are per-user: they
+// are used in the layout and in the per-user parts of pages, and can never
+// reach a cached fragment, whose templates get a cache.FragmentData.
 type Layout struct {
 	Page      any
 	Viewer    viewer.Viewer
 	CartCount int
 	Path      string
+	Frag      *cache.Frag
 }
 
 // CartCounter returns the number of items in a user's cart, for the header.
@@ -48,12 +53,15 @@ type Templates struct {
 	assets    map[string]string // "style.css" -> "/static/style.1a2b3c4d.css"
 	static    map[string][]byte // fingerprinted file name -> content
 	cartCount CartCounter
+	fragments *cache.Fragments
 }
 
 // NewTemplates parses every page once, with the layout and the partials,
-// and fingerprints the static files.
-func NewTemplates(cartCount CartCounter) (*Templates, error) {
-	t := &Templates{pages: map[string]*template.Template{}, assets: map[string]string{}, static: map[string][]byte{}, cartCount: cartCount}
+// and fingerprints the static files. fragments caches the fragments the
+// templates ask for.
+func NewTemplates(cartCount CartCounter, fragments *cache.Fragments) (*Templates, error) {
+	t := &Templates{pages: map[string]*template.Template{}, assets: map[string]string{}, static: map[string][]byte{},
+		cartCount: cartCount, fragments: fragments}
 	if err := t.loadStatic(); err != nil {
 		return nil, err
 	}
@@ -80,6 +88,13 @@ func NewTemplates(cartCount CartCounter) (*Templates, error) {
 	for extra := range onDisk {
 		return nil, fmt.Errorf("template web/templates/pages/%s.html is not listed in pages", extra)
 	}
+	// The fragments are the partials: digest them before anything is
+	// executed (see cache.Fragments.Prepare).
+	partials, err := template.New("partials").Funcs(t.funcs()).ParseFS(assets.FS, "templates/partials/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse partials: %w", err)
+	}
+	t.fragments.Prepare(partials)
 	return t, nil
 }
 
@@ -115,6 +130,7 @@ func (t *Templates) funcs() template.FuncMap {
 			return u, nil
 		},
 		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"clock":    func(t time.Time) string { return t.UTC().Format("15:04 UTC") },
 		"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
 		// stars draws a rating, an int or an average, as five stars.
 		"stars": func(rating any) (string, error) {
@@ -146,7 +162,10 @@ func (t *Templates) Render(w io.Writer, name string, data any, c echo.Context) e
 	if !ok {
 		return fmt.Errorf("render: no page %q", name)
 	}
-	l := Layout{Page: data, Viewer: viewer.From(c.Request().Context()), Path: c.Request().URL.Path}
+	ctx := c.Request().Context()
+	start := time.Now()
+	defer func() { timingFrom(ctx).addRender(time.Since(start)) }()
+	l := Layout{Page: data, Viewer: viewer.From(ctx), Path: c.Request().URL.Path, Frag: t.fragments.For(ctx, tpl)}
 	if l.Viewer.LoggedIn() && t.cartCount != nil {
 		n, err := t.cartCount(c, l.Viewer.UserID)
 		if err != nil {

@@ -1,17 +1,63 @@
 package web
 
 import (
+	"context"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
 	"example.com/shop/internal/accounts"
+	"example.com/shop/internal/cache"
 	"example.com/shop/internal/catalog"
 	"example.com/shop/internal/orders"
 	"example.com/shop/internal/stats"
+	"example.com/shop/internal/viewer"
 	"github.com/labstack/echo/v4"
 )
 
-// addRoutes maps every URL of the shop. Reading this function top to
-// bottom tells what the shop serves and who may see it.
+// addRoutes maps every URL of the shop, with the caching of each: reading
+// this function top to bottom tells what the shop serves, who may see it,
+// and which layers keep it.
 func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates) {
 	cat, ord, st, acc := svc.Catalog, svc.Orders, svc.Stats, svc.Accounts
+	caches := svc.Caches
+
+	loggedIn := func(c echo.Context) bool { return viewer.From(c.Request().Context()).LoggedIn() }
+	httpOn := caches.Default.Enabled(cache.LayerHTTP)
+
+	// The HTTP layer. Public pages: browsers revalidate every time (cheap,
+	// with the ETag), shared caches keep them a minute and may serve them
+	// stale while they refetch or while the shop is down. They vary on the
+	// Cookie header: a visitor without a session cookie gets the anonymous
+	// page, one with it never does. The API does not depend on who asks.
+	publicHTTP := cache.HTTP(httpOn, cache.HTTPPolicy{
+		SMaxAge: time.Minute, StaleWhileRevalidate: 30 * time.Second, StaleIfError: 24 * time.Hour,
+		Vary: []string{"Cookie"}, Personal: loggedIn,
+	})
+	apiHTTP := cache.HTTP(httpOn, cache.HTTPPolicy{SMaxAge: time.Minute, StaleWhileRevalidate: 30 * time.Second, StaleIfError: 24 * time.Hour})
+	privateHTTP := cache.HTTP(httpOn, cache.HTTPPolicy{Personal: func(echo.Context) bool { return true }})
+
+	// The page cache: anonymous GETs, keyed by the parameters each route
+	// declares (others are ignored).
+	page := func(params ...string) echo.MiddlewareFunc {
+		return cache.Page(caches.Default, cache.PageOptions{
+			Params: params, Personal: loggedIn, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour,
+		})
+	}
+	// The per-user page cache (the seed's cache_per_user): the dashboard,
+	// keyed by user, depending on the user's own tags, sent private.
+	perUserPage := cache.Page(caches.Default, cache.PageOptions{
+		PerUser: func(c echo.Context) (int64, []string, bool) {
+			v := viewer.From(c.Request().Context())
+			return v.UserID, []string{accounts.UserTag(v.UserID)}, v.LoggedIn()
+		},
+	})
+	bestSellers := func(ctx context.Context, categoryID int64) ([]int64, time.Time, error) {
+		r, err := st.PopularIn(ctx, categoryID)
+		return r.IDs, r.AsOf, err
+	}
 
 	// Operations and static files: no session, no database.
 	e.GET("/healthz", handleHealthz)
@@ -21,35 +67,36 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates) {
 	// Everything else knows who is asking.
 	app := e.Group("", acc.LoadViewer(cfg.SecureCookies))
 
-	// Public pages.
-	app.GET("/", handleHome(cat, st))
-	app.GET("/products", catalog.HandleList(cat))
-	app.GET("/categories/:slug", catalog.HandleList(cat))
-	app.GET("/products/:id", catalog.HandleProduct(cat))
+	// Public pages: every layer.
+	app.GET("/", handleHome(cat, st), publicHTTP, page())
+	app.GET("/products", catalog.HandleList(cat, bestSellers), publicHTTP, page("category", "page", "sort"))
+	app.GET("/categories/:slug", catalog.HandleList(cat, bestSellers), publicHTTP, page("page", "sort"))
+	app.GET("/products/:id", catalog.HandleProduct(cat), publicHTTP, page("reviews_page"))
 
-	// Accounts.
-	app.GET("/login", accounts.HandleLoginForm())
-	app.POST("/login", accounts.HandleLogin(acc, cfg.SecureCookies))
-	app.GET("/register", accounts.HandleRegisterForm())
-	app.POST("/register", accounts.HandleRegister(acc, cfg.SecureCookies))
-	app.POST("/logout", accounts.HandleLogout(acc, cfg.SecureCookies))
+	// Accounts: forms, never kept.
+	app.GET("/login", accounts.HandleLoginForm(), privateHTTP)
+	app.POST("/login", accounts.HandleLogin(acc, cfg.SecureCookies), privateHTTP)
+	app.GET("/register", accounts.HandleRegisterForm(), privateHTTP)
+	app.POST("/register", accounts.HandleRegister(acc, cfg.SecureCookies), privateHTTP)
+	app.POST("/logout", accounts.HandleLogout(acc, cfg.SecureCookies), privateHTTP)
 
-	// A customer's own pages. The middleware is given per route: a group
-	// without a path prefix would also catch unknown URLs.
+	// A customer's own pages: private, never in a shared cache. The
+	// middleware is given per route: a group without a path prefix would
+	// also catch unknown URLs.
 	user := accounts.RequireLogin
-	app.GET("/dashboard", handleDashboard(ord, st), user)
-	app.GET("/wishlist", catalog.HandleWishlist(cat), user)
-	app.POST("/wishlist/:product_id", catalog.HandleToggleWishlist(cat), user)
-	app.POST("/products/:id/reviews", catalog.HandleAddReview(cat), user)
-	app.GET("/cart", orders.HandleCart(ord), user)
-	app.POST("/cart/items", orders.HandleAddToCart(ord), user)
-	app.POST("/cart/items/:product_id/delete", orders.HandleRemoveFromCart(ord), user)
-	app.POST("/checkout", orders.HandleCheckout(ord), user)
-	app.GET("/orders", orders.HandleOrders(ord), user)
-	app.GET("/orders/:id", orders.HandleOrder(ord), user)
+	app.GET("/dashboard", handleDashboard(ord, st), user, privateHTTP, perUserPage)
+	app.GET("/wishlist", catalog.HandleWishlist(cat), user, privateHTTP)
+	app.POST("/wishlist/:product_id", catalog.HandleToggleWishlist(cat), user, privateHTTP)
+	app.POST("/products/:id/reviews", catalog.HandleAddReview(cat), user, privateHTTP)
+	app.GET("/cart", orders.HandleCart(ord), user, privateHTTP)
+	app.POST("/cart/items", orders.HandleAddToCart(ord), user, privateHTTP)
+	app.POST("/cart/items/:product_id/delete", orders.HandleRemoveFromCart(ord), user, privateHTTP)
+	app.POST("/checkout", orders.HandleCheckout(ord), user, privateHTTP)
+	app.GET("/orders", orders.HandleOrders(ord), user, privateHTTP)
+	app.GET("/orders/:id", orders.HandleOrder(ord), user, privateHTTP)
 
-	// Admin pages.
-	admin := app.Group("/admin", accounts.RequireAdmin)
+	// Admin pages: private, read from the database.
+	admin := app.Group("/admin", accounts.RequireAdmin, privateHTTP)
 	admin.GET("", catalog.HandleAdminProducts(cat))
 	admin.GET("/products/new", catalog.HandleAdminNewProduct(cat))
 	admin.POST("/products", catalog.HandleAdminCreateProduct(cat))
@@ -60,13 +107,33 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates) {
 	admin.POST("/orders/:id/status", orders.HandleAdminSetStatus(ord))
 	admin.GET("/stats", stats.HandleAdminStats(st))
 
-	// JSON API.
-	app.GET("/api/products", catalog.HandleAPIList(cat))
-	app.GET("/api/products/:id", catalog.HandleAPIProduct(cat))
-	app.GET("/api/categories", catalog.HandleAPICategories(cat))
-	api := app.Group("/api/admin", accounts.RequireAdminOrToken(cfg.AdminToken))
+	// JSON API: the public reads are cached like pages.
+	app.GET("/api/products", catalog.HandleAPIList(cat), apiHTTP, page("category", "page", "sort"))
+	app.GET("/api/products/:id", catalog.HandleAPIProduct(cat), apiHTTP, page())
+	app.GET("/api/categories", catalog.HandleAPICategories(cat), apiHTTP, page())
+	api := app.Group("/api/admin", accounts.RequireAdminOrToken(cfg.AdminToken), privateHTTP)
 	api.POST("/products", catalog.HandleAPICreateProduct(cat))
 	api.PATCH("/products/:id", catalog.HandleAPIUpdateProduct(cat))
 	api.DELETE("/products/:id", catalog.HandleAPIDeleteProduct(cat))
 	api.POST("/orders/:id/status", orders.HandleAPISetStatus(ord))
+}
+
+// canonicalHost returns the host the page cache keys on: the request's
+// host, lower-cased and without its port, when it is one the shop answers
+// to; "other" for any other, so that a forged Host header can neither
+// split the cache nor land in a clean request's entry.
+func canonicalHost(allowed []string) func(*http.Request) string {
+	if len(allowed) == 0 {
+		return nil
+	}
+	return func(r *http.Request) string {
+		host := strings.ToLower(r.Host)
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if slices.Contains(allowed, host) {
+			return host
+		}
+		return "other"
+	}
 }

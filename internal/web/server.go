@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"example.com/shop/internal/accounts"
+	"example.com/shop/internal/cache"
 	"example.com/shop/internal/catalog"
+	"example.com/shop/internal/events"
 	"example.com/shop/internal/orders"
 	"example.com/shop/internal/stats"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -34,11 +36,18 @@ type Config struct {
 	AdminToken string
 	// RequestTimeout bounds the work of one request (default 10 s).
 	RequestTimeout time.Duration
+	// Hosts are the host names the shop answers to. The page cache keys
+	// on the host only when it is one of them; any other Host header is
+	// keyed as one unknown host, so it can neither split nor poison the
+	// cache. Empty: the host is not part of the key.
+	Hosts []string
 }
 
-// Services are the domains the front serves.
+// Services are the domains the front serves, and the caches it uses.
 type Services struct {
 	Pool     *pgxpool.Pool
+	Caches   *cache.Caches
+	Events   *events.Bus
 	Accounts *accounts.Service
 	Catalog  *catalog.Service
 	Orders   *orders.Service
@@ -52,7 +61,7 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 	}
 	tpl, err := NewTemplates(func(c echo.Context, userID int64) (int, error) {
 		return svc.Orders.CartCount(c.Request().Context(), userID)
-	})
+	}, cache.NewFragments(svc.Caches.Default))
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +76,7 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 				return err
 			},
 		}),
-		countQueries,
+		figures,
 		logRequests(logger),
 		securityHeaders,
 		deadline(cfg.RequestTimeout),

@@ -13,10 +13,8 @@ import (
 	"testing"
 
 	"example.com/shop/internal/accounts"
-	"example.com/shop/internal/catalog"
-	"example.com/shop/internal/db"
-	"example.com/shop/internal/orders"
-	"example.com/shop/internal/stats"
+	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/testdb"
 	"example.com/shop/internal/web"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,31 +26,38 @@ const adminToken = "test-admin-token"
 
 // testShop is the whole shop on a database of its own, served by httptest.
 type testShop struct {
-	t    *testing.T
-	pool *pgxpool.Pool
-	url  string
+	t      testing.TB
+	pool   *pgxpool.Pool
+	url    string
+	caches *cache.Caches
 }
 
-// newTestShop serves a shop seeded at a small scale. Every seeded user's
-// password is testdb.Password.
-func newTestShop(t *testing.T) *testShop {
+// newTestShop serves a shop seeded at a small scale, caching in memory.
+// Every seeded user's password is testdb.Password.
+func newTestShop(t testing.TB) *testShop {
+	t.Helper()
+	return newTestShopWith(t, map[string]string{})
+}
+
+// newTestShopWith serves a shop with the cache settings of env (the
+// variables of cache.ConfigFromEnv), on a database of its own; with Redis,
+// its keys have a prefix of their own.
+func newTestShopWith(t testing.TB, env map[string]string) *testShop {
 	t.Helper()
 	pool, _ := testdb.Seeded(t, 0.2)
-	q := db.New(pool)
-	acc, err := accounts.NewService(q, bcrypt.MinCost, accounts.SessionTimeouts{})
+	caches := cachetest.Caches(t, env)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := web.NewServices(pool, caches, bcrypt.MinCost, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := web.New(web.Config{AdminToken: adminToken}, web.Services{
-		Pool: pool, Accounts: acc, Catalog: catalog.NewService(q), Orders: orders.NewService(q, pool), Stats: stats.NewService(q),
-	}, logger)
+	h, err := web.New(web.Config{AdminToken: adminToken}, svc, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testShop{t: t, pool: pool, url: srv.URL}
+	return &testShop{t: t, pool: pool, url: srv.URL, caches: caches}
 }
 
 // client is a browser: it keeps cookies and does not follow redirects, so
@@ -78,7 +83,7 @@ type response struct {
 }
 
 // queries returns the X-DB-Queries header as a number.
-func (r response) queries(t *testing.T) int {
+func (r response) queries(t testing.TB) int {
 	t.Helper()
 	n, err := strconv.Atoi(r.header.Get("X-DB-Queries"))
 	if err != nil {

@@ -11,6 +11,7 @@ package cachetest
 import (
 	"bufio"
 	"context"
+	"example.com/shop/internal/cache"
 	"fmt"
 	"net"
 	"os"
@@ -241,4 +242,37 @@ func RedisInfo(t testing.TB, addr, field string) string {
 		}
 	}
 	return ""
+}
+
+// Relaxed are cache timeouts for tests that are not about timeouts: the
+// whole suite runs at once under the race detector on two cores, where a
+// Redis call of half a millisecond can take a hundred. Tests of slow and
+// dead stores keep the real ones.
+var Relaxed = map[string]string{
+	"CACHE_TIMEOUT": "3s", "REDIS_DIAL_TIMEOUT": "2s", "REDIS_READ_TIMEOUT": "2s", "REDIS_WRITE_TIMEOUT": "2s",
+}
+
+// Caches opens the shop's caches for a test from cache settings (the
+// variables of cache.ConfigFromEnv; none: in memory; Relaxed timeouts
+// unless given), with a key prefix of the test's own, and closes them when
+// the test ends.
+func Caches(t testing.TB, env map[string]string) *cache.Caches {
+	t.Helper()
+	vars := map[string]string{"CACHE_PREFIX": Prefix(t)}
+	for k, v := range Relaxed {
+		vars[k] = v
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := cache.ConfigFromEnv(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cache.Open(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -1,0 +1,103 @@
+package cache
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// HTTPPolicy says how browsers and shared caches (a CDN, a reverse proxy)
+// may keep a route's responses: the HTTP layer, the cheapest of all, since
+// a response kept by the browser or the CDN never reaches the shop.
+type HTTPPolicy struct {
+	// SMaxAge is how long a shared cache may serve an anonymous response
+	// without asking. Browsers always revalidate (max-age=0,
+	// must-revalidate), cheaply with the ETag, so a changed price shows
+	// at once.
+	SMaxAge time.Duration
+	// StaleWhileRevalidate and StaleIfError let a shared cache serve an
+	// expired response while it refetches it, or while the shop is down.
+	StaleWhileRevalidate, StaleIfError time.Duration
+	// Vary lists the request headers the response depends on.
+	Vary []string
+	// Personal tells the requests whose response is for one user only:
+	// those are "private, no-store", never kept by anyone.
+	Personal func(echo.Context) bool
+}
+
+// HTTP is the browser and CDN layer of a route: an ETag from the body,
+// a 304 to a matching If-None-Match (without rendering when the page cache
+// had the page), and Cache-Control and Vary that suit the response. With
+// the layer off, every response is "no-store" and has no ETag.
+func HTTP(enabled bool, p HTTPPolicy) echo.MiddlewareFunc {
+	public := fmt.Sprintf("public, max-age=0, must-revalidate, s-maxage=%d, stale-while-revalidate=%d, stale-if-error=%d",
+		int(p.SMaxAge.Seconds()), int(p.StaleWhileRevalidate.Seconds()), int(p.StaleIfError.Seconds()))
+	vary := strings.Join(p.Vary, ", ")
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			rec, flush := Capture(c)
+			err := next(c)
+			if err != nil {
+				// The error page is written later, by the error handler:
+				// it must not be kept anywhere.
+				c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+				if ferr := flush(); ferr != nil {
+					return ferr
+				}
+				return err
+			}
+			h := rec.Header()
+			switch {
+			case !enabled:
+				h.Set(echo.HeaderCacheControl, "no-store")
+				h.Del("ETag")
+			case p.Personal != nil && p.Personal(c):
+				h.Set(echo.HeaderCacheControl, "private, no-store")
+				h.Del("ETag")
+			case rec.Status != http.StatusOK || len(h.Values("Set-Cookie")) > 0:
+				h.Set(echo.HeaderCacheControl, "no-store")
+				h.Del("ETag")
+			default:
+				h.Set(echo.HeaderCacheControl, public)
+				if vary != "" {
+					h.Set(echo.HeaderVary, vary)
+				}
+				if h.Get("ETag") == "" {
+					h.Set("ETag", ETag(rec.Body.Bytes()))
+				}
+				if match(c.Request().Header.Get("If-None-Match"), h.Get("ETag")) {
+					rec.Reset(http.StatusNotModified)
+					h.Del(echo.HeaderContentLength)
+					c.Response().Status, c.Response().Size = http.StatusNotModified, 0
+					StatsFrom(c.Request().Context()).Record(Op{Layer: LayerHTTP, Key: c.Request().URL.Path, Outcome: Hit})
+				}
+			}
+			return flush()
+		}
+	}
+}
+
+// ETag returns a strong entity tag for body.
+func ETag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+}
+
+// match reports whether an If-None-Match header names etag (or is "*").
+func match(ifNoneMatch, etag string) bool {
+	if ifNoneMatch == "" || etag == "" {
+		return false
+	}
+	for _, t := range strings.Split(ifNoneMatch, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}

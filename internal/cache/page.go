@@ -1,0 +1,287 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// PageOptions configure the page cache of a route.
+type PageOptions struct {
+	// Params are the query parameters the route reads. Only they enter the
+	// key: an unknown parameter (utm_source, a cache buster) neither makes
+	// a new entry nor changes what a later request gets.
+	Params []string
+	// Headers are the request headers the response varies on.
+	Headers []string
+	// TTL bounds how long an entry is kept (default: the alias's). Its
+	// freshness does not depend on it: entries are invalidated by tags.
+	TTL time.Duration
+	// StaleIfError lets an entry be served this long past its TTL when the
+	// handler fails (the database is down). Invalidated entries never are.
+	StaleIfError time.Duration
+	// Personal tells requests that must never read or write a shared
+	// entry: a logged-in visitor's. Required for a shared page cache.
+	Personal func(echo.Context) bool
+	// PerUser makes a per-user page cache (the seed's cache_per_user): the
+	// key holds the user's id, the entry depends on the user's tags, and
+	// nobody else ever reads it. ok is false for a request without a user,
+	// which then bypasses the cache.
+	PerUser func(echo.Context) (userID int64, tags []string, ok bool)
+	// Host returns the host to key on; "" leaves the host out (the shop
+	// serves the same pages on every name it answers to).
+	Host func(*http.Request) string
+}
+
+// MaxPageBytes is the largest response the page cache stores.
+const MaxPageBytes = 1 << 20
+
+// page is what the page cache stores of a response.
+type page struct {
+	Status      int
+	ContentType string
+	ETag        string
+	Body        []byte
+}
+
+// pageFlights coalesces concurrent misses of one page in this process:
+// one request renders, the others wait for it and then read the entry
+// again, validating it against the generations as they are after the
+// wait, so none of them is served a page rendered before a write it saw.
+var pageFlights = struct {
+	sync.Mutex
+	m map[string]chan struct{}
+}{m: map[string]chan struct{}{}}
+
+// Page caches whole responses of a route (the seed's cache_page): GET
+// requests of anonymous visitors that answered 200 without setting a
+// cookie, replayed with this request's figures and X-Cache: HIT. An entry
+// depends on every tag the handler's cached reads depended on (see Track),
+// so a write that invalidates any of them makes the page a miss at once.
+// X-Cache says HIT, MISS, STALE or BYPASS.
+func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			ctx := req.Context()
+			stats := StatsFrom(ctx)
+			if !a.Enabled(LayerPage) || req.Method != http.MethodGet || stats.Failed() {
+				return next(c)
+			}
+			var key string
+			var userTags []string
+			switch {
+			case o.PerUser != nil:
+				uid, tags, ok := o.PerUser(c)
+				if !ok {
+					return next(c)
+				}
+				key, userTags = UserKey(uid, "page", pageKey(c, o)), tags
+			case o.Personal == nil || o.Personal(c):
+				return next(c) // a shared page cache must be told who is personal
+			default:
+				key = Key("page", pageKey(c, o))
+			}
+			full := a.key(key)
+			start := time.Now()
+
+			p, state, err := lookupPage(ctx, a, full)
+			lookupTook := time.Since(start)
+			if err != nil {
+				a.failed(ctx, LayerPage, key, err, lookupTook)
+				return next(c)
+			}
+			if state == pageFresh {
+				a.record(ctx, LayerPage, key, Hit, len(p.Body), lookupTook)
+				stats.SetPage(Hit)
+				return replay(c, p)
+			}
+
+			// A miss: wait if another request of this process renders the
+			// same page, then look again.
+			done, leader := joinPageFlight(full)
+			if !leader {
+				select {
+				case <-done:
+				case <-time.After(a.lockWait):
+				case <-ctx.Done():
+				}
+				if p2, s2, err := lookupPage(ctx, a, full); err == nil && s2 == pageFresh {
+					a.record(ctx, LayerPage, key, Hit, len(p2.Body), lookupTook)
+					a.metrics.coalesced(a.name, LayerPage, "render")
+					stats.SetPage(Hit)
+					return replay(c, p2)
+				}
+			} else {
+				defer leavePageFlight(full, done)
+			}
+
+			rec, flush := Capture(c)
+			tctx, deps := Track(ctx)
+			a.observe(tctx, a.allTags(userTags))
+			c.SetRequest(req.WithContext(tctx))
+			herr := next(c)
+			c.SetRequest(req)
+
+			if herr != nil && state == pageStale {
+				// The handler failed and an entry, past its TTL but never
+				// invalidated, is allowed to stand in.
+				rec.Reset(p.Status)
+				a.record(ctx, LayerPage, key, Stale, len(p.Body), lookupTook)
+				stats.SetPage(Stale)
+				if err := replay(c, p); err != nil {
+					return err
+				}
+				return flush()
+			}
+			stats.SetPage(Miss)
+			a.record(ctx, LayerPage, key, Miss, 0, lookupTook)
+			if herr == nil && cacheable(rec) && !deps.Broken() {
+				np := page{Status: rec.Status, ContentType: rec.Header().Get(echo.HeaderContentType), Body: append([]byte(nil), rec.Body.Bytes()...)}
+				np.ETag = ETag(np.Body)
+				rec.Header().Set("ETag", np.ETag)
+				ttl := o.TTL
+				if ttl <= 0 {
+					ttl = a.ttl
+				}
+				storePage(ctx, a, full, key, np, deps.Gens(), ttl, o.StaleIfError)
+			}
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
+			return herr
+		}
+	}
+}
+
+type pageState int
+
+const (
+	pageAbsent pageState = iota
+	pageFresh
+	pageStale // past its TTL, its tags still current: servable if the handler fails
+)
+
+// lookupPage reads a page entry and checks it against the current
+// generations of the tags it recorded: two round trips, since the tags are
+// only known once the entry is read.
+func lookupPage(ctx context.Context, a *Alias, full string) (page, pageState, error) {
+	raw, err := a.store.Get(ctx, full)
+	if errors.Is(err, ErrMiss) {
+		return page{}, pageAbsent, nil
+	}
+	if err != nil {
+		return page{}, pageAbsent, err
+	}
+	e, err := decodeEntry(raw)
+	if err != nil {
+		_ = a.store.Delete(ctx, full)
+		return page{}, pageAbsent, nil
+	}
+	tags := make([]string, len(e.deps))
+	for i, d := range e.deps {
+		tags[i] = d.Tag
+	}
+	gens, err := a.tags.Current(ctx, tags)
+	if err != nil {
+		return page{}, pageAbsent, err
+	}
+	if !sameGens(e.deps, gens) {
+		return page{}, pageAbsent, nil
+	}
+	var p page
+	if err := Msgpack.Unmarshal(e.payload, &p); err != nil {
+		return page{}, pageAbsent, nil
+	}
+	if time.Now().After(e.freshUntil) {
+		return p, pageStale, nil
+	}
+	return p, pageFresh, nil
+}
+
+func storePage(ctx context.Context, a *Alias, full, key string, p page, gens map[string]int64, ttl, staleIfError time.Duration) {
+	payload, err := Msgpack.Marshal(p)
+	if err != nil {
+		return
+	}
+	fresh := a.freshTTL(ttl)
+	a.storeEntry(ctx, full, key, LayerPage, entry{freshUntil: time.Now().Add(fresh), deps: depsOf(gens), payload: payload, codec: Msgpack},
+		fresh+staleIfError)
+}
+
+// cacheable reports whether a response may be stored for others: a 200
+// without a cookie, that its handler did not mark private, of a type the
+// shop serves, not too big.
+func cacheable(rec *Recorder) bool {
+	h := rec.Header()
+	cc := h.Get(echo.HeaderCacheControl)
+	ct := h.Get(echo.HeaderContentType)
+	return rec.Status == http.StatusOK && len(h.Values("Set-Cookie")) == 0 &&
+		!strings.Contains(cc, "private") && !strings.Contains(cc, "no-store") &&
+		(strings.HasPrefix(ct, "text/html") || strings.HasPrefix(ct, "application/json")) &&
+		rec.Body.Len() <= MaxPageBytes
+}
+
+// replay writes a stored page as this request's response.
+func replay(c echo.Context, p page) error {
+	h := c.Response().Header()
+	h.Set("ETag", p.ETag)
+	return c.Blob(p.Status, p.ContentType, p.Body)
+}
+
+func joinPageFlight(key string) (chan struct{}, bool) {
+	pageFlights.Lock()
+	defer pageFlights.Unlock()
+	if ch, ok := pageFlights.m[key]; ok {
+		return ch, false
+	}
+	ch := make(chan struct{})
+	pageFlights.m[key] = ch
+	return ch, true
+}
+
+func leavePageFlight(key string, ch chan struct{}) {
+	pageFlights.Lock()
+	delete(pageFlights.m, key)
+	pageFlights.Unlock()
+	close(ch)
+}
+
+// pageKey is the part of a page's key that comes from the request: method,
+// host (when the route keys on it), the route's pattern and path values,
+// the declared query parameters (sorted, first value each, others left
+// out) and the declared headers.
+func pageKey(c echo.Context, o PageOptions) string {
+	req := c.Request()
+	parts := []any{req.Method}
+	if o.Host != nil {
+		parts = append(parts, o.Host(req))
+	}
+	parts = append(parts, c.Path())
+	names, values := c.ParamNames(), c.ParamValues()
+	for i := range names {
+		if i < len(values) {
+			parts = append(parts, Named{names[i]: values[i]})
+		}
+	}
+	q := req.URL.Query()
+	declared := Named{}
+	for _, name := range o.Params {
+		if v := q.Get(name); v != "" {
+			declared[name] = v
+		}
+	}
+	parts = append(parts, declared)
+	hs := append([]string(nil), o.Headers...)
+	sort.Strings(hs)
+	for _, name := range hs {
+		parts = append(parts, Named{strings.ToLower(name): req.Header.Get(name)})
+	}
+	return Key(parts...)
+}

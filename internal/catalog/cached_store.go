@@ -1,0 +1,188 @@
+package catalog
+
+import (
+	"context"
+	"time"
+
+	"example.com/shop/internal/cache"
+	"example.com/shop/internal/db"
+	"github.com/jackc/pgx/v5"
+)
+
+// CachedStore is the catalog's query cache (the seed's CachedQuerySet and
+// CachedManager, done as a decorator of the catalog's Store). The reads
+// that pay off are cached under keys made of the query and its arguments,
+// each with the tags that rules.go invalidates; the other reads and every
+// write go straight to the database.
+//
+// How stale: never, for what the rules cover. A cached read is a miss as
+// soon as a write has invalidated one of its tags (after the write's
+// commit, see Service.publish), on every instance. Entries past their TTL
+// are served for up to 10 minutes while one caller reloads them, and for
+// up to an hour when the database does not answer.
+//
+// It caches nothing inside a transaction: the catalog has none, and the
+// other domains' transactions use the database's queries directly.
+type CachedStore struct {
+	db    Store
+	cache *cache.Alias
+}
+
+var _ Store = (*CachedStore)(nil)
+
+// NewCachedStore returns store with its reads cached in c.
+func NewCachedStore(store Store, c *cache.Alias) *CachedStore {
+	return &CachedStore{db: store, cache: c}
+}
+
+func opts(tags ...string) cache.Opts {
+	return cache.Opts{Layer: cache.LayerQuery, Tags: tags, Stale: 10 * time.Minute, StaleIfError: time.Hour}
+}
+
+// notFound caches "no such row" for ids and slugs that do not exist, so a
+// flood of them does not reach the database; creating the row invalidates
+// its tag.
+func notFound(o cache.Opts) cache.Opts {
+	o.NotFound, o.NotFoundTTL = pgx.ErrNoRows, 5*time.Minute
+	return o
+}
+
+func (s *CachedStore) GetProduct(ctx context.Context, id int64) (db.GetProductRow, error) {
+	return cache.Remember(ctx, s.cache, cache.EntityKey("product", id), notFound(opts(productTag(id))),
+		func(ctx context.Context) (db.GetProductRow, error) { return s.db.GetProduct(ctx, id) })
+}
+
+func (s *CachedStore) ListProducts(ctx context.Context, arg db.ListProductsParams) ([]db.Product, error) {
+	tag := tagAllProducts
+	if arg.CategoryID != 0 {
+		tag = categoryTag(arg.CategoryID)
+	}
+	key := cache.Key("products", cache.Named{"category": arg.CategoryID, "sort": string(arg.Sort), "lim": arg.Lim, "off": arg.Off})
+	return cache.Remember(ctx, s.cache, key, opts(tag),
+		func(ctx context.Context) ([]db.Product, error) { return s.db.ListProducts(ctx, arg) })
+}
+
+// ListProductsByIDs reads each product from the cache and loads all the
+// missing ones with one query (the seed's get_many_with_fallback).
+func (s *CachedStore) ListProductsByIDs(ctx context.Context, ids []int64) ([]db.Product, error) {
+	byID, err := cache.RememberMany(ctx, s.cache, ids, cache.ManyOpts[int64]{
+		Opts:   opts(),
+		Key:    func(id int64) string { return cache.EntityKey("product", id, "row") },
+		TagsOf: func(id int64) []string { return []string{productTag(id)} },
+	}, func(ctx context.Context, missing []int64) (map[int64]db.Product, error) {
+		rows, err := s.db.ListProductsByIDs(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[int64]db.Product, len(rows))
+		for _, r := range rows {
+			out[r.ID] = r
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]db.Product, 0, len(byID))
+	for _, id := range ids {
+		if p, ok := byID[id]; ok {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (s *CachedStore) ListRelatedProducts(ctx context.Context, arg db.ListRelatedProductsParams) ([]db.Product, error) {
+	key := cache.Key("related", arg.CategoryID, arg.ProductID, arg.Lim)
+	return cache.Remember(ctx, s.cache, key, opts(categoryTag(arg.CategoryID)),
+		func(ctx context.Context) ([]db.Product, error) { return s.db.ListRelatedProducts(ctx, arg) })
+}
+
+func (s *CachedStore) ListFeaturedProducts(ctx context.Context, lim int32) ([]db.Product, error) {
+	return cache.Remember(ctx, s.cache, cache.Key("featured", lim), opts(tagFeatured),
+		func(ctx context.Context) ([]db.Product, error) { return s.db.ListFeaturedProducts(ctx, lim) })
+}
+
+func (s *CachedStore) ListCategoryNav(ctx context.Context) ([]db.ListCategoryNavRow, error) {
+	return cache.Remember(ctx, s.cache, "categories:nav", opts(tagCategories),
+		func(ctx context.Context) ([]db.ListCategoryNavRow, error) { return s.db.ListCategoryNav(ctx) })
+}
+
+func (s *CachedStore) GetCategoryBySlug(ctx context.Context, slug string) (db.GetCategoryBySlugRow, error) {
+	return cache.Remember(ctx, s.cache, cache.Key("category", slug), notFound(opts(tagCategories)),
+		func(ctx context.Context) (db.GetCategoryBySlugRow, error) { return s.db.GetCategoryBySlug(ctx, slug) })
+}
+
+func (s *CachedStore) GetCategory(ctx context.Context, id int64) (db.Category, error) {
+	return cache.Remember(ctx, s.cache, cache.EntityKey("category", id), notFound(opts(tagCategories)),
+		func(ctx context.Context) (db.Category, error) { return s.db.GetCategory(ctx, id) })
+}
+
+func (s *CachedStore) ListCategories(ctx context.Context) ([]db.Category, error) {
+	return cache.Remember(ctx, s.cache, "categories:all", opts(tagCategories),
+		func(ctx context.Context) ([]db.Category, error) { return s.db.ListCategories(ctx) })
+}
+
+func (s *CachedStore) ListProductReviews(ctx context.Context, arg db.ListProductReviewsParams) ([]db.ListProductReviewsRow, error) {
+	key := cache.EntityKey("product", arg.ProductID, "reviews", cache.Named{"lim": arg.Lim, "off": arg.Off})
+	return cache.Remember(ctx, s.cache, key, opts(reviewsTag(arg.ProductID)),
+		func(ctx context.Context) ([]db.ListProductReviewsRow, error) {
+			return s.db.ListProductReviews(ctx, arg)
+		})
+}
+
+// ListWishlistIDs and ListReviewedProductIDs are per-user: their keys hold
+// the user's id, so one user's entry can never be read for another.
+func (s *CachedStore) ListWishlistIDs(ctx context.Context, userID int64) ([]int64, error) {
+	return cache.Remember(ctx, s.cache, cache.UserKey(userID, "wishlist"), opts(wishlistTag(userID)),
+		func(ctx context.Context) ([]int64, error) { return s.db.ListWishlistIDs(ctx, userID) })
+}
+
+func (s *CachedStore) ListReviewedProductIDs(ctx context.Context, userID int64) ([]int64, error) {
+	return cache.Remember(ctx, s.cache, cache.UserKey(userID, "reviewed"), opts(reviewedTag(userID)),
+		func(ctx context.Context) ([]int64, error) { return s.db.ListReviewedProductIDs(ctx, userID) })
+}
+
+// The rest goes straight to the database: admin reads must see the truth,
+// and writes are invalidated by the rules once the service has published
+// them.
+
+func (s *CachedStore) GetProductForAdmin(ctx context.Context, id int64) (db.GetProductForAdminRow, error) {
+	return s.db.GetProductForAdmin(ctx, id)
+}
+
+func (s *CachedStore) HasReviewed(ctx context.Context, arg db.HasReviewedParams) (bool, error) {
+	return s.db.HasReviewed(ctx, arg)
+}
+
+func (s *CachedStore) ListProductCategories(ctx context.Context, ids []int64) ([]int64, error) {
+	return s.db.ListProductCategories(ctx, ids)
+}
+
+func (s *CachedStore) ListProductsForAdmin(ctx context.Context, arg db.ListProductsForAdminParams) ([]db.ListProductsForAdminRow, error) {
+	return s.db.ListProductsForAdmin(ctx, arg)
+}
+
+func (s *CachedStore) CreateReview(ctx context.Context, arg db.CreateReviewParams) (int64, error) {
+	return s.db.CreateReview(ctx, arg)
+}
+
+func (s *CachedStore) AddWishlistItem(ctx context.Context, arg db.AddWishlistItemParams) (int64, error) {
+	return s.db.AddWishlistItem(ctx, arg)
+}
+
+func (s *CachedStore) RemoveWishlistItem(ctx context.Context, arg db.RemoveWishlistItemParams) (int64, error) {
+	return s.db.RemoveWishlistItem(ctx, arg)
+}
+
+func (s *CachedStore) CreateProduct(ctx context.Context, arg db.CreateProductParams) (db.Product, error) {
+	return s.db.CreateProduct(ctx, arg)
+}
+
+func (s *CachedStore) UpdateProduct(ctx context.Context, arg db.UpdateProductParams) (db.Product, error) {
+	return s.db.UpdateProduct(ctx, arg)
+}
+
+func (s *CachedStore) DeleteProduct(ctx context.Context, id int64) (db.Product, error) {
+	return s.db.DeleteProduct(ctx, id)
+}

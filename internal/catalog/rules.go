@@ -1,0 +1,91 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"example.com/shop/internal/cache"
+	"example.com/shop/internal/events"
+)
+
+// Invalidator is where the rules invalidate: cache.Tags.
+type Invalidator interface {
+	Invalidate(ctx context.Context, tags ...string) error
+}
+
+var _ Invalidator = (*cache.Tags)(nil)
+
+// categoriesOf is how the rules learn the categories of products whose
+// change event does not say (a checkout knows products, not categories).
+type categoriesOf func(ctx context.Context, ids []int64) ([]int64, error)
+
+// Rules are the catalog's invalidation rules: for each event, the cached
+// reads of the catalog it makes out of date. Every rule costs one
+// increment per tag, whatever is cached.
+func Rules(tags Invalidator, store Store) []events.Rule {
+	cats := func(ctx context.Context, ids []int64) ([]int64, error) {
+		c, err := store.ListProductCategories(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("categories of products: %w", err)
+		}
+		return c, nil
+	}
+	touched := func(ctx context.Context, ids []int64, lookup categoriesOf) error {
+		if len(ids) == 0 {
+			return nil
+		}
+		t := []string{tagAllProducts}
+		for _, id := range ids {
+			t = append(t, productTag(id))
+		}
+		cs, err := lookup(ctx, ids)
+		if err != nil {
+			// Without the categories, their lists cannot be named: invalidate
+			// what we can and report the rest.
+			_ = tags.Invalidate(ctx, t...)
+			return err
+		}
+		for _, c := range cs {
+			t = append(t, categoryTag(c))
+		}
+		return tags.Invalidate(ctx, t...)
+	}
+	return []events.Rule{
+		events.On("catalog: product changed -> its page, the lists of its old and new category, all-products, featured, category counts",
+			func(ctx context.Context, e events.ProductChanged) error {
+				t := []string{productTag(e.ID), tagAllProducts}
+				for _, s := range []*events.ProductState{e.Before, e.After} {
+					if s != nil {
+						t = append(t, categoryTag(s.CategoryID))
+						if s.Featured {
+							t = append(t, tagFeatured)
+						}
+					}
+				}
+				if e.Before == nil || e.After == nil || e.Before.Active != e.After.Active || e.Before.CategoryID != e.After.CategoryID {
+					t = append(t, tagCategories) // the counts changed
+				}
+				return tags.Invalidate(ctx, t...)
+			}),
+		events.On("catalog: products sold, restocked or touched -> their pages and their categories' lists",
+			func(ctx context.Context, e events.ProductsTouched) error { return touched(ctx, e.IDs, cats) }),
+		events.On("catalog: order placed -> stock and popularity of its products",
+			func(ctx context.Context, e events.OrderPlaced) error { return touched(ctx, e.ProductIDs, cats) }),
+		events.On("catalog: order cancelled -> stock and popularity of its products",
+			func(ctx context.Context, e events.OrderStatusChanged) error { return touched(ctx, e.ProductIDs, cats) }),
+		events.On("catalog: review added -> the product's reviews, rating and lists; the author's reviewed list",
+			func(ctx context.Context, e events.ReviewAdded) error {
+				err := touched(ctx, []int64{e.ProductID}, cats)
+				return errors.Join(err, tags.Invalidate(ctx, reviewsTag(e.ProductID), reviewedTag(e.UserID)))
+			}),
+		events.On("catalog: wishlist changed -> the user's wishlist",
+			func(ctx context.Context, e events.WishlistChanged) error {
+				return tags.Invalidate(ctx, wishlistTag(e.UserID))
+			}),
+		events.On("catalog: category changed -> the category list and its lists",
+			func(ctx context.Context, e events.CategoryChanged) error {
+				return tags.Invalidate(ctx, tagCategories, categoryTag(e.ID), tagAllProducts)
+			}),
+	}
+}

@@ -1,0 +1,38 @@
+package web_test
+
+import "testing"
+
+// BenchmarkPages renders the home, list and product pages through the
+// whole shop (HTTP, middleware, caches, templates, PostgreSQL) with the
+// cache off, cold (every cache flushed before each request) and warm, and
+// reports the SQL statements each request ran: sql/op. A warm anonymous
+// page runs none.
+//
+//	go test -run '^$' -bench Pages ./internal/web
+func BenchmarkPages(b *testing.B) {
+	for _, mode := range []string{"off", "cold", "warm"} {
+		env := map[string]string{}
+		if mode == "off" {
+			env["CACHE_STORE"] = "none"
+		}
+		shop := newTestShopWith(b, env)
+		for _, path := range anonPages(shop)[:5] {
+			b.Run(mode+path, func(b *testing.B) {
+				c := shop.client()
+				c.get(path)
+				sql := 0
+				b.ResetTimer()
+				for range b.N {
+					if mode == "cold" {
+						b.StopTimer()
+						shop.caches.Memory.Flush()
+						b.StartTimer()
+					}
+					r := c.get(path)
+					sql += r.queries(shop.t)
+				}
+				b.ReportMetric(float64(sql)/float64(b.N), "sql/op")
+			})
+		}
+	}
+}

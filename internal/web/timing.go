@@ -1,0 +1,44 @@
+package web
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// timing holds the time one request spent rendering templates, for its
+// Server-Timing header; the database and the cache count their own.
+type timing struct {
+	mu     sync.Mutex
+	render time.Duration
+}
+
+func (t *timing) addRender(d time.Duration) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.render += d
+	t.mu.Unlock()
+}
+
+func (t *timing) rendered() time.Duration {
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.render
+}
+
+type timingKey struct{}
+
+func withTiming(ctx context.Context) (context.Context, *timing) {
+	t := &timing{}
+	return context.WithValue(ctx, timingKey{}, t), t
+}
+
+func timingFrom(ctx context.Context) *timing {
+	t, _ := ctx.Value(timingKey{}).(*timing)
+	return t
+}
