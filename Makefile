@@ -6,7 +6,7 @@ BIN          = $(CURDIR)/.bin
 SQLC         = $(BIN)/sqlc-$(SQLC_VERSION)
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/shop?sslmode=disable
 
-.PHONY: run test build generate check-generated vet fmt-check lint seed migrate clean help
+.PHONY: run test stale-check build generate check-generated vet fmt-check lint seed migrate clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ run: ## set up the database (create, migrate, seed when empty) and serve on :808
 
 test: check-generated vet fmt-check ## the whole suite, with the race detector
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+stale-check: ## the stale-read checker for a minute (STALECHECK_DURATION=5m for longer), Redis and tiered
+	STALECHECK_DURATION=$(or $(STALECHECK_DURATION),60s) $(GO) test -race -count=1 -timeout 60m -run 'TestStaleReadChecker' -v ./internal/web
 
 build: ## build the shop binary into ./bin/shop
 	$(GO) build -o bin/shop ./cmd/shop

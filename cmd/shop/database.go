@@ -43,6 +43,16 @@ func createDatabase(ctx context.Context, url string, out io.Writer) error {
 	return nil
 }
 
+// withPool runs fn with a pool on url, closed afterwards.
+func withPool(ctx context.Context, url string, fn func(*pgxpool.Pool) error) error {
+	pool, err := db.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return fn(pool)
+}
+
 // migrateUp applies pending migrations, writing what it did to out.
 func migrateUp(ctx context.Context, pool *pgxpool.Pool, out io.Writer) error {
 	m, err := db.NewMigrator(pool)

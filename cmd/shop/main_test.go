@@ -86,6 +86,19 @@ func TestServeSetup(t *testing.T) {
 			t.Errorf("start-up output lacks %q:\n%s", want, stdout.String())
 		}
 	}
+	// Ready once the change listener listens and the caches are warm.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		res, err := http.Get(base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the shop never became ready")
+		}
+	}
 	for _, path := range []string{"/healthz", "/readyz", "/", "/products"} {
 		res, err := http.Get(base + path)
 		if err != nil {

@@ -15,6 +15,7 @@ Commands:
   serve     serve the shop over HTTP (--addr, --setup)
   migrate   apply, roll back or list database migrations (up | down | status)
   seed      fill an empty database with a generated dataset (--scale, --seed, --reset)
+  warm      fill a shared cache with the most visited pages (--home, --categories, --products)
   help      show this text
 
 Run "shop <command> -h" for a command's flags. Settings come from the
@@ -41,6 +42,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, cfg, rest, stdout)
 	case "seed":
 		return seedCmd(ctx, cfg, rest, stdout, stderr)
+	case "warm":
+		return warmCmd(ctx, cfg, rest, logger, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

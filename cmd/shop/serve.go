@@ -3,25 +3,59 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/changes"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/seed"
-	"example.com/shop/internal/web"
-	"github.com/prometheus/client_golang/prometheus"
+	"example.com/shop/internal/warm"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// warmMode says when serve warms the caches before it says it is ready.
+type warmMode string
+
+const (
+	warmAuto   warmMode = "auto"   // when the deploy fingerprint is new to the cache
+	warmAlways warmMode = "always" // at every start
+	warmNever  warmMode = "never"
+)
+
+func (m *warmMode) String() string { return string(*m) }
+
+func (m *warmMode) Set(v string) error {
+	switch warmMode(v) {
+	case warmAuto, warmAlways, warmNever:
+		*m = warmMode(v)
+		return nil
+	case "true":
+		*m = warmAlways
+		return nil
+	case "false":
+		*m = warmNever
+		return nil
+	}
+	return fmt.Errorf("use auto, always or never")
+}
+
+func (m *warmMode) IsBoolFlag() bool { return true }
+
+var _ flag.Value = (*warmMode)(nil)
 
 func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, stdout io.Writer) error {
 	fs := newFlags("serve", stdout)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on")
 	setup := fs.Bool("setup", false, "create the database if missing, migrate, and seed scale 1 when empty (what `make run` does)")
 	migrateFirst := fs.Bool("migrate", true, "apply pending migrations before serving")
+	mode := warmAuto
+	fs.Var(&mode, "warm", "warm the caches before /readyz says ready: auto (after a deploy that changed templates or key versions), always (--warm) or never")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -32,53 +66,58 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 			return err
 		}
 	}
-	pool, err := db.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
 	if *setup || *migrateFirst {
-		if err := migrateUp(ctx, pool, stdout); err != nil {
+		if err := withPool(ctx, cfg.DatabaseURL, func(pool *pgxpool.Pool) error { return migrateUp(ctx, pool, stdout) }); err != nil {
 			return err
 		}
 	}
 	if *setup {
-		empty, err := seed.IsEmpty(ctx, pool)
+		err := withPool(ctx, cfg.DatabaseURL, func(pool *pgxpool.Pool) error {
+			empty, err := seed.IsEmpty(ctx, pool)
+			if err != nil || !empty {
+				return err
+			}
+			fmt.Fprintln(stdout, "the database is empty: seeding a small dataset (scale 1)")
+			_, err = seedDatabase(ctx, cfg, pool, 1, 1, stdout)
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		if empty {
-			fmt.Fprintln(stdout, "the database is empty: seeding a small dataset (scale 1)")
-			if _, err := seedDatabase(ctx, cfg, pool, 1, 1, stdout); err != nil {
-				return err
-			}
-		}
 	}
 
-	caches, err := cache.Open(cfg.Cache, cache.NewMetrics(prometheus.NewRegistry()), logger)
+	// Ready once the change listener listens and the warm-up is done.
+	var warmed atomic.Bool
+	var listener *changes.Listener
+	ready := func() error {
+		select {
+		case <-listener.Ready():
+		default:
+			return errors.New("not listening for database changes yet")
+		}
+		if !warmed.Load() {
+			return errors.New("warming the caches")
+		}
+		return nil
+	}
+	s, err := openShop(ctx, cfg, logger, ready)
 	if err != nil {
 		return err
 	}
-	defer caches.Close()
+	defer s.Close()
 	logger.Info("caches", "config", cfg.Cache)
 
-	svc, err := web.NewServices(pool, caches, cfg.BcryptCost, logger)
-	if err != nil {
-		return err
-	}
-	handler, err := web.New(web.Config{
-		SecureCookies: cfg.SecureCookies, AdminToken: cfg.AdminToken, RequestTimeout: cfg.RequestTimeout, Hosts: cfg.Hosts,
-	}, svc, logger)
-	if err != nil {
-		return err
-	}
+	listener = changes.NewListener(cfg.DatabaseURL, s.origin, s.services.Events, s.caches.Tags.Store(), cfg.Cache.Prefix, logger)
+	listenCtx, stopListening := context.WithCancel(ctx)
+	defer stopListening()
+	go listener.Run(listenCtx)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      cfg.RequestTimeout + 5*time.Second,
@@ -91,6 +130,12 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 	if *setup {
 		printLogins(stdout, cfg)
 	}
+	go func() {
+		defer warmed.Store(true)
+		if _, err := warmOnStart(ctx, s, cfg, mode, logger); err != nil && ctx.Err() == nil {
+			logger.Warn("warming the caches failed; serving cold", "err", err)
+		}
+	}()
 
 	select {
 	case err := <-serveErr:
@@ -104,6 +149,36 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// warmOnStart warms the critical caches (the home page, the categories
+// and the 200 best-selling products) when mode says so: always, or on a
+// deploy whose templates or key versions the cache has not seen (the first
+// instance to start after it warms; the others find the mark).
+// It returns what it warmed; zero when it did not.
+func warmOnStart(ctx context.Context, s *shop, cfg config, mode warmMode, logger *slog.Logger) (warm.Summary, error) {
+	if mode == warmNever || s.caches.Default.Off() {
+		return warm.Summary{}, nil
+	}
+	if mode == warmAuto {
+		fp, err := deployFingerprint(cfg.Cache)
+		if err != nil {
+			return warm.Summary{}, err
+		}
+		first, err := s.caches.Default.Store().Add(ctx, cfg.Cache.Prefix+":warmed:"+fp, []byte("1"), 30*24*time.Hour)
+		if err != nil {
+			return warm.Summary{}, err
+		}
+		if !first {
+			logger.Info("caches already warm for this deploy", "fingerprint", fp)
+			return warm.Summary{}, nil
+		}
+	}
+	sum, err := warm.Run(ctx, s.handler, db.New(s.pool), warm.Options{
+		Home: true, Categories: true, Products: true, MaxProducts: 200, Concurrency: 4, Logger: logger,
+	})
+	logger.Info("warmed the caches", "pages", sum.Pages, "keys", sum.Keys, "bytes", sum.Bytes, "errors", sum.Errors, "took", sum.Took)
+	return sum, err
 }
 
 // displayAddr turns a listening address into one a browser can open.

@@ -93,3 +93,8 @@ DELETE FROM products WHERE id = $1 RETURNING *;
 -- name: ListProductCategories :many
 -- The categories of some products: what their change invalidates.
 SELECT DISTINCT category_id FROM products WHERE id = ANY(@ids::bigint[]);
+
+-- name: ListHotProductIDs :many
+-- The active products, best sellers first: the order in which to warm
+-- their pages, since sales follow visits.
+SELECT id FROM products WHERE active ORDER BY sold_count DESC, id DESC LIMIT @lim;

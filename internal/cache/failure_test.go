@@ -182,3 +182,41 @@ func TestMemcachedServerDown(t *testing.T) {
 		t.Errorf("a miss with one server down: %v", err)
 	}
 }
+
+// TestFailedInvalidationIsNotForgotten: an invalidation that cannot reach a
+// frozen Redis is retried until it goes through, and until then the cache
+// is not trusted: when Redis comes back with its old entries, none of them
+// is served as current.
+func TestFailedInvalidationIsNotForgotten(t *testing.T) {
+	t.Parallel()
+	a, _, srv := failingRedis(t)
+	ctx := context.Background()
+	o := cache.Opts{Tags: []string{"product:1"}}
+	value := "old"
+	load := func(context.Context) (string, error) { return value, nil }
+	if v, _ := cache.Remember(ctx, a, "p1", o, load); v != "old" {
+		t.Fatal(v)
+	}
+	srv.Freeze()
+	value = "new" // the write commits...
+	if err := a.Tags().Invalidate(ctx, "product:1"); err == nil {
+		t.Fatal("an invalidation reached a frozen Redis")
+	}
+	if a.Tags().Trusted() {
+		t.Fatal("the tags are trusted with an invalidation pending")
+	}
+	srv.Thaw() // Redis is back, with the old entry and the old generation
+	if v, _ := cache.Remember(ctx, a, "p1", o, load); v != "new" {
+		t.Fatalf("read %q right after Redis came back", v)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !a.Tags().Trusted() {
+		if time.Now().After(deadline) {
+			t.Fatal("the pending invalidation never went through")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if v, _ := cache.Remember(ctx, a, "p1", o, load); v != "new" {
+		t.Errorf("after the retry the cache served %q", v)
+	}
+}

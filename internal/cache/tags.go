@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,9 +31,21 @@ import (
 // a process's memory tier. A missing generation (new, or evicted) starts
 // at the current time in nanoseconds, above any value it can have had, so
 // an eviction makes entries miss but never brings an old one back.
+//
+// An invalidation that cannot reach the store (Redis is down) is not
+// forgotten: its tags are kept and retried in the background, and until
+// they have all gone through, the Tags are not trusted: every alias on
+// them bypasses the cache (reads go to the database, nothing is stored),
+// since an entry it would serve may be one that should have been
+// invalidated.
 type Tags struct {
 	store  Store
 	prefix string
+
+	mu        sync.Mutex
+	pending   map[string]bool // tags whose invalidation has not gone through
+	retrying  bool
+	untrusted atomic.Bool
 }
 
 // genTTL keeps generation keys around far longer than any entry that
@@ -41,7 +54,66 @@ const genTTL = 30 * 24 * time.Hour
 
 // NewTags returns the generations kept in store under prefix.
 func NewTags(store Store, prefix string) *Tags {
-	return &Tags{store: store, prefix: prefix + "tag:"}
+	return &Tags{store: store, prefix: prefix + "tag:", pending: map[string]bool{}}
+}
+
+// Store returns where the generations live.
+func (t *Tags) Store() Store { return t.store }
+
+// Trusted reports whether every invalidation so far has gone through.
+// While it is false, aliases on these tags bypass the cache.
+func (t *Tags) Trusted() bool { return !t.untrusted.Load() }
+
+// ErrUntrusted reports a cache read refused because an invalidation is
+// still waiting to go through.
+var ErrUntrusted = errors.New("cache: an invalidation is pending; not trusting the cache")
+
+func (t *Tags) keep(tag string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pending[tag] = true
+	t.untrusted.Store(true)
+	if !t.retrying {
+		t.retrying = true
+		go t.retry()
+	}
+}
+
+// retry sends the pending invalidations until they all go through, then
+// trusts the cache again. After an hour of failures it gives up and leaves
+// the cache untrusted (bypassed) until the process restarts.
+func (t *Tags) retry() {
+	wait := 100 * time.Millisecond
+	giveUp := time.Now().Add(time.Hour)
+	for time.Now().Before(giveUp) {
+		time.Sleep(wait)
+		wait = min(2*wait, 2*time.Second)
+		t.mu.Lock()
+		tags := make([]string, 0, len(t.pending))
+		for tag := range t.pending {
+			tags = append(tags, tag)
+		}
+		t.mu.Unlock()
+		for _, tag := range tags {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err := t.bump(ctx, tag)
+			cancel()
+			if err != nil {
+				break
+			}
+			t.mu.Lock()
+			delete(t.pending, tag)
+			t.mu.Unlock()
+		}
+		t.mu.Lock()
+		if len(t.pending) == 0 {
+			t.untrusted.Store(false)
+			t.retrying = false
+			t.mu.Unlock()
+			return
+		}
+		t.mu.Unlock()
+	}
 }
 
 func (t *Tags) key(tag string) string { return t.prefix + tag }
@@ -57,6 +129,7 @@ func (t *Tags) Invalidate(ctx context.Context, tags ...string) error {
 	var errs []error
 	for _, tag := range tags {
 		if err := t.bump(ctx, tag); err != nil {
+			t.keep(tag)
 			errs = append(errs, fmt.Errorf("invalidate %s: %w", tag, err))
 		}
 	}
@@ -81,8 +154,12 @@ func (t *Tags) bump(ctx context.Context, tag string) error {
 }
 
 // Current returns the current generation of each tag, starting the missing
-// ones. The map has every tag, or the error is not nil.
+// ones. The map has every tag, or the error is not nil; it is
+// ErrUntrusted while an invalidation is pending.
 func (t *Tags) Current(ctx context.Context, tags []string) (map[string]int64, error) {
+	if !t.Trusted() {
+		return nil, ErrUntrusted
+	}
 	keys := make([]string, len(tags))
 	for i, tag := range tags {
 		keys[i] = t.key(tag)
@@ -97,6 +174,9 @@ func (t *Tags) Current(ctx context.Context, tags []string) (map[string]int64, er
 // parse reads generations out of raw values (keyed by full key), starting
 // the missing ones.
 func (t *Tags) parse(ctx context.Context, tags []string, raw map[string][]byte) (map[string]int64, error) {
+	if !t.Trusted() {
+		return nil, ErrUntrusted
+	}
 	gens := make(map[string]int64, len(tags))
 	for _, tag := range tags {
 		b, ok := raw[t.key(tag)]

@@ -68,6 +68,17 @@ func Rules(tags Invalidator, store Store) []events.Rule {
 				}
 				return tags.Invalidate(ctx, t...)
 			}),
+		events.On("catalog: products changed from outside the shop -> their pages, their categories' lists, featured, category counts",
+			func(ctx context.Context, e events.ProductsChanged) error {
+				t := []string{tagAllProducts, tagFeatured, tagCategories}
+				for _, id := range e.IDs {
+					t = append(t, productTag(id))
+				}
+				for _, c := range e.CategoryIDs {
+					t = append(t, categoryTag(c))
+				}
+				return tags.Invalidate(ctx, t...)
+			}),
 		events.On("catalog: products sold, restocked or touched -> their pages and their categories' lists",
 			func(ctx context.Context, e events.ProductsTouched) error { return touched(ctx, e.IDs, cats) }),
 		events.On("catalog: order placed -> stock and popularity of its products",

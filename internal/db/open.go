@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,6 +39,28 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("connect to %s: %w", Redact(url), err)
 	}
 	return pool, nil
+}
+
+// WithApplicationName returns url with its application_name parameter set:
+// the name PostgreSQL shows for the connections, and the origin the change
+// notifications carry (see internal/changes).
+func WithApplicationName(url, name string) (string, error) {
+	if _, err := pgconn.ParseConfig(url); err != nil {
+		return "", fmt.Errorf("parse database url: %w", err)
+	}
+	u, err := neturl.Parse(url)
+	if err != nil || u.Scheme == "" {
+		// A keyword/value connection string: append the setting.
+		return url + " application_name=" + quoteDSN(name), nil
+	}
+	q := u.Query()
+	q.Set("application_name", name)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func quoteDSN(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 // Redact returns url with its password replaced by "xxxxx", for logs and

@@ -572,6 +572,32 @@ func (q *Queries) ListFeaturedProducts(ctx context.Context, lim int32) ([]Produc
 	return items, nil
 }
 
+const listHotProductIDs = `-- name: ListHotProductIDs :many
+SELECT id FROM products WHERE active ORDER BY sold_count DESC, id DESC LIMIT $1
+`
+
+// The active products, best sellers first: the order in which to warm
+// their pages, since sales follow visits.
+func (q *Queries) ListHotProductIDs(ctx context.Context, lim int32) ([]int64, error) {
+	rows, err := q.db.Query(ctx, listHotProductIDs, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listProductCategories = `-- name: ListProductCategories :many
 SELECT DISTINCT category_id FROM products WHERE id = ANY($1::bigint[])
 `

@@ -46,6 +46,14 @@ type ProductsTouched struct {
 	IDs []int64
 }
 
+// ProductsChanged: products changed in ways unknown to the shop (a write
+// from outside it): any of their fields, their category, their featured
+// or active flag. CategoryIDs are their categories before and after.
+type ProductsChanged struct {
+	IDs         []int64
+	CategoryIDs []int64
+}
+
 // CategoryChanged: a category was created, renamed, (de)activated.
 type CategoryChanged struct{ ID int64 }
 
@@ -87,6 +95,7 @@ type Everything struct{}
 
 func (ProductChanged) Name() string     { return "product_changed" }
 func (ProductsTouched) Name() string    { return "products_touched" }
+func (ProductsChanged) Name() string    { return "products_changed" }
 func (CategoryChanged) Name() string    { return "category_changed" }
 func (ReviewAdded) Name() string        { return "review_added" }
 func (WishlistChanged) Name() string    { return "wishlist_changed" }

@@ -27,6 +27,8 @@ func Rules(tags interface {
 				}
 				return tags.Invalidate(ctx, tagHome)
 			}),
+		events.On("stats: products changed from outside the shop -> home totals",
+			func(ctx context.Context, e events.ProductsChanged) error { return tags.Invalidate(ctx, tagHome) }),
 		events.On("stats: category changed -> home totals",
 			func(ctx context.Context, e events.CategoryChanged) error { return tags.Invalidate(ctx, tagHome) }),
 		events.On("stats: user registered -> that day's new users",

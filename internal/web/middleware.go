@@ -28,8 +28,16 @@ import (
 func figures(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
-		ctx, dbStats := db.WithStats(c.Request().Context())
-		ctx, cacheStats := cache.WithStats(ctx)
+		// A caller that brings its own counters (the warmer, in process)
+		// gets them filled.
+		ctx := c.Request().Context()
+		dbStats, cacheStats := db.StatsFrom(ctx), cache.StatsFrom(ctx)
+		if dbStats == nil {
+			ctx, dbStats = db.WithStats(ctx)
+		}
+		if cacheStats == nil {
+			ctx, cacheStats = cache.WithStats(ctx)
+		}
 		ctx, times := withTiming(ctx)
 		c.SetRequest(c.Request().WithContext(ctx))
 		_, flush := cache.Capture(c)
@@ -98,7 +106,10 @@ func logRequests(logger *slog.Logger) echo.MiddlewareFunc {
 			}
 			req, res := c.Request(), c.Response()
 			level := slog.LevelInfo
-			if res.Status >= 500 {
+			switch {
+			case req.URL.Path == "/healthz" || req.URL.Path == "/readyz":
+				level = slog.LevelDebug // probes: every few seconds, and a 503 while warming is expected
+			case res.Status >= 500:
 				level = slog.LevelError
 			}
 			var queries int64

@@ -61,7 +61,7 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates) {
 
 	// Operations and static files: no session, no database.
 	e.GET("/healthz", handleHealthz)
-	e.GET("/readyz", handleReadyz(svc.Pool))
+	e.GET("/readyz", handleReadyz(svc.Pool, svc.Ready))
 	e.GET("/static/:file", handleStatic(tpl))
 
 	// Everything else knows who is asking.

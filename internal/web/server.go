@@ -52,6 +52,9 @@ type Services struct {
 	Catalog  *catalog.Service
 	Orders   *orders.Service
 	Stats    *stats.Service
+	// Ready reports what keeps the shop from being ready beyond its
+	// database (a warm-up in progress); nil: nothing.
+	Ready func() error
 }
 
 // New returns the shop's HTTP handler.
@@ -107,12 +110,17 @@ func handleStatic(t *Templates) echo.HandlerFunc {
 
 func handleHealthz(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
 
-func handleReadyz(pool *pgxpool.Pool) echo.HandlerFunc {
+func handleReadyz(pool *pgxpool.Pool, ready func() error) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := pool.Ping(ctx); err != nil {
 			return c.String(http.StatusServiceUnavailable, "database unreachable\n")
+		}
+		if ready != nil {
+			if err := ready(); err != nil {
+				return c.String(http.StatusServiceUnavailable, err.Error()+"\n")
+			}
 		}
 		return c.String(http.StatusOK, "ready\n")
 	}

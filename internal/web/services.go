@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 
 	"example.com/shop/internal/accounts"
@@ -27,6 +29,10 @@ func NewServices(pool *pgxpool.Pool, caches *cache.Caches, bcryptCost int, logge
 	if err != nil {
 		return Services{}, err
 	}
+	bus.Register(events.On("cache: writes may have been missed -> every entry of the shared aliases",
+		func(ctx context.Context, _ events.Everything) error {
+			return errors.Join(caches.Default.Flush(ctx), caches.LongTerm.Flush(ctx))
+		}))
 	bus.Register(catalog.Rules(caches.Tags, queries)...)
 	bus.Register(orders.Rules(caches.Tags)...)
 	bus.Register(stats.Rules(caches.Tags)...)

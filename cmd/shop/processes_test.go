@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"example.com/shop/internal/cache/cachetest"
+	"example.com/shop/internal/testdb"
+)
+
+// TestMain lets the test binary be the shop: with SHOP_TEST_MAIN=1 it runs
+// main, so tests can start real `shop serve` processes of this very code.
+func TestMain(m *testing.M) {
+	if os.Getenv("SHOP_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// process is a `shop serve` started by a test.
+type process struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func startShop(t *testing.T, env map[string]string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve"}, args...)...)
+	cmd.Env = append(os.Environ(), "SHOP_TEST_MAIN=1", "SHOP_ADDR=127.0.0.1:0", "SHOP_BCRYPT_COST=4", "LOG_LEVEL=warn")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	found := make(chan string, 1)
+	go func() {
+		addr := regexp.MustCompile(`serving on (http://\S+)`)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := addr.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case p.url = <-found:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the shop process did not start")
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		res, err := http.Get(p.url + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the shop process never became ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func get(t *testing.T, url string) (string, http.Header) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b), res.Header
+}
+
+// TestTwoProcesses: two real `shop serve` processes share one database and
+// one Redis. A price changed through one is never followed by the old price
+// from the other, and a price changed with SQL shows on both.
+func TestTwoProcesses(t *testing.T) {
+	t.Parallel()
+	pool, url := testdb.Seeded(t, 0.05)
+	var product int64
+	if err := pool.QueryRow(t.Context(), `SELECT id FROM products WHERE active ORDER BY id LIMIT 1`).Scan(&product); err != nil {
+		t.Fatal(err)
+	}
+	for _, store := range []string{"redis", "tiered"} {
+		t.Run(store, func(t *testing.T) {
+			redis := cachetest.StartRedis(t)
+			env := map[string]string{
+				"DATABASE_URL": url, "REDIS_URL": redis.URL(), "CACHE_STORE": store,
+				"SHOP_ADMIN_TOKEN": "process-token", "CACHE_PREFIX": cachetest.Prefix(t),
+			}
+			a, b := startShop(t, env, "--migrate=false", "--warm=never"), startShop(t, env, "--migrate=false", "--warm=never")
+			path := fmt.Sprintf("/products/%d", product)
+			for i := range 5 {
+				get(t, b.url+path)
+				if _, h := get(t, b.url+path); h.Get("X-Cache") != "HIT" {
+					t.Fatalf("the page is not cached on B (X-Cache %s)", h.Get("X-Cache"))
+				}
+				price := fmt.Sprintf("%d.%02d", 600+i, i)
+				req, _ := http.NewRequest(http.MethodPatch, fmt.Sprintf("%s/api/admin/products/%d", a.url, product), strings.NewReader(`{"price":"`+price+`"}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer process-token")
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					t.Fatalf("price change on A: %d", res.StatusCode)
+				}
+				if body, _ := get(t, b.url+path); !strings.Contains(body, price) {
+					t.Fatalf("round %d: B shows the old price right after A acknowledged %s", i, price)
+				}
+			}
+			if _, err := pool.Exec(t.Context(), `UPDATE products SET price = 7654.32 WHERE id = $1`, product); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for _, p := range []*process{a, b} {
+				for {
+					if body, _ := get(t, p.url+path); strings.Contains(body, "7654.32") {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatal("a price changed with SQL never showed")
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"sort"
+
+	"example.com/shop/internal/cache"
+	"example.com/shop/internal/db"
+	"example.com/shop/internal/web"
+	assets "example.com/shop/web"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// shop is everything a running shop is made of, for serve and warm.
+type shop struct {
+	pool     *pgxpool.Pool
+	caches   *cache.Caches
+	services web.Services
+	handler  http.Handler
+	// origin names this process's database connections, and so the
+	// change notifications of its own writes.
+	origin string
+	dbURL  string
+}
+
+// openShop connects to the database and the caches and builds the
+// services and the HTTP handler. ready, when not nil, is what /readyz
+// reports beyond the database answering. Close it.
+func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func() error) (*shop, error) {
+	host, _ := os.Hostname()
+	origin := fmt.Sprintf("shop/%s/%d", host, os.Getpid())
+	url, err := db.WithApplicationName(cfg.DatabaseURL, origin)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := db.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	caches, err := cache.Open(cfg.Cache, cache.NewMetrics(prometheus.NewRegistry()), logger)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := &shop{pool: pool, caches: caches, origin: origin, dbURL: cfg.DatabaseURL}
+	if s.services, err = web.NewServices(pool, caches, cfg.BcryptCost, logger); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.services.Ready = ready
+	s.handler, err = web.New(web.Config{
+		SecureCookies: cfg.SecureCookies, AdminToken: cfg.AdminToken, RequestTimeout: cfg.RequestTimeout, Hosts: cfg.Hosts,
+	}, s.services, logger)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *shop) Close() {
+	_ = s.caches.Close()
+	s.pool.Close()
+}
+
+// deployFingerprint identifies what the cached values were made with: the
+// templates and static files, and the aliases' key versions. A start with
+// a new fingerprint (a deploy that changed them) warms the caches.
+func deployFingerprint(cfg cache.Config) (string, error) {
+	h := sha256.New()
+	var files []string
+	err := fs.WalkDir(assets.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		b, err := fs.ReadFile(assets.FS, f)
+		if err != nil {
+			return "", err
+		}
+		h.Write([]byte(f))
+		h.Write(b)
+	}
+	names := make([]string, 0, len(cfg.Aliases))
+	for n := range cfg.Aliases {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "%s:%d:%s;", n, cfg.Aliases[n].Version, cfg.Aliases[n].Prefix)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}

@@ -1,0 +1,267 @@
+// Package changes makes writes from outside the shop (psql, a bulk
+// UPDATE, another service) invalidate the shop's caches. The database's
+// triggers (db/migrations/00003) send a notification after every
+// statement that changes a table the caches read; PostgreSQL delivers it
+// when, and only if, the transaction commits. A Listener turns each into
+// the events the shop's own writes publish, so the same rules run.
+//
+// How stale: a write from outside is invalidated once its notification
+// arrives, a few milliseconds after its commit (ExternalBound is the bound
+// the tests hold it to). A listener that loses its connection cannot know
+// what it missed: when it is back, it compares the change sequence with the
+// last one the shop processed, and invalidates everything if any is
+// missing. The shop's own writes invalidate synchronously, before they
+// return, and do not wait for their notification.
+package changes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"example.com/shop/internal/cache"
+	"example.com/shop/internal/events"
+	"github.com/jackc/pgx/v5"
+)
+
+// ExternalBound is how long after its commit a write from outside the shop
+// may still be unseen by a cached read.
+const ExternalBound = time.Second
+
+// Channel is the notification channel of the triggers.
+const Channel = "shop_changes"
+
+// Publisher runs the rules of events (events.Bus).
+type Publisher interface {
+	Publish(ctx context.Context, e events.Event) error
+}
+
+// Listener listens for change notifications and publishes their events.
+type Listener struct {
+	url    string
+	origin string // this instance's application_name: its own writes are already invalidated
+	bus    Publisher
+	marks  cache.Store // where the last processed sequence number is kept, beside the tag generations
+	seen   string
+	logger *slog.Logger
+
+	readyOnce sync.Once
+	ready     chan struct{}
+}
+
+// NewListener returns a listener on the database at url. origin is the
+// application_name of this instance's pool; marks is the store of the tag
+// generations (shared by the instances when they share a cache), and
+// prefix the cache prefix.
+func NewListener(url, origin string, bus Publisher, marks cache.Store, prefix string, logger *slog.Logger) *Listener {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Listener{url: url, origin: origin, bus: bus, marks: marks, seen: prefix + ":changes:seen", logger: logger, ready: make(chan struct{})}
+}
+
+// Ready is closed once the listener has listened and caught up for the
+// first time.
+func (l *Listener) Ready() <-chan struct{} { return l.ready }
+
+// Run listens until ctx ends, reconnecting after every failure.
+func (l *Listener) Run(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := l.listen(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		l.logger.Warn("change listener lost its connection; reconnecting", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (l *Listener) listen(ctx context.Context) error {
+	cfg, err := pgx.ParseConfig(l.url)
+	if err != nil {
+		return err
+	}
+	cfg.RuntimeParams["application_name"] = "shop-listener"
+	cfg.Tracer = nil
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+		return err
+	}
+	if err := l.catchUp(ctx, conn); err != nil {
+		return err
+	}
+	l.readyOnce.Do(func() { close(l.ready) })
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		l.handle(ctx, n.Payload)
+	}
+}
+
+// catchUp invalidates everything when notifications may have been missed:
+// the change sequence is ahead of the last number processed here (or on
+// any instance sharing the cache). It runs after LISTEN, so nothing
+// committed from now on can be missed.
+func (l *Listener) catchUp(ctx context.Context, conn *pgx.Conn) error {
+	var cur int64
+	err := conn.QueryRow(ctx, `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM shop_change_seq`).Scan(&cur)
+	if err != nil {
+		return fmt.Errorf("read the change sequence: %w", err)
+	}
+	var seen int64 = -1
+	if b, err := l.marks.Get(ctx, l.seen); err == nil {
+		if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+			seen = n
+		}
+	}
+	if seen < cur {
+		l.logger.Info("changes may have been missed: invalidating everything", "sequence", cur, "processed", seen)
+		if err := l.bus.Publish(ctx, events.Everything{}); err != nil {
+			return err
+		}
+	}
+	l.mark(ctx, cur)
+	return nil
+}
+
+func (l *Listener) mark(ctx context.Context, seq int64) {
+	_ = l.marks.Set(ctx, l.seen, []byte(strconv.FormatInt(seq, 10)), 30*24*time.Hour)
+}
+
+// notification is the payload of the triggers' notifications.
+type notification struct {
+	Seq    int64             `json:"seq"`
+	Table  string            `json:"table"`
+	Op     string            `json:"op"`
+	Origin string            `json:"origin"`
+	All    bool              `json:"all"`
+	Rows   []json.RawMessage `json:"rows"`
+}
+
+func (l *Listener) handle(ctx context.Context, payload string) {
+	var n notification
+	if err := json.Unmarshal([]byte(payload), &n); err != nil {
+		l.logger.Error("unreadable change notification: invalidating everything", "err", err)
+		_ = l.bus.Publish(ctx, events.Everything{})
+		return
+	}
+	if n.Origin != l.origin {
+		evs, err := Events(n.Table, n.All, n.Rows)
+		if err != nil {
+			l.logger.Error("change notification of an unknown shape: invalidating everything", "table", n.Table, "err", err)
+			evs = []events.Event{events.Everything{}}
+		}
+		for _, e := range evs {
+			_ = l.bus.Publish(ctx, e) // a failed rule is logged by the bus, and retried by the tags
+		}
+	}
+	l.mark(ctx, n.Seq)
+}
+
+// row holds the columns the rules need, whichever table a row is of.
+type row struct {
+	ID         int64      `json:"id"`
+	CategoryID *int64     `json:"category_id"`
+	UserID     *int64     `json:"user_id"`
+	ProductID  *int64     `json:"product_id"`
+	CreatedAt  *time.Time `json:"created_at"`
+	DateJoined *time.Time `json:"date_joined"`
+}
+
+// Events returns the events of a change notification of table: what the
+// shop would have published had it made the change itself.
+func Events(table string, all bool, raw []json.RawMessage) ([]events.Event, error) {
+	if all {
+		return []events.Event{events.Everything{}}, nil
+	}
+	rows := make([]row, len(raw))
+	for i, r := range raw {
+		if err := json.Unmarshal(r, &rows[i]); err != nil {
+			return nil, err
+		}
+	}
+	var out []events.Event
+	seen := map[string]bool{}
+	once := func(key string, e events.Event) {
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, e)
+		}
+	}
+	switch table {
+	case "products":
+		var p events.ProductsChanged
+		ids, cats := map[int64]bool{}, map[int64]bool{}
+		for _, r := range rows {
+			if !ids[r.ID] {
+				ids[r.ID] = true
+				p.IDs = append(p.IDs, r.ID)
+			}
+			if r.CategoryID != nil && !cats[*r.CategoryID] {
+				cats[*r.CategoryID] = true
+				p.CategoryIDs = append(p.CategoryIDs, *r.CategoryID)
+			}
+		}
+		out = append(out, p)
+	case "categories":
+		for _, r := range rows {
+			once(fmt.Sprint(r.ID), events.CategoryChanged{ID: r.ID})
+		}
+	case "reviews":
+		for _, r := range rows {
+			if r.ProductID == nil || r.UserID == nil {
+				return nil, errors.New("review without product_id or user_id")
+			}
+			once(fmt.Sprint(*r.ProductID, "/", *r.UserID), events.ReviewAdded{ProductID: *r.ProductID, UserID: *r.UserID})
+		}
+	case "orders":
+		for _, r := range rows {
+			if r.UserID == nil || r.CreatedAt == nil {
+				return nil, errors.New("order without user_id or created_at")
+			}
+			once(fmt.Sprint(r.ID), events.OrderStatusChanged{OrderID: r.ID, UserID: *r.UserID, PlacedAt: *r.CreatedAt})
+		}
+	case "users":
+		for _, r := range rows {
+			at := time.Now()
+			if r.DateJoined != nil {
+				at = *r.DateJoined
+			}
+			once(fmt.Sprint(r.ID), events.UserChanged{UserID: r.ID, At: at})
+		}
+	case "cart_items":
+		for _, r := range rows {
+			if r.UserID == nil {
+				return nil, errors.New("cart line without user_id")
+			}
+			once(fmt.Sprint(*r.UserID), events.CartChanged{UserID: *r.UserID})
+		}
+	case "wishlist_items":
+		for _, r := range rows {
+			if r.UserID == nil || r.ProductID == nil {
+				return nil, errors.New("wishlist line without user_id or product_id")
+			}
+			once(fmt.Sprint(*r.UserID, "/", *r.ProductID), events.WishlistChanged{UserID: *r.UserID, ProductID: *r.ProductID})
+		}
+	default:
+		return nil, fmt.Errorf("no rules for table %q", table)
+	}
+	return out, nil
+}

@@ -1,0 +1,196 @@
+package changes_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"example.com/shop/internal/cache"
+	"example.com/shop/internal/changes"
+	"example.com/shop/internal/db"
+	"example.com/shop/internal/events"
+	"example.com/shop/internal/testdb"
+)
+
+// recorder is a bus that keeps what it is told.
+type recorder struct {
+	mu     sync.Mutex
+	events []events.Event
+}
+
+func (r *recorder) Publish(_ context.Context, e events.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+	return nil
+}
+
+func (r *recorder) wait(t *testing.T, want func(events.Event) bool) events.Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		for _, e := range r.events {
+			if want(e) {
+				r.mu.Unlock()
+				return e
+			}
+		}
+		r.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the event never came; got %v", r.events)
+	return nil
+}
+
+func (r *recorder) snapshot() []events.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]events.Event(nil), r.events...)
+}
+
+func (r *recorder) reset() {
+	r.mu.Lock()
+	r.events = nil
+	r.mu.Unlock()
+}
+
+func start(t *testing.T, url, origin string, bus changes.Publisher, marks cache.Store) {
+	t.Helper()
+	l := changes.NewListener(url, origin, bus, marks, "test", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go l.Run(ctx)
+	select {
+	case <-l.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener did not start")
+	}
+}
+
+// TestNotificationsBecomeEvents: writes made with SQL come back as the
+// events the shop would have published for them.
+func TestNotificationsBecomeEvents(t *testing.T) {
+	t.Parallel()
+	pool, url := testdb.Seeded(t, 0.02)
+	bus := &recorder{}
+	start(t, url, "shop/elsewhere", bus, cache.NewMemory(1<<20))
+	ctx := context.Background()
+	exec := func(sql string, args ...any) {
+		if _, err := pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`UPDATE products SET price = price + 1 WHERE id IN (1, 2)`)
+	e := bus.wait(t, func(e events.Event) bool { _, ok := e.(events.ProductsChanged); return ok }).(events.ProductsChanged)
+	if len(e.IDs) != 2 || len(e.CategoryIDs) == 0 {
+		t.Errorf("products: %+v", e)
+	}
+	exec(`UPDATE products SET category_id = (SELECT max(id) FROM categories) WHERE id = 3`)
+	bus.wait(t, func(e events.Event) bool {
+		p, ok := e.(events.ProductsChanged)
+		return ok && reflect.DeepEqual(p.IDs, []int64{3}) && len(p.CategoryIDs) == 2
+	})
+	exec(`UPDATE orders SET status = 'cancelled' WHERE id = 1`)
+	bus.wait(t, func(e events.Event) bool {
+		o, ok := e.(events.OrderStatusChanged)
+		return ok && o.OrderID == 1 && o.UserID != 0
+	})
+	exec(`DELETE FROM cart_items`)
+	exec(`INSERT INTO cart_items (user_id, product_id, quantity) VALUES (2, 1, 1)`)
+	bus.wait(t, func(e events.Event) bool { c, ok := e.(events.CartChanged); return ok && c.UserID == 2 })
+	exec(`UPDATE categories SET name = name || ' (new)' WHERE id = 1`)
+	bus.wait(t, func(e events.Event) bool { c, ok := e.(events.CategoryChanged); return ok && c.ID == 1 })
+	exec(`UPDATE users SET name = 'Renamed' WHERE id = 2`)
+	bus.wait(t, func(e events.Event) bool { u, ok := e.(events.UserChanged); return ok && u.UserID == 2 })
+	exec(`INSERT INTO wishlist_items (user_id, product_id) VALUES (2, 5)`)
+	bus.wait(t, func(e events.Event) bool {
+		w, ok := e.(events.WishlistChanged)
+		return ok && w.UserID == 2 && w.ProductID == 5
+	})
+	// A bulk statement too big for one notification means everything.
+	exec(`UPDATE products SET stock = stock + 1`)
+	bus.wait(t, func(e events.Event) bool { _, ok := e.(events.Everything); return ok })
+	// A rolled-back write says nothing.
+	bus.reset()
+	tx, _ := pool.Begin(ctx)
+	_, _ = tx.Exec(ctx, `UPDATE products SET price = 1 WHERE id = 7`)
+	_ = tx.Rollback(ctx)
+	exec(`UPDATE products SET price = price WHERE id = 8`)
+	bus.wait(t, func(e events.Event) bool { p, ok := e.(events.ProductsChanged); return ok && p.IDs[0] == 8 })
+	for _, e := range bus.snapshot() {
+		if p, ok := e.(events.ProductsChanged); ok && p.IDs[0] == 7 {
+			t.Error("a rolled-back write was announced")
+		}
+	}
+}
+
+// TestOwnWritesAreSkipped: an instance does not run its rules twice for
+// its own writes, which it invalidated before they returned.
+func TestOwnWritesAreSkipped(t *testing.T) {
+	t.Parallel()
+	_, url := testdb.Seeded(t, 0.02)
+	own, err := db.WithApplicationName(url, "shop/me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := db.Open(context.Background(), own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	bus := &recorder{}
+	start(t, url, "shop/me", bus, cache.NewMemory(1<<20))
+	_, _ = pool.Exec(context.Background(), `UPDATE products SET price = price + 1 WHERE id = 1`)
+	outsider, _ := db.Open(context.Background(), url)
+	defer outsider.Close()
+	_, _ = outsider.Exec(context.Background(), `UPDATE products SET price = price + 1 WHERE id = 2`)
+	bus.wait(t, func(e events.Event) bool { p, ok := e.(events.ProductsChanged); return ok && p.IDs[0] == 2 })
+	for _, e := range bus.snapshot() {
+		if p, ok := e.(events.ProductsChanged); ok && p.IDs[0] == 1 {
+			t.Error("the instance's own write was handled again")
+		}
+	}
+}
+
+// TestCatchUp: a listener that starts after writes it did not hear
+// invalidates everything; one that has heard them all does not.
+func TestCatchUp(t *testing.T) {
+	t.Parallel()
+	pool, url := testdb.Seeded(t, 0.02)
+	marks := cache.NewMemory(1 << 20)
+	first := &recorder{}
+	start(t, url, "shop/a", first, marks)
+	first.wait(t, func(e events.Event) bool { _, ok := e.(events.Everything); return ok }) // nothing was processed before
+
+	// Processed by a listener sharing the marks: nothing is missed.
+	_, _ = pool.Exec(context.Background(), `UPDATE products SET price = price + 1 WHERE id = 1`)
+	first.wait(t, func(e events.Event) bool { _, ok := e.(events.ProductsChanged); return ok })
+	time.Sleep(100 * time.Millisecond)
+	second := &recorder{}
+	start(t, url, "shop/b", second, marks)
+	for _, e := range second.snapshot() {
+		if _, ok := e.(events.Everything); ok {
+			t.Error("a listener invalidated everything although every write had been processed")
+		}
+	}
+
+	// Written while nobody with these marks listened: missed, so everything.
+	_, _ = pool.Exec(context.Background(), `UPDATE products SET price = price + 1 WHERE id = 2`)
+	third := &recorder{}
+	start(t, url, "shop/c", third, cache.NewMemory(1<<20)) // marks of its own: it heard nothing
+	third.wait(t, func(e events.Event) bool { _, ok := e.(events.Everything); return ok })
+}
+
+func TestEventsOfUnknownTable(t *testing.T) {
+	if _, err := changes.Events("nonsense", false, nil); err == nil {
+		t.Error("an unknown table was accepted")
+	}
+	evs, err := changes.Events("orders", true, nil)
+	if err != nil || fmt.Sprint(evs) != fmt.Sprint([]events.Event{events.Everything{}}) {
+		t.Errorf("all rows of a table: %v, %v", evs, err)
+	}
+}
