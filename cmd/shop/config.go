@@ -18,6 +18,7 @@ type config struct {
 	DatabaseURL    string        // DATABASE_URL
 	Env            string        // SHOP_ENV: development or production
 	AdminToken     string        // SHOP_ADMIN_TOKEN: bearer token of the admin API; empty turns it off
+	MetricsToken   string        // SHOP_METRICS_TOKEN: bearer token of /metrics for a scraper
 	AdminPassword  string        // SHOP_ADMIN_PASSWORD: admin@shop.test's password when seeding
 	DemoPassword   string        // SHOP_DEMO_PASSWORD: every seeded customer's password
 	SecureCookies  bool          // SHOP_SECURE_COOKIES: Secure cookies behind a TLS proxy
@@ -43,6 +44,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		DatabaseURL:    or(getenv("DATABASE_URL"), defaultDatabaseURL),
 		Env:            or(getenv("SHOP_ENV"), "development"),
 		AdminToken:     getenv("SHOP_ADMIN_TOKEN"),
+		MetricsToken:   getenv("SHOP_METRICS_TOKEN"),
 		AdminPassword:  or(getenv("SHOP_ADMIN_PASSWORD"), defaultAdminPassword),
 		DemoPassword:   or(getenv("SHOP_DEMO_PASSWORD"), defaultDemoPassword),
 		BcryptCost:     10,
@@ -92,6 +94,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("database", db.Redact(c.DatabaseURL)),
 		slog.String("env", c.Env),
 		slog.Bool("admin_token", c.AdminToken != ""),
+		slog.Bool("metrics_token", c.MetricsToken != ""),
 		slog.Bool("secure_cookies", c.SecureCookies),
 		slog.Duration("request_timeout", c.RequestTimeout),
 		slog.Any("cache", c.Cache),

@@ -16,6 +16,7 @@ Commands:
   migrate   apply, roll back or list database migrations (up | down | status)
   seed      fill an empty database with a generated dataset (--scale, --seed, --reset)
   warm      fill a shared cache with the most visited pages (--home, --categories, --products)
+  cache     look into the cache and act on it (stats, keys PATTERN, flush ALIAS, invalidate TAG)
   help      show this text
 
 Run "shop <command> -h" for a command's flags. Settings come from the
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return seedCmd(ctx, cfg, rest, stdout, stderr)
 	case "warm":
 		return warmCmd(ctx, cfg, rest, logger, stdout, stderr)
+	case "cache":
+		return cacheCmd(ctx, cfg, rest, logger, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

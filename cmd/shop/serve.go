@@ -111,6 +111,7 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 	listenCtx, stopListening := context.WithCancel(ctx)
 	defer stopListening()
 	go listener.Run(listenCtx)
+	go s.services.Sampler.Run(listenCtx)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -177,6 +178,7 @@ func warmOnStart(ctx context.Context, s *shop, cfg config, mode warmMode, logger
 	sum, err := warm.Run(ctx, s.handler, db.New(s.pool), warm.Options{
 		Home: true, Categories: true, Products: true, MaxProducts: 200, Concurrency: 4, Logger: logger,
 	})
+	s.services.Metrics.Warmed(sum, err)
 	logger.Info("warmed the caches", "pages", sum.Pages, "keys", sum.Keys, "bytes", sum.Bytes, "errors", sum.Errors, "took", sum.Took)
 	return sum, err
 }

@@ -10,13 +10,13 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"time"
 
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/web"
 	assets "example.com/shop/web"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // shop is everything a running shop is made of, for serve and warm.
@@ -41,11 +41,12 @@ func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func()
 	if err != nil {
 		return nil, err
 	}
-	pool, err := db.Open(ctx, url)
+	metrics := web.NewMetrics()
+	pool, err := db.Open(ctx, url, metrics)
 	if err != nil {
 		return nil, err
 	}
-	caches, err := cache.Open(cfg.Cache, cache.NewMetrics(prometheus.NewRegistry()), logger)
+	caches, err := cache.Open(cfg.Cache, metrics.Cache, logger)
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -55,9 +56,14 @@ func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func()
 		s.Close()
 		return nil, err
 	}
+	s.services.Events.Observe(metrics.Rule)
 	s.services.Ready = ready
+	s.services.Metrics = metrics
+	// A point of the admin page's hit-rate chart every 10 seconds, for an hour.
+	s.services.Sampler = cache.NewSampler(metrics.Cache, 10*time.Second, 360)
 	s.handler, err = web.New(web.Config{
 		SecureCookies: cfg.SecureCookies, AdminToken: cfg.AdminToken, RequestTimeout: cfg.RequestTimeout, Hosts: cfg.Hosts,
+		Dev: cfg.Env == "development", MetricsToken: cfg.MetricsToken,
 	}, s.services, logger)
 	if err != nil {
 		s.Close()

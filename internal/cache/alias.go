@@ -196,8 +196,8 @@ func (a *Alias) allTags(tags []string) []string {
 }
 
 // record counts an operation in the request's Stats and the metrics.
-func (a *Alias) record(ctx context.Context, layer Layer, key string, o Outcome, n int, took time.Duration) {
-	StatsFrom(ctx).Record(Op{Layer: layer, Alias: a.name, Key: key, Outcome: o, Bytes: n, Took: took})
+func (a *Alias) record(ctx context.Context, start time.Time, layer Layer, key string, o Outcome, n int, took time.Duration) {
+	StatsFrom(ctx).Record(Op{At: start, Layer: layer, Alias: a.name, Key: key, Outcome: o, Bytes: n, Took: took})
 	a.metrics.op(a.name, layer, o)
 	switch o {
 	case Hit, Stale:
@@ -210,7 +210,7 @@ func (a *Alias) record(ctx context.Context, layer Layer, key string, o Outcome, 
 // failed notes a store error: logged at debug (the breaker logs the state
 // that matters), counted, and the request stops asking the cache.
 func (a *Alias) failed(ctx context.Context, layer Layer, key string, err error, took time.Duration) {
-	a.record(ctx, layer, key, Failed, 0, took)
+	a.record(ctx, time.Now().Add(-took), layer, key, Failed, 0, took)
 	if !errors.Is(err, ErrUnavailable) {
 		a.logger.Debug("cache: store call failed", "alias", a.name, "key", key, "err", err)
 	}
@@ -308,15 +308,15 @@ func Get[T any](ctx context.Context, a *Alias, key string, o Opts) (T, bool) {
 	}
 	tracking(ctx).add(f.gens)
 	if !f.ok || !f.valid || f.e.notFound || time.Now().After(f.e.freshUntil) {
-		a.record(ctx, layer, key, Miss, 0, time.Since(start))
+		a.record(ctx, start, layer, key, Miss, 0, time.Since(start))
 		return zero, false
 	}
 	var v T
 	if err := f.e.codec.Unmarshal(f.e.payload, &v); err != nil {
-		a.record(ctx, layer, key, Miss, 0, time.Since(start))
+		a.record(ctx, start, layer, key, Miss, 0, time.Since(start))
 		return zero, false
 	}
-	a.record(ctx, layer, key, Hit, len(f.e.payload), time.Since(start))
+	a.record(ctx, start, layer, key, Hit, len(f.e.payload), time.Since(start))
 	return v, true
 }
 
@@ -342,7 +342,7 @@ func Set[T any](ctx context.Context, a *Alias, key string, value T, o Opts) erro
 		a.failed(ctx, layer, key, err, time.Since(start))
 		return err
 	}
-	a.record(ctx, layer, key, Stored, len(b), time.Since(start))
+	a.record(ctx, start, layer, key, Stored, len(b), time.Since(start))
 	return nil
 }
 
@@ -406,9 +406,9 @@ func GetMany[T any](ctx context.Context, a *Alias, keys []string, o Opts) map[st
 		var v T
 		if ok && f.valid && !f.e.notFound && !now.After(f.e.freshUntil) && f.e.codec.Unmarshal(f.e.payload, &v) == nil {
 			out[k] = v
-			a.record(ctx, layer, k, Hit, len(f.e.payload), 0)
+			a.record(ctx, start, layer, k, Hit, len(f.e.payload), 0)
 		} else {
-			a.record(ctx, layer, k, Miss, 0, 0)
+			a.record(ctx, start, layer, k, Miss, 0, 0)
 		}
 	}
 	return out
@@ -420,6 +420,7 @@ func SetMany[T any](ctx context.Context, a *Alias, values map[string]T, o Opts) 
 	if a.none || !a.Enabled(layer) || len(values) == 0 {
 		return nil
 	}
+	start := time.Now()
 	gens, err := a.tags.Current(ctx, a.allTags(o.Tags))
 	if err != nil {
 		return err
@@ -431,7 +432,7 @@ func SetMany[T any](ctx context.Context, a *Alias, values map[string]T, o Opts) 
 			return err
 		}
 		items = append(items, Item{Key: a.key(k), Value: b, TTL: storeTTL(o.TTL, o)})
-		a.record(ctx, layer, k, Stored, len(b), 0)
+		a.record(ctx, start, layer, k, Stored, len(b), 0)
 	}
 	return a.store.SetMany(ctx, items)
 }

@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,7 @@ type Metrics struct {
 	loads    *prometheus.HistogramVec
 	refresh  *prometheus.CounterVec
 	coalesce *prometheus.CounterVec
+	counts   counts
 }
 
 // NewMetrics registers the cache's metrics with reg.
@@ -46,12 +49,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"alias", "layer", "how"}),
 	}
 	reg.MustRegister(m.ops, m.latency, m.bytes, m.breaker, m.loads, m.refresh, m.coalesce)
+	m.counts.m = map[countKey]*[5]atomic.Int64{}
 	return m
 }
 
 func (m *Metrics) op(alias string, layer Layer, o Outcome) {
 	if m != nil {
 		m.ops.WithLabelValues(alias, string(layer), string(o)).Inc()
+		m.counts.add(alias, layer, o)
 	}
 }
 
@@ -93,4 +98,67 @@ func (m *Metrics) breakerOpen(store string, open bool) {
 		}
 		m.breaker.WithLabelValues(store).Set(v)
 	}
+}
+
+// counts are the in-process totals behind the admin page's figures, by
+// alias and layer: Prometheus keeps the same in its own registry, for
+// scraping.
+type counts struct {
+	mu sync.Mutex
+	m  map[countKey]*[5]atomic.Int64 // hit, miss, stale, set, error
+}
+
+type countKey struct {
+	alias string
+	layer Layer
+}
+
+var outcomeIndex = map[Outcome]int{Hit: 0, Miss: 1, Stale: 2, Stored: 3, Failed: 4}
+
+func (c *counts) add(alias string, layer Layer, o Outcome) {
+	i, ok := outcomeIndex[o]
+	if !ok {
+		return
+	}
+	k := countKey{alias, layer}
+	c.mu.Lock()
+	v := c.m[k]
+	if v == nil {
+		v = new([5]atomic.Int64)
+		c.m[k] = v
+	}
+	c.mu.Unlock()
+	v[i].Add(1)
+}
+
+// Totals are cumulative operation counts.
+type Totals struct {
+	Hits, Misses, Stale, Sets, Errors int64
+}
+
+// HitRate returns the share of reads answered from the cache, in percent.
+func (t Totals) HitRate() float64 {
+	reads := t.Hits + t.Stale + t.Misses + t.Errors
+	if reads == 0 {
+		return 0
+	}
+	return 100 * float64(t.Hits+t.Stale) / float64(reads)
+}
+
+func (t Totals) minus(o Totals) Totals {
+	return Totals{t.Hits - o.Hits, t.Misses - o.Misses, t.Stale - o.Stale, t.Sets - o.Sets, t.Errors - o.Errors}
+}
+
+// Snapshot returns the totals so far, by "alias/layer".
+func (m *Metrics) Snapshot() map[string]Totals {
+	out := map[string]Totals{}
+	if m == nil {
+		return out
+	}
+	m.counts.mu.Lock()
+	defer m.counts.mu.Unlock()
+	for k, v := range m.counts.m {
+		out[k.alias+"/"+string(k.layer)] = Totals{v[0].Load(), v[1].Load(), v[2].Load(), v[3].Load(), v[4].Load()}
+	}
+	return out
 }

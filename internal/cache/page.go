@@ -82,11 +82,11 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 				if !ok {
 					return next(c)
 				}
-				key, userTags = UserKey(uid, "page", pageKey(c, o)), tags
+				key, userTags = UserKey(uid, append([]any{"page"}, pageKey(c, o)...)...), tags
 			case o.Personal == nil || o.Personal(c):
 				return next(c) // a shared page cache must be told who is personal
 			default:
-				key = Key("page", pageKey(c, o))
+				key = Key(append([]any{"page"}, pageKey(c, o)...)...)
 			}
 			full := a.key(key)
 			start := time.Now()
@@ -98,7 +98,7 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 				return next(c)
 			}
 			if state == pageFresh {
-				a.record(ctx, LayerPage, key, Hit, len(p.Body), lookupTook)
+				a.record(ctx, start, LayerPage, key, Hit, len(p.Body), lookupTook)
 				stats.SetPage(Hit)
 				return replay(c, p)
 			}
@@ -113,7 +113,7 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 				case <-ctx.Done():
 				}
 				if p2, s2, err := lookupPage(ctx, a, full); err == nil && s2 == pageFresh {
-					a.record(ctx, LayerPage, key, Hit, len(p2.Body), lookupTook)
+					a.record(ctx, start, LayerPage, key, Hit, len(p2.Body), lookupTook)
 					a.metrics.coalesced(a.name, LayerPage, "render")
 					stats.SetPage(Hit)
 					return replay(c, p2)
@@ -133,7 +133,7 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 				// The handler failed and an entry, past its TTL but never
 				// invalidated, is allowed to stand in.
 				rec.Reset(p.Status)
-				a.record(ctx, LayerPage, key, Stale, len(p.Body), lookupTook)
+				a.record(ctx, start, LayerPage, key, Stale, len(p.Body), lookupTook)
 				stats.SetPage(Stale)
 				if err := replay(c, p); err != nil {
 					return err
@@ -141,7 +141,7 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 				return flush()
 			}
 			stats.SetPage(Miss)
-			a.record(ctx, LayerPage, key, Miss, 0, lookupTook)
+			a.record(ctx, start, LayerPage, key, Miss, 0, lookupTook)
 			if herr == nil && cacheable(rec) && !deps.Broken() {
 				np := page{Status: rec.Status, ContentType: rec.Header().Get(echo.HeaderContentType), Body: append([]byte(nil), rec.Body.Bytes()...)}
 				np.ETag = ETag(np.Body)
@@ -257,7 +257,7 @@ func leavePageFlight(key string, ch chan struct{}) {
 // host (when the route keys on it), the route's pattern and path values,
 // the declared query parameters (sorted, first value each, others left
 // out) and the declared headers.
-func pageKey(c echo.Context, o PageOptions) string {
+func pageKey(c echo.Context, o PageOptions) []any {
 	req := c.Request()
 	parts := []any{req.Method}
 	if o.Host != nil {
@@ -283,5 +283,5 @@ func pageKey(c echo.Context, o PageOptions) string {
 	for _, name := range hs {
 		parts = append(parts, Named{strings.ToLower(name): req.Header.Get(name)})
 	}
-	return Key(parts...)
+	return parts
 }

@@ -68,13 +68,13 @@ func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load fun
 				if refreshEarly(f.e, now) {
 					refreshLater(ctx, a, full, key, f.gens, o, load, "early")
 				}
-				a.record(ctx, layer, key, Hit, len(f.e.payload), lookupTook)
+				a.record(ctx, start, layer, key, Hit, len(f.e.payload), lookupTook)
 				return v, err
 			}
 		case now.Before(f.e.freshUntil.Add(o.Stale)):
 			if v, err, ok := decodeHit[T](f.e, o); ok {
 				refreshLater(ctx, a, full, key, f.gens, o, load, "stale")
-				a.record(ctx, layer, key, Stale, len(f.e.payload), lookupTook)
+				a.record(ctx, start, layer, key, Stale, len(f.e.payload), lookupTook)
 				return v, err
 			}
 		}
@@ -84,12 +84,12 @@ func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load fun
 	if err != nil && !errors.Is(err, o.NotFound) && f.ok && f.valid && now.Before(f.e.freshUntil.Add(o.StaleIfError)) {
 		// The load failed and the old value is still allowed: serve it.
 		if sv, serr, ok := decodeHit[T](f.e, o); ok {
-			a.record(ctx, layer, key, Stale, len(f.e.payload), lookupTook)
+			a.record(ctx, start, layer, key, Stale, len(f.e.payload), lookupTook)
 			a.logger.Warn("cache: load failed; serving the stale value", "alias", a.name, "key", key, "err", err)
 			return sv, serr
 		}
 	}
-	a.record(ctx, layer, key, outcome, 0, lookupTook)
+	a.record(ctx, start, layer, key, outcome, 0, lookupTook)
 	return v, err
 }
 
@@ -242,7 +242,7 @@ func (a *Alias) storeEntry(ctx context.Context, full, key string, layer Layer, e
 		}
 		return
 	}
-	a.record(ctx, layer, key, Stored, len(b), time.Since(start))
+	a.record(ctx, start, layer, key, Stored, len(b), time.Since(start))
 }
 
 // waitOrLock takes the cross-process lock of a key's load. When another
@@ -357,9 +357,9 @@ func RememberMany[K comparable, T any](ctx context.Context, a *Alias, ids []K, o
 				}
 				if now.After(f.e.freshUntil) {
 					stale = append(stale, id)
-					a.record(ctx, layer, keys[i], Stale, len(f.e.payload), 0)
+					a.record(ctx, start, layer, keys[i], Stale, len(f.e.payload), 0)
 				} else {
-					a.record(ctx, layer, keys[i], Hit, len(f.e.payload), 0)
+					a.record(ctx, start, layer, keys[i], Hit, len(f.e.payload), 0)
 				}
 				continue
 			}
@@ -374,7 +374,7 @@ func RememberMany[K comparable, T any](ctx context.Context, a *Alias, ids []K, o
 	}
 	loaded, err := fillMany(ctx, a, missing, o, gens, tagsOf, load)
 	for _, id := range missing {
-		a.record(ctx, layer, o.Key(id), Miss, 0, 0)
+		a.record(ctx, start, layer, o.Key(id), Miss, 0, 0)
 	}
 	if err != nil {
 		return nil, err
@@ -413,7 +413,7 @@ func fillMany[K comparable, T any](ctx context.Context, a *Alias, ids []K, o Man
 			continue
 		}
 		items = append(items, Item{Key: a.key(o.Key(id)), Value: b, TTL: storeTTL(fresh, o.Opts)})
-		a.record(ctx, layer, o.Key(id), Stored, len(b), 0)
+		a.record(ctx, start, layer, o.Key(id), Stored, len(b), 0)
 	}
 	if err := a.store.SetMany(ctx, items); err != nil {
 		a.failed(ctx, layer, "set-many", err, 0)

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
 )
@@ -38,6 +39,7 @@ const (
 
 // Op is one recorded cache operation, for the debug panel.
 type Op struct {
+	At      time.Time // when it began
 	Layer   Layer
 	Alias   string
 	Key     string
@@ -96,6 +98,9 @@ func (s *Stats) Record(op Op) {
 		s.failed = true
 	}
 	if len(s.ops) < MaxOps {
+		if op.At.IsZero() {
+			op.At = time.Now().Add(-op.Took)
+		}
 		s.ops = append(s.ops, op)
 	}
 }
@@ -126,14 +131,16 @@ func (s *Stats) Count(l Layer, o Outcome) int {
 	return s.counts[l][o]
 }
 
-// Ops returns the recorded operations, oldest first.
+// Ops returns the recorded operations, in the order they began.
 func (s *Stats) Ops() []Op {
 	if s == nil {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Op(nil), s.ops...)
+	out := append([]Op(nil), s.ops...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
 }
 
 // Took returns the time spent in cache operations.

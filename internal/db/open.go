@@ -16,15 +16,19 @@ import (
 
 // Open connects a pool to the database at url and checks that it answers.
 // Every connection counts its statements into the request's Stats (see
-// WithStats). Pool settings come from the URL (pool_max_conns and friends);
-// the default size, max(4, CPUs), suits a small box, where more connections
-// only queue inside PostgreSQL.
-func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+// WithStats), and into metrics when it is not nil. Pool settings come from
+// the URL (pool_max_conns and friends); the default size, max(4, CPUs),
+// suits a small box, where more connections only queue inside PostgreSQL.
+func Open(ctx context.Context, url string, metrics ...Metrics) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	cfg.ConnConfig.Tracer = tracer{}
+	t := tracer{}
+	if len(metrics) > 0 {
+		t.metrics = metrics[0]
+	}
+	cfg.ConnConfig.Tracer = t
 	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > 5*time.Second {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}

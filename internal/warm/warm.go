@@ -42,7 +42,9 @@ type Options struct {
 	Concurrency int
 	// Progress receives a progress bar, or nothing when nil.
 	Progress io.Writer
-	Logger   *slog.Logger
+	// OnProgress, when not nil, is told of every page done.
+	OnProgress func(done, total int)
+	Logger     *slog.Logger
 }
 
 // Summary is what a warm-up did.
@@ -112,7 +114,7 @@ func Run(ctx context.Context, shop http.Handler, store Store, o Options) (Summar
 		progressbar.OptionShowCount(), progressbar.OptionSetItsString("pages"), progressbar.OptionShowIts(),
 		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionOnCompletion(func() { fmt.Fprintln(out) }))
 
-	var keys, bytes, errs atomic.Int64
+	var keys, bytes, errs, done atomic.Int64
 	work := make(chan string)
 	var wg sync.WaitGroup
 	for range o.Concurrency {
@@ -126,6 +128,9 @@ func Run(ctx context.Context, shop http.Handler, store Store, o Options) (Summar
 					o.Logger.Warn("warm: page failed", "path", path, "err", err)
 				}
 				_ = bar.Add(1)
+				if o.OnProgress != nil {
+					o.OnProgress(int(done.Add(1)), len(paths))
+				}
 			}
 		})
 	}

@@ -25,42 +25,61 @@ import (
 //	X-Cache-Hit-Rate   hits / (hits + misses)
 //	X-DB-Queries       SQL statements run, counted by the pgx tracer
 //	Server-Timing      cache, db, render and total time, which browsers draw
-func figures(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		start := time.Now()
-		// A caller that brings its own counters (the warmer, in process)
-		// gets them filled.
-		ctx := c.Request().Context()
-		dbStats, cacheStats := db.StatsFrom(ctx), cache.StatsFrom(ctx)
-		if dbStats == nil {
-			ctx, dbStats = db.WithStats(ctx)
+//
+// It also adds the debug panel to HTML pages that asked for it (see
+// debug.go), after every cache layer: a stored page never holds one.
+func figures(cfg Config, tpl *Templates, caches *cache.Caches, metrics *Metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			// A caller that brings its own counters (the warmer, in process)
+			// gets them filled.
+			ctx := c.Request().Context()
+			dbStats, cacheStats := db.StatsFrom(ctx), cache.StatsFrom(ctx)
+			if dbStats == nil {
+				ctx, dbStats = db.WithStats(ctx)
+			}
+			if cacheStats == nil {
+				ctx, cacheStats = cache.WithStats(ctx)
+			}
+			ctx, times := withTiming(ctx)
+			debug, rememberDebug := debugRequested(c)
+			if debug {
+				dbStats.Log()
+				// The panel shows this request's work: a 304 would show none.
+				c.Request().Header.Del("If-None-Match")
+			}
+			c.SetRequest(c.Request().WithContext(ctx))
+			rec, flush := cache.Capture(c)
+			err := next(c)
+			if err != nil {
+				c.Error(err) // written into the held response, like any other
+			}
+			h := c.Response().Header()
+			hits, misses, sets := cacheStats.Totals()
+			// Assigned, not Set, to keep the spelling DESIGN.md uses.
+			h["X-Cache"] = []string{cacheStats.PageHeader()}
+			h["X-Cache-Hits"] = []string{strconv.Itoa(hits)}
+			h["X-Cache-Misses"] = []string{strconv.Itoa(misses)}
+			h["X-Cache-Sets"] = []string{strconv.Itoa(sets)}
+			rate := 0.0
+			if hits+misses > 0 {
+				rate = 100 * float64(hits) / float64(hits+misses)
+			}
+			h["X-Cache-Hit-Rate"] = []string{fmt.Sprintf("%.1f%%", rate)}
+			h["X-DB-Queries"] = []string{strconv.FormatInt(dbStats.Queries(), 10)}
+			total := time.Since(start)
+			h.Set("Server-Timing", fmt.Sprintf("cache;dur=%.2f;desc=\"cache calls\", db;dur=%.2f;desc=\"%d SQL\", render;dur=%.2f;desc=\"templates\", total;dur=%.2f",
+				ms(cacheStats.Took()), ms(dbStats.Duration()), dbStats.Queries(), ms(times.rendered()), ms(total)))
+			if debug {
+				addDebugPanel(c, cfg, tpl, caches, rec, cacheStats, dbStats, times, total)
+			}
+			rememberDebug()
+			if metrics != nil {
+				metrics.request(c, total)
+			}
+			return flush()
 		}
-		if cacheStats == nil {
-			ctx, cacheStats = cache.WithStats(ctx)
-		}
-		ctx, times := withTiming(ctx)
-		c.SetRequest(c.Request().WithContext(ctx))
-		_, flush := cache.Capture(c)
-		err := next(c)
-		if err != nil {
-			c.Error(err) // written into the held response, like any other
-		}
-		h := c.Response().Header()
-		hits, misses, sets := cacheStats.Totals()
-		// Assigned, not Set, to keep the spelling DESIGN.md uses.
-		h["X-Cache"] = []string{cacheStats.PageHeader()}
-		h["X-Cache-Hits"] = []string{strconv.Itoa(hits)}
-		h["X-Cache-Misses"] = []string{strconv.Itoa(misses)}
-		h["X-Cache-Sets"] = []string{strconv.Itoa(sets)}
-		rate := 0.0
-		if hits+misses > 0 {
-			rate = 100 * float64(hits) / float64(hits+misses)
-		}
-		h["X-Cache-Hit-Rate"] = []string{fmt.Sprintf("%.1f%%", rate)}
-		h["X-DB-Queries"] = []string{strconv.FormatInt(dbStats.Queries(), 10)}
-		h.Set("Server-Timing", fmt.Sprintf("cache;dur=%.2f;desc=\"cache calls\", db;dur=%.2f;desc=\"%d SQL\", render;dur=%.2f;desc=\"templates\", total;dur=%.2f",
-			ms(cacheStats.Took()), ms(dbStats.Duration()), dbStats.Queries(), ms(times.rendered()), ms(time.Since(start))))
-		return flush()
 	}
 }
 

@@ -26,7 +26,7 @@ import (
 var pages = []string{
 	"home", "products", "product", "wishlist", "login", "register", "dashboard",
 	"cart", "orders", "order", "admin_products", "admin_product_form",
-	"admin_orders", "admin_stats", "error",
+	"admin_orders", "admin_stats", "admin_cache", "error",
 }
 
 // Layout is what every page template executes with: the page's own data
@@ -54,6 +54,7 @@ type Templates struct {
 	static    map[string][]byte // fingerprinted file name -> content
 	cartCount CartCounter
 	fragments *cache.Fragments
+	partials  *template.Template // the partials alone: the debug panel
 }
 
 // NewTemplates parses every page once, with the layout and the partials,
@@ -95,6 +96,7 @@ func NewTemplates(cartCount CartCounter, fragments *cache.Fragments) (*Templates
 		return nil, fmt.Errorf("parse partials: %w", err)
 	}
 	t.fragments.Prepare(partials)
+	t.partials = partials
 	return t, nil
 }
 
@@ -129,9 +131,12 @@ func (t *Templates) funcs() template.FuncMap {
 			}
 			return u, nil
 		},
-		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-		"clock":    func(t time.Time) string { return t.UTC().Format("15:04 UTC") },
-		"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+		"date":        func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"clock":       func(t time.Time) string { return t.UTC().Format("15:04 UTC") },
+		"ms":          func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) },
+		"kb":          func(n any) string { return fmt.Sprintf("%.1f", toFloat(n)/1024) },
+		"redisFields": func() []string { return RedisFields },
+		"datetime":    func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
 		// stars draws a rating, an int or an average, as five stars.
 		"stars": func(rating any) (string, error) {
 			var n int
@@ -189,4 +194,16 @@ func (t *Templates) AssetNames() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func toFloat(n any) float64 {
+	switch v := n.(type) {
+	case int:
+		return float64(v)
+	case int64:
+		return float64(v)
+	case uint64:
+		return float64(v)
+	}
+	return 0
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -20,7 +21,7 @@ import (
 // addRoutes maps every URL of the shop, with the caching of each: reading
 // this function top to bottom tells what the shop serves, who may see it,
 // and which layers keep it.
-func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates) {
+func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func() http.Handler, logger *slog.Logger) {
 	cat, ord, st, acc := svc.Catalog, svc.Orders, svc.Stats, svc.Accounts
 	caches := svc.Caches
 
@@ -106,6 +107,14 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates) {
 	admin.GET("/orders", orders.HandleAdminOrders(ord))
 	admin.POST("/orders/:id/status", orders.HandleAdminSetStatus(ord))
 	admin.GET("/stats", stats.HandleAdminStats(st))
+	warming := &warmJob{}
+	admin.GET("/cache", handleAdminCache(svc, warming))
+	admin.POST("/cache/flush", handleAdminCacheFlush(svc))
+	admin.POST("/cache/invalidate", handleAdminCacheInvalidate(svc))
+	admin.POST("/cache/warm", handleAdminCacheWarm(svc, warming, shop, logger))
+	if svc.Metrics != nil {
+		app.GET("/metrics", handleMetrics(svc.Metrics, cfg.MetricsToken))
+	}
 
 	// JSON API: the public reads are cached like pages.
 	app.GET("/api/products", catalog.HandleAPIList(cat), apiHTTP, page("category", "page", "sort"))

@@ -9,10 +9,13 @@ package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 
 	"example.com/shop/internal/accounts"
@@ -21,6 +24,7 @@ import (
 	"example.com/shop/internal/events"
 	"example.com/shop/internal/orders"
 	"example.com/shop/internal/stats"
+	"example.com/shop/internal/viewer"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -36,6 +40,12 @@ type Config struct {
 	AdminToken string
 	// RequestTimeout bounds the work of one request (default 10 s).
 	RequestTimeout time.Duration
+	// Dev shows the debug panel to everybody who asks (?debug=1); in
+	// production only admins see it.
+	Dev bool
+	// MetricsToken lets a scraper read /metrics with "Authorization:
+	// Bearer"; admins and requests from this machine need none.
+	MetricsToken string
 	// Hosts are the host names the shop answers to. The page cache keys
 	// on the host only when it is one of them; any other Host header is
 	// keyed as one unknown host, so it can neither split nor poison the
@@ -55,6 +65,10 @@ type Services struct {
 	// Ready reports what keeps the shop from being ready beyond its
 	// database (a warm-up in progress); nil: nothing.
 	Ready func() error
+	// Metrics are served at /metrics; nil: none.
+	Metrics *Metrics
+	// Sampler keeps the hit rates the admin page draws; nil: no chart.
+	Sampler *cache.Sampler
 }
 
 // New returns the shop's HTTP handler.
@@ -70,6 +84,9 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// The client's address is the connection's: headers such as
+	// X-Forwarded-For are anybody's to send.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Renderer = tpl
 	e.HTTPErrorHandler = errorHandler(logger)
 	e.Use(
@@ -79,15 +96,17 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 				return err
 			},
 		}),
-		figures,
+		figures(cfg, tpl, svc.Caches, svc.Metrics),
 		logRequests(logger),
 		securityHeaders,
 		deadline(cfg.RequestTimeout),
 		middleware.BodyLimit("256K"),
 		crossOriginProtection(),
 	)
-	addRoutes(e, cfg, svc, tpl)
-	return headAsGet(e), nil
+	var full http.Handler
+	addRoutes(e, cfg, svc, tpl, func() http.Handler { return full }, logger)
+	full = headAsGet(e)
+	return full, nil
 }
 
 // handleStatic serves a fingerprinted static file: its URL changes with its
@@ -105,6 +124,25 @@ func handleStatic(t *Templates) echo.HandlerFunc {
 			ct = echo.MIMEOctetStream
 		}
 		return c.Blob(http.StatusOK, ct, b)
+	}
+}
+
+// handleMetrics serves /metrics to a scraper with the metrics token, to
+// admins, and to requests from this machine.
+func handleMetrics(m *Metrics, token string) echo.HandlerFunc {
+	serve := m.handler()
+	return func(c echo.Context) error {
+		auth, hasBearer := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+		ip := net.ParseIP(c.RealIP())
+		switch {
+		case hasBearer && token != "" && subtle.ConstantTimeCompare([]byte(auth), []byte(token)) == 1:
+		case viewer.From(c.Request().Context()).Admin:
+		case ip != nil && ip.IsLoopback() && c.Request().Header.Get("X-Forwarded-For") == "":
+		default:
+			return echo.NewHTTPError(http.StatusForbidden, "Metrics are for admins, this machine, or a scraper with the metrics token.")
+		}
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		return serve(c)
 	}
 }
 

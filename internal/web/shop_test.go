@@ -11,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/cachetest"
+	"example.com/shop/internal/db"
 	"example.com/shop/internal/testdb"
 	"example.com/shop/internal/web"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -30,6 +32,7 @@ type testShop struct {
 	pool   *pgxpool.Pool
 	url    string
 	caches *cache.Caches
+	svc    web.Services
 }
 
 // newTestShop serves a shop seeded at a small scale, caching in memory.
@@ -41,23 +44,33 @@ func newTestShop(t testing.TB) *testShop {
 
 // newTestShopWith serves a shop with the cache settings of env (the
 // variables of cache.ConfigFromEnv), on a database of its own; with Redis,
-// its keys have a prefix of their own.
+// its keys have a prefix of their own. env["DEV"] = "1" runs it in
+// development mode (the debug panel for everybody).
 func newTestShopWith(t testing.TB, env map[string]string) *testShop {
 	t.Helper()
-	pool, _ := testdb.Seeded(t, 0.2)
-	caches := cachetest.Caches(t, env)
+	_, url := testdb.Seeded(t, 0.2)
+	metrics := web.NewMetrics()
+	pool, err := db.Open(context.Background(), url, metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	caches := cachetest.Caches(t, env, metrics.Cache)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc, err := web.NewServices(pool, caches, bcrypt.MinCost, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := web.New(web.Config{AdminToken: adminToken}, svc, logger)
+	svc.Metrics = metrics
+	svc.Events.Observe(metrics.Rule)
+	svc.Sampler = cache.NewSampler(metrics.Cache, time.Hour, 10)
+	h, err := web.New(web.Config{AdminToken: adminToken, Dev: env["DEV"] == "1"}, svc, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testShop{t: t, pool: pool, url: srv.URL, caches: caches}
+	return &testShop{t: t, pool: pool, url: srv.URL, caches: caches, svc: svc}
 }
 
 // client is a browser: it keeps cookies and does not follow redirects, so

@@ -256,7 +256,7 @@ var Relaxed = map[string]string{
 // variables of cache.ConfigFromEnv; none: in memory; Relaxed timeouts
 // unless given), with a key prefix of the test's own, and closes them when
 // the test ends.
-func Caches(t testing.TB, env map[string]string) *cache.Caches {
+func Caches(t testing.TB, env map[string]string, metrics ...*cache.Metrics) *cache.Caches {
 	t.Helper()
 	vars := map[string]string{"CACHE_PREFIX": Prefix(t)}
 	for k, v := range Relaxed {
@@ -269,7 +269,11 @@ func Caches(t testing.TB, env map[string]string) *cache.Caches {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := cache.Open(cfg, nil, nil)
+	var m *cache.Metrics
+	if len(metrics) > 0 {
+		m = metrics[0]
+	}
+	c, err := cache.Open(cfg, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"example.com/shop/internal/cache"
+	"example.com/shop/internal/web"
+)
+
+const cacheUsage = `Usage: shop cache <command>
+
+  stats                what the cache store says of itself, and a sample of its keys by pattern
+  keys PATTERN         the keys matching a glob pattern (SCAN, never KEYS), with their sizes
+  flush ALIAS          make every entry of an alias a miss (default, long_term, sessions)
+  invalidate TAG...    make every entry that depends on a tag a miss (product:42, category:7)
+`
+
+func cacheCmd(ctx context.Context, cfg config, args []string, logger *slog.Logger, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, cacheUsage)
+		return errors.New("cache needs a command")
+	}
+	caches, err := cache.Open(cfg.Cache, nil, logger)
+	if err != nil {
+		return err
+	}
+	defer caches.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "stats":
+		return cacheStats(ctx, caches, stdout)
+	case "keys":
+		fs := newFlags("cache keys", stderr)
+		limit := fs.Int("limit", 1000, "list at most this many keys")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return errors.New("cache keys needs one pattern, like 'shop:default:*'")
+		}
+		return cacheKeys(ctx, caches, fs.Arg(0), *limit, stdout)
+	case "flush":
+		if len(rest) != 1 || caches.Alias(rest[0]) == nil {
+			return errors.New("cache flush needs an alias: default, long_term or sessions")
+		}
+		if err := caches.Alias(rest[0]).Flush(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "flushed the %s alias\n", rest[0])
+		return nil
+	case "invalidate":
+		if len(rest) == 0 {
+			return errors.New("cache invalidate needs tags, like product:42")
+		}
+		if err := caches.Tags.Invalidate(ctx, rest...); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "invalidated %s\n", strings.Join(rest, ", "))
+		return nil
+	}
+	fmt.Fprint(stderr, cacheUsage)
+	return fmt.Errorf("unknown cache command %q", args[0])
+}
+
+func cacheStats(ctx context.Context, c *cache.Caches, w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	fmt.Fprintf(tw, "store\t%s\n", c.Config.Store)
+	var layers []string
+	for _, l := range cache.Layers {
+		state := "on"
+		if !c.Default.Enabled(l) && l != cache.LayerSession {
+			state = "off"
+		}
+		layers = append(layers, string(l)+" "+state)
+	}
+	fmt.Fprintf(tw, "layers\t%s\n", strings.Join(layers, ", "))
+	for _, a := range []*cache.Alias{c.Default, c.LongTerm, c.Sessions} {
+		fmt.Fprintf(tw, "alias %s\tprefix %s, TTL %s\n", a.Name(), a.Prefix(), a.TTL())
+	}
+	if c.Redis != nil {
+		nodes, err := cache.RedisInfo(ctx, c.Redis)
+		if err != nil {
+			fmt.Fprintf(tw, "redis\tunreachable: %v\n", err)
+		}
+		for _, n := range nodes {
+			fmt.Fprintf(tw, "\nredis %s\tkeyspace hit rate %.1f%%\n", n.Addr, n.HitRate())
+			for _, f := range web.RedisFields {
+				fmt.Fprintf(tw, "  %s\t%s\n", f, n.Fields[f])
+			}
+		}
+	}
+	tw.Flush()
+	if c.Config.Store == "memcached" || c.Config.Store == "none" || c.Config.Store == "memory" {
+		fmt.Fprintf(w, "\nkeys: the %s store cannot be listed from another process\n", c.Config.Store)
+		return nil
+	}
+	rep, err := cache.AnalyzeKeys(ctx, c.Default.Store(), c.Config.Prefix+":*", 1000)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nkeys: a sample of %d\n", rep.Scanned)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "keys\tKB\tpattern\t")
+	for _, p := range rep.Patterns {
+		fmt.Fprintf(tw, "%d\t%.1f\t%s\t\n", p.Keys, float64(p.Bytes)/1024, p.Pattern)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nlargest keys")
+	for _, k := range rep.Largest {
+		fmt.Fprintf(w, "  %8d  %s\n", k.Bytes, k.Key)
+	}
+	return nil
+}
+
+func cacheKeys(ctx context.Context, c *cache.Caches, pattern string, limit int, w io.Writer) error {
+	rep, err := cache.AnalyzeKeys(ctx, c.Default.Store(), pattern, limit)
+	if errors.Is(err, cache.ErrUnsupported) {
+		return fmt.Errorf("the %s store cannot list its keys", c.Config.Store)
+	}
+	if err != nil {
+		return err
+	}
+	// AnalyzeKeys keeps the ten largest; list them all here.
+	var keys []string
+	_ = c.Default.Store().Scan(ctx, pattern, func(batch []string) bool {
+		keys = append(keys, batch...)
+		return len(keys) < limit
+	})
+	if len(keys) > limit {
+		keys = keys[:limit]
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintln(w, k)
+	}
+	fmt.Fprintf(w, "%d keys (of at most %d scanned), in %d patterns\n", len(keys), limit, len(rep.Patterns))
+	return nil
+}
