@@ -6,7 +6,7 @@ BIN          = $(CURDIR)/.bin
 SQLC         = $(BIN)/sqlc-$(SQLC_VERSION)
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/shop?sslmode=disable
 
-.PHONY: run test stale-check build generate check-generated vet fmt-check lint seed migrate clean help
+.PHONY: run test bench bench-quick stale-check build generate check-generated vet fmt-check lint seed migrate clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,12 @@ test: check-generated vet fmt-check ## the whole suite, with the race detector
 
 stale-check: ## the stale-read checker for a minute (STALECHECK_DURATION=5m for longer), Redis and tiered
 	STALECHECK_DURATION=$(or $(STALECHECK_DURATION),60s) $(GO) test -race -count=1 -timeout 60m -run 'TestStaleReadChecker' -v ./internal/web
+
+bench: build ## measure what each cache layer buys (SCALE=1); updates bench/results/ and the README
+	./bin/shop bench --scale $(or $(SCALE),1) --readme README.md
+
+bench-quick: build ## a two-minute benchmark: off and memory, shorter steps
+	./bin/shop bench --quick --scale $(or $(SCALE),1)
 
 build: ## build the shop binary into ./bin/shop
 	$(GO) build -o bin/shop ./cmd/shop

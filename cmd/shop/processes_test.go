@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
+	benchEnv = []string{"SHOP_TEST_MAIN=1"}
 	os.Exit(m.Run())
 }
 

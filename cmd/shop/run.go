@@ -17,6 +17,7 @@ Commands:
   seed      fill an empty database with a generated dataset (--scale, --seed, --reset)
   warm      fill a shared cache with the most visited pages (--home, --categories, --products)
   cache     look into the cache and act on it (stats, keys PATTERN, flush ALIAS, invalidate TAG)
+  bench     measure what each cache layer buys, cache off against on (--scale, --quick)
   help      show this text
 
 Run "shop <command> -h" for a command's flags. Settings come from the
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return warmCmd(ctx, cfg, rest, logger, stdout, stderr)
 	case "cache":
 		return cacheCmd(ctx, cfg, rest, logger, stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, cfg, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -351,7 +351,7 @@ func (a *Alias) encode(value any, gens map[string]int64, fresh, took time.Durati
 	if err != nil {
 		return nil, fmt.Errorf("cache: encode: %w", err)
 	}
-	return entry{freshUntil: time.Now().Add(fresh), delta: took, deps: depsOf(gens), payload: payload, codec: codec}.encode()
+	return entry{freshUntil: time.Now().Add(fresh), delta: took, deps: depsOf(gens), payload: payload, codec: codec, local: !a.shared}.encode()
 }
 
 // Delete removes keys (the seed's cache.delete). In a tiered store other

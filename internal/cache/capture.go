@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 )
@@ -14,7 +15,11 @@ import (
 type Recorder struct {
 	header http.Header
 	Status int
-	Body   bytes.Buffer
+	body   bytes.Buffer
+	// shared is a body given whole by Replay and shared with where it came
+	// from (a page in the memory store): it is read, never written; a
+	// later Write copies it into body first.
+	shared []byte
 	wrote  bool
 }
 
@@ -28,13 +33,36 @@ func (r *Recorder) WriteHeader(status int) {
 
 func (r *Recorder) Write(b []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
-	return r.Body.Write(b)
+	if r.shared != nil {
+		r.body.Write(r.shared)
+		r.shared = nil
+	}
+	return r.body.Write(b)
 }
+
+// Bytes returns the body recorded so far. The caller must not change it.
+func (r *Recorder) Bytes() []byte {
+	if r.shared != nil {
+		return r.shared
+	}
+	return r.body.Bytes()
+}
+
+// Len returns the length of the body recorded so far.
+func (r *Recorder) Len() int { return len(r.Bytes()) }
 
 // Reset replaces the recorded response with an empty one of status.
 func (r *Recorder) Reset(status int) {
-	r.Body.Reset()
+	r.body.Reset()
+	r.shared = nil
 	r.Status, r.wrote = status, true
+}
+
+// Replay replaces the recorded response with status and body, without
+// copying body: nothing may change it afterwards.
+func (r *Recorder) Replay(status int, body []byte) {
+	r.Reset(status)
+	r.shared = body
 }
 
 // Capture makes sure the response of c is recorded, not sent: the first
@@ -53,8 +81,13 @@ func Capture(c echo.Context) (*Recorder, func() error) {
 		if !r.wrote {
 			return nil
 		}
+		if r.Status != http.StatusNotModified && r.Status != http.StatusNoContent {
+			// The whole body is here: its length spares the response
+			// chunked encoding.
+			r.header.Set(echo.HeaderContentLength, strconv.Itoa(r.Len()))
+		}
 		orig.WriteHeader(r.Status)
-		_, err := orig.Write(r.Body.Bytes())
+		_, err := orig.Write(r.Bytes())
 		return err
 	}
 }

@@ -32,12 +32,34 @@ func (msgpackCodec) ID() byte                        { return 2 }
 func (msgpackCodec) Marshal(v any) ([]byte, error)   { return msgpack.Marshal(v) }
 func (msgpackCodec) Unmarshal(b []byte, v any) error { return msgpack.Unmarshal(b, v) }
 
+// pageCodec is the page cache's own layout (see encodePage): a response
+// is read on every hit, so its body is a slice of the entry, not a copy.
+type pageCodec struct{}
+
+func (pageCodec) ID() byte { return 3 }
+func (pageCodec) Marshal(v any) ([]byte, error) {
+	p, ok := v.(page)
+	if !ok {
+		return nil, fmt.Errorf("cache: the page codec encodes pages, not %T", v)
+	}
+	return encodePage(p), nil
+}
+func (pageCodec) Unmarshal(b []byte, v any) error {
+	p, ok := v.(*page)
+	if !ok {
+		return fmt.Errorf("cache: the page codec decodes pages, not %T", v)
+	}
+	var err error
+	*p, err = decodePage(b)
+	return err
+}
+
 // The codecs. JSON is the default: readable in redis-cli, and what the
-// seed uses. MessagePack is smaller and keeps []byte as bytes, so the page
-// cache, which stores bodies, uses it.
+// seed uses. MessagePack is smaller and keeps []byte as bytes.
 var (
 	JSON    Codec = jsonCodec{}
 	Msgpack Codec = msgpackCodec{}
+	pages   Codec = pageCodec{}
 )
 
 func codecByID(id byte) (Codec, bool) {
@@ -46,12 +68,15 @@ func codecByID(id byte) (Codec, bool) {
 		return JSON, true
 	case 2:
 		return Msgpack, true
+	case 3:
+		return pages, true
 	}
 	return nil, false
 }
 
-// CompressAbove is the encoded size from which values are compressed (with
-// zstd): below it, compression costs more than it saves.
+// CompressAbove is the encoded size from which values bound for a shared
+// store (Redis, memcached) are compressed with zstd: below it, compression
+// costs more than it saves. Values kept in process are never compressed.
 const CompressAbove = 1024
 
 var (
@@ -76,6 +101,10 @@ type entry struct {
 	notFound   bool          // a cached "does not exist"
 	payload    []byte        // the encoded value (never compressed here)
 	codec      Codec
+	// local keeps the payload uncompressed: the store is in this process,
+	// where memory is cheaper than the CPU that compression costs on every
+	// read.
+	local bool
 }
 
 // The entry format, version 1:
@@ -98,7 +127,7 @@ var ErrCorrupt = errors.New("cache: corrupt or unknown entry")
 func (e entry) encode() ([]byte, error) {
 	flags := e.codec.ID()
 	payload := e.payload
-	if len(payload) >= CompressAbove {
+	if len(payload) >= CompressAbove && !e.local {
 		payload = zenc.EncodeAll(payload, make([]byte, 0, len(payload)/3))
 		flags |= flagCompressed
 	}

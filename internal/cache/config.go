@@ -104,7 +104,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.L1TTL = dur("CACHE_L1_TTL", time.Minute)
 	c.Redis = RedisOptions{
 		PoolSize:     int(num("REDIS_POOL_SIZE", 0)),
-		DialTimeout:  dur("REDIS_DIAL_TIMEOUT", 100*time.Millisecond),
+		DialTimeout:  dur("REDIS_DIAL_TIMEOUT", 250*time.Millisecond),
 		ReadTimeout:  dur("REDIS_READ_TIMEOUT", 50*time.Millisecond),
 		WriteTimeout: dur("REDIS_WRITE_TIMEOUT", 50*time.Millisecond),
 	}

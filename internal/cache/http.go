@@ -68,7 +68,7 @@ func HTTP(enabled bool, p HTTPPolicy) echo.MiddlewareFunc {
 					h.Set(echo.HeaderVary, vary)
 				}
 				if h.Get("ETag") == "" {
-					h.Set("ETag", ETag(rec.Body.Bytes()))
+					h.Set("ETag", ETag(rec.Bytes()))
 				}
 				if match(c.Request().Header.Get("If-None-Match"), h.Get("ETag")) {
 					rec.Reset(http.StatusNotModified)

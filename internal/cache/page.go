@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net/http"
 	"sort"
@@ -143,7 +144,7 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 			stats.SetPage(Miss)
 			a.record(ctx, start, LayerPage, key, Miss, 0, lookupTook)
 			if herr == nil && cacheable(rec) && !deps.Broken() {
-				np := page{Status: rec.Status, ContentType: rec.Header().Get(echo.HeaderContentType), Body: append([]byte(nil), rec.Body.Bytes()...)}
+				np := page{Status: rec.Status, ContentType: rec.Header().Get(echo.HeaderContentType), Body: append([]byte(nil), rec.Bytes()...)}
 				np.ETag = ETag(np.Body)
 				rec.Header().Set("ETag", np.ETag)
 				ttl := o.TTL
@@ -195,8 +196,11 @@ func lookupPage(ctx context.Context, a *Alias, full string) (page, pageState, er
 	if !sameGens(e.deps, gens) {
 		return page{}, pageAbsent, nil
 	}
-	var p page
-	if err := Msgpack.Unmarshal(e.payload, &p); err != nil {
+	if e.codec.ID() != pages.ID() {
+		return page{}, pageAbsent, nil
+	}
+	p, err := decodePage(e.payload)
+	if err != nil {
 		return page{}, pageAbsent, nil
 	}
 	if time.Now().After(e.freshUntil) {
@@ -206,13 +210,45 @@ func lookupPage(ctx context.Context, a *Alias, full string) (page, pageState, er
 }
 
 func storePage(ctx context.Context, a *Alias, full, key string, p page, gens map[string]int64, ttl, staleIfError time.Duration) {
-	payload, err := Msgpack.Marshal(p)
-	if err != nil {
-		return
-	}
 	fresh := a.freshTTL(ttl)
-	a.storeEntry(ctx, full, key, LayerPage, entry{freshUntil: time.Now().Add(fresh), deps: depsOf(gens), payload: payload, codec: Msgpack},
+	a.storeEntry(ctx, full, key, LayerPage, entry{freshUntil: time.Now().Add(fresh), deps: depsOf(gens), payload: encodePage(p), codec: pages},
 		fresh+staleIfError)
+}
+
+// A page's layout: status (2 bytes), content type and ETag (each a length
+// byte and the text), then the body to the end.
+func encodePage(p page) []byte {
+	ct, etag := p.ContentType[:min(len(p.ContentType), 255)], p.ETag[:min(len(p.ETag), 255)]
+	b := make([]byte, 0, 4+len(ct)+len(etag)+len(p.Body))
+	b = binary.BigEndian.AppendUint16(b, uint16(p.Status))
+	b = append(append(b, byte(len(ct))), ct...)
+	b = append(append(b, byte(len(etag))), etag...)
+	return append(b, p.Body...)
+}
+
+// decodePage reads a page; its body shares b's memory.
+func decodePage(b []byte) (page, error) {
+	if len(b) < 3 {
+		return page{}, ErrCorrupt
+	}
+	p := page{Status: int(binary.BigEndian.Uint16(b))}
+	rest := b[2:]
+	field := func() (string, bool) {
+		if len(rest) < 1 || len(rest) < 1+int(rest[0]) {
+			return "", false
+		}
+		v := string(rest[1 : 1+int(rest[0])])
+		rest = rest[1+int(rest[0]):]
+		return v, true
+	}
+	var ok1, ok2 bool
+	p.ContentType, ok1 = field()
+	p.ETag, ok2 = field()
+	if !ok1 || !ok2 {
+		return page{}, ErrCorrupt
+	}
+	p.Body = rest
+	return p, nil
 }
 
 // cacheable reports whether a response may be stored for others: a 200
@@ -225,14 +261,24 @@ func cacheable(rec *Recorder) bool {
 	return rec.Status == http.StatusOK && len(h.Values("Set-Cookie")) == 0 &&
 		!strings.Contains(cc, "private") && !strings.Contains(cc, "no-store") &&
 		(strings.HasPrefix(ct, "text/html") || strings.HasPrefix(ct, "application/json")) &&
-		rec.Body.Len() <= MaxPageBytes
+		rec.Len() <= MaxPageBytes
 }
 
-// replay writes a stored page as this request's response.
+// replay writes a stored page as this request's response. Behind the HTTP
+// layer's Recorder the body is handed over as it is, shared with the store:
+// nothing writes to it.
 func replay(c echo.Context, p page) error {
-	h := c.Response().Header()
-	h.Set("ETag", p.ETag)
-	return c.Blob(p.Status, p.ContentType, p.Body)
+	res := c.Response()
+	res.Header().Set("ETag", p.ETag)
+	rec, ok := res.Writer.(*Recorder)
+	if !ok {
+		return c.Blob(p.Status, p.ContentType, p.Body)
+	}
+	res.Header().Set(echo.HeaderContentType, p.ContentType)
+	res.WriteHeader(p.Status)
+	rec.Replay(p.Status, p.Body)
+	res.Size = int64(len(p.Body))
+	return nil
 }
 
 func joinPageFlight(key string) (chan struct{}, bool) {

@@ -230,6 +230,7 @@ type filled[T any] struct {
 var errRefreshSkipped = errors.New("cache: another process is refreshing")
 
 func (a *Alias) storeEntry(ctx context.Context, full, key string, layer Layer, e entry, ttl time.Duration) {
+	e.local = !a.shared
 	b, err := e.encode()
 	if err != nil {
 		a.logger.Error("cache: cannot encode an entry", "alias", a.name, "key", key, "err", err)
@@ -408,7 +409,7 @@ func fillMany[K comparable, T any](ctx context.Context, a *Alias, ids []K, o Man
 			own[t] = gens[t]
 		}
 		fresh := a.freshTTL(o.TTL)
-		b, err := entry{freshUntil: time.Now().Add(fresh), delta: took, deps: depsOf(own), payload: payload, codec: codec}.encode()
+		b, err := entry{freshUntil: time.Now().Add(fresh), delta: took, deps: depsOf(own), payload: payload, codec: codec, local: !a.shared}.encode()
 		if err != nil {
 			continue
 		}

@@ -77,3 +77,12 @@ func (m *Migrator) Status(ctx context.Context, w io.Writer) error {
 	}
 	return nil
 }
+
+// Latest returns the version of the newest embedded migration.
+func (m *Migrator) Latest() int64 {
+	var v int64
+	for _, s := range m.provider.ListSources() {
+		v = max(v, s.Version)
+	}
+	return v
+}

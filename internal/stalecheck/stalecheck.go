@@ -72,10 +72,48 @@ func (v Violation) String() string {
 		v.Instance, v.Path, v.Product, v.Saw, v.Want, v.ReadAt.Sub(v.AckAt).Round(time.Microsecond))
 }
 
+// Ledger records the prices whose writes were acknowledged and checks
+// reads against them. It is safe for concurrent use.
+type Ledger struct {
+	mu  sync.Mutex
+	log map[int64][]write // by product, in order of acknowledgement
+}
+
 // write is one acknowledged price.
 type write struct {
 	price money.Money
 	ack   time.Time
+}
+
+// NewLedger returns an empty ledger.
+func NewLedger() *Ledger { return &Ledger{log: map[int64][]write{}} }
+
+// Ack records that the write of price to product was acknowledged at t.
+// Each product's prices must rise from write to write: a price is the
+// version of its product.
+func (l *Ledger) Ack(product int64, price money.Money, t time.Time) {
+	l.mu.Lock()
+	l.log[product] = append(l.log[product], write{price, t})
+	l.mu.Unlock()
+}
+
+// Stale reports whether a read that began at start and showed price saw
+// for product is older than a write acknowledged before it began, and if
+// so which.
+func (l *Ledger) Stale(product int64, saw money.Money, start time.Time) (want money.Money, ackAt time.Time, stale bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var last write
+	found := false
+	for _, w := range l.log[product] {
+		if w.ack.Before(start) && (!found || w.price > last.price) {
+			last, found = w, true
+		}
+	}
+	if found && saw < last.price {
+		return last.price, last.ack, true
+	}
+	return 0, time.Time{}, false
 }
 
 type checker struct {
@@ -84,8 +122,7 @@ type checker struct {
 	ids      []int64
 	mu       []sync.Mutex // per product: one write at a time, so prices rise in commit order
 	next     []money.Money
-	logMu    sync.Mutex
-	log      map[int64][]write // acknowledged writes, by product, in order
+	ledger   *Ledger
 	report   Report
 	reportMu sync.Mutex
 	client   *http.Client
@@ -102,7 +139,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Readers <= 0 {
 		cfg.Readers = 4
 	}
-	c := &checker{cfg: cfg, log: map[int64][]write{}, client: &http.Client{Timeout: 30 * time.Second}}
+	c := &checker{cfg: cfg, ledger: NewLedger(), client: &http.Client{Timeout: 30 * time.Second}}
 	if err := c.setUp(ctx); err != nil {
 		return Report{}, err
 	}
@@ -186,9 +223,7 @@ func (c *checker) writer(ctx context.Context, r *rand.Rand) {
 		}
 		if err == nil {
 			c.next[i] = price
-			c.logMu.Lock()
-			c.log[c.ids[i]] = append(c.log[c.ids[i]], write{price, ack})
-			c.logMu.Unlock()
+			c.ledger.Ack(c.ids[i], price, ack)
 			c.count(func(r *Report) {
 				r.Writes++
 				if bySQL {
@@ -220,20 +255,6 @@ func (c *checker) patch(ctx context.Context, base string, id int64, price money.
 		return fmt.Errorf("PATCH product %d: status %d", id, res.StatusCode)
 	}
 	return nil
-}
-
-// acked returns the last price of product acknowledged before t.
-func (c *checker) acked(product int64, t time.Time) (write, bool) {
-	c.logMu.Lock()
-	defer c.logMu.Unlock()
-	var last write
-	found := false
-	for _, w := range c.log[product] {
-		if w.ack.Before(t) && (!found || w.price > last.price) {
-			last, found = w, true
-		}
-	}
-	return last, found
 }
 
 var (
@@ -281,11 +302,11 @@ func (c *checker) reader(ctx context.Context, r *rand.Rand, login bool) {
 			c.count(func(r *Report) { r.Errors++ })
 			continue
 		}
-		seen := prices(path, id, body)
+		seen := PricesIn(path, id, body)
 		var found []Violation
 		for product, saw := range seen {
-			if w, ok := c.acked(product, start); ok && saw < w.price {
-				found = append(found, Violation{Instance: base, Path: path, Product: product, Saw: saw, Want: w.price, ReadAt: start, AckAt: w.ack})
+			if want, ackAt, stale := c.ledger.Stale(product, saw, start); stale {
+				found = append(found, Violation{Instance: base, Path: path, Product: product, Saw: saw, Want: want, ReadAt: start, AckAt: ackAt})
 			}
 		}
 		c.count(func(r *Report) {
@@ -296,8 +317,9 @@ func (c *checker) reader(ctx context.Context, r *rand.Rand, login bool) {
 	}
 }
 
-// prices returns the prices of products a page shows.
-func prices(path string, id int64, body []byte) map[int64]money.Money {
+// PricesIn returns the prices of products that the response to path shows:
+// product id's on its page or in its JSON, every card's on a list.
+func PricesIn(path string, id int64, body []byte) map[int64]money.Money {
 	out := map[int64]money.Money{}
 	switch {
 	case strings.HasPrefix(path, "/api/"):

@@ -69,7 +69,7 @@ func addDebugPanel(c echo.Context, cfg Config, tpl *Templates, caches *cache.Cac
 	if !bytes.HasPrefix([]byte(h.Get(echo.HeaderContentType)), []byte("text/html")) {
 		return
 	}
-	body := rec.Body.Bytes()
+	body := rec.Bytes()
 	at := bytes.LastIndex(body, []byte("</body>"))
 	if at < 0 {
 		return
@@ -93,8 +93,7 @@ func addDebugPanel(c echo.Context, cfg Config, tpl *Templates, caches *cache.Cac
 	out := make([]byte, 0, len(body)+panel.Len())
 	out = append(append(append(out, body[:at]...), panel.Bytes()...), body[at:]...)
 	status := rec.Status
-	rec.Reset(status)
-	rec.Body.Write(out)
+	rec.Replay(status, out)
 	h.Set(echo.HeaderCacheControl, "private, no-store")
 	h.Del("ETag")
 	h.Del(echo.HeaderContentLength)

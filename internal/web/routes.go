@@ -112,9 +112,11 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func
 	admin.POST("/cache/flush", handleAdminCacheFlush(svc))
 	admin.POST("/cache/invalidate", handleAdminCacheInvalidate(svc))
 	admin.POST("/cache/warm", handleAdminCacheWarm(svc, warming, shop, logger))
+	operators := operatorOnly(cfg.MetricsToken)
 	if svc.Metrics != nil {
-		app.GET("/metrics", handleMetrics(svc.Metrics, cfg.MetricsToken))
+		app.GET("/metrics", svc.Metrics.handler(), operators)
 	}
+	app.GET("/debug/pprof/*", profiling, operators)
 
 	// JSON API: the public reads are cached like pages.
 	app.GET("/api/products", catalog.HandleAPIList(cat), apiHTTP, page("category", "page", "sort"))

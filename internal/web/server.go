@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path"
 	"strings"
 	"time"
@@ -127,23 +128,43 @@ func handleStatic(t *Templates) echo.HandlerFunc {
 	}
 }
 
-// handleMetrics serves /metrics to a scraper with the metrics token, to
-// admins, and to requests from this machine.
-func handleMetrics(m *Metrics, token string) echo.HandlerFunc {
-	serve := m.handler()
-	return func(c echo.Context) error {
-		auth, hasBearer := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-		ip := net.ParseIP(c.RealIP())
-		switch {
-		case hasBearer && token != "" && subtle.ConstantTimeCompare([]byte(auth), []byte(token)) == 1:
-		case viewer.From(c.Request().Context()).Admin:
-		case ip != nil && ip.IsLoopback() && c.Request().Header.Get("X-Forwarded-For") == "":
-		default:
-			return echo.NewHTTPError(http.StatusForbidden, "Metrics are for admins, this machine, or a scraper with the metrics token.")
+// operatorOnly lets in what serves the shop's operators (/metrics and
+// /debug/pprof): a scraper with the metrics token, admins, and requests
+// made from this machine straight to the shop (not through a proxy).
+func operatorOnly(token string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			auth, hasBearer := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+			ip := net.ParseIP(c.RealIP())
+			switch {
+			case hasBearer && token != "" && subtle.ConstantTimeCompare([]byte(auth), []byte(token)) == 1:
+			case viewer.From(c.Request().Context()).Admin:
+			case ip != nil && ip.IsLoopback() && c.Request().Header.Get("X-Forwarded-For") == "":
+			default:
+				return echo.NewHTTPError(http.StatusForbidden, "This is for admins, this machine, or a scraper with the metrics token.")
+			}
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+			return next(c)
 		}
-		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
-		return serve(c)
 	}
+}
+
+// profiling serves Go's profiles (net/http/pprof) under /debug/pprof/:
+// `go tool pprof http://127.0.0.1:8080/debug/pprof/profile?seconds=10`.
+func profiling(c echo.Context) error {
+	switch strings.TrimPrefix(c.Request().URL.Path, "/debug/pprof/") {
+	case "cmdline":
+		pprof.Cmdline(c.Response(), c.Request())
+	case "profile":
+		pprof.Profile(c.Response(), c.Request())
+	case "symbol":
+		pprof.Symbol(c.Response(), c.Request())
+	case "trace":
+		pprof.Trace(c.Response(), c.Request())
+	default:
+		pprof.Index(c.Response(), c.Request())
+	}
+	return nil
 }
 
 func handleHealthz(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }

@@ -1,0 +1,339 @@
+package bench
+
+import (
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"example.com/shop/internal/money"
+)
+
+func testCatalog(products int) (*Catalog, map[int64]money.Money) {
+	cat := &Catalog{AdminToken: "t", Categories: []string{"boots", "hats", "mugs"}, Pages: []int{3, 1, 5}}
+	prices := map[int64]money.Money{}
+	for i := range products {
+		cat.ProductIDs = append(cat.ProductIDs, int64(100+i))
+		prices[int64(100+i)] = 1000
+	}
+	return cat, prices
+}
+
+// The kinds come out in the mix's proportions, and the same seed draws the
+// same requests.
+func TestMixProportions(t *testing.T) {
+	cat, prices := testCatalog(500)
+	g := NewGenerator(Full, cat, []string{"shop_session=a"}, NewPrices(prices), 1)
+	const n = 40_000
+	counts := map[Kind]int{}
+	total := 0.0
+	for _, w := range Full.Weights {
+		total += w
+	}
+	p := NewPrices(prices)
+	g.prices = p
+	for range n {
+		s := g.Next()
+		counts[s.Kind]++
+		if s.Kind == PriceChange {
+			p.Done(s.Product, s.Price, true, time.Now())
+		}
+	}
+	for k, w := range Full.Weights {
+		want := w / total
+		got := float64(counts[k]) / n
+		if math.Abs(got-want) > 0.01 {
+			t.Errorf("%s: %.3f of requests, want %.3f", k, got, want)
+		}
+	}
+
+	a := NewGenerator(Browse, cat, nil, NewPrices(prices), 7)
+	b := NewGenerator(Browse, cat, nil, NewPrices(prices), 7)
+	for range 1000 {
+		if x, y := a.Next(), b.Next(); x.Path != y.Path || x.Kind != y.Kind {
+			t.Fatalf("the same seed drew %s and %s", x.Path, y.Path)
+		}
+	}
+}
+
+// Products follow a Zipf law over their rank: the best seller is the most
+// visited, and a few products take most visits.
+func TestZipf(t *testing.T) {
+	cat, prices := testCatalog(1000)
+	g := NewGenerator(Mix{"products", map[Kind]float64{Product: 1}}, cat, nil, NewPrices(prices), 3)
+	visits := map[int64]int{}
+	const n = 50_000
+	for range n {
+		visits[g.Next().Product]++
+	}
+	top := 0
+	for _, id := range cat.ProductIDs[:100] {
+		top += visits[id]
+	}
+	if visits[cat.ProductIDs[0]] <= visits[cat.ProductIDs[1]] || visits[cat.ProductIDs[1]] <= visits[cat.ProductIDs[50]] {
+		t.Errorf("visits by rank do not fall: %d, %d, %d", visits[cat.ProductIDs[0]], visits[cat.ProductIDs[1]], visits[cat.ProductIDs[50]])
+	}
+	if share := float64(top) / n; share < 0.6 {
+		t.Errorf("the top 10%% of products took %.2f of visits, want most", share)
+	}
+	if len(visits) < 300 {
+		t.Errorf("only %d products visited: the long tail is missing", len(visits))
+	}
+}
+
+// Lists ask only for pages that exist, mostly the first.
+func TestListPages(t *testing.T) {
+	cat, prices := testCatalog(10)
+	g := NewGenerator(Mix{"lists", map[Kind]float64{List: 1}}, cat, nil, NewPrices(prices), 5)
+	first := 0
+	for range 5000 {
+		path := g.Next().Path
+		if strings.HasPrefix(path, "/categories/hats") && strings.Contains(path, "page=") {
+			t.Fatalf("%s: hats has one page", path)
+		}
+		if strings.Contains(path, "page=6") {
+			t.Fatalf("%s: beyond page 5", path)
+		}
+		if !strings.Contains(path, "page=") {
+			first++
+		}
+	}
+	if first < 2500 {
+		t.Errorf("%d of 5000 lists were a first page, want most", first)
+	}
+}
+
+// A product has one price change in flight at a time; prices rise; a read
+// older than an acknowledged change is stale, a read that began before it
+// is not.
+func TestPrices(t *testing.T) {
+	p := NewPrices(map[int64]money.Money{1: 1000})
+	price, ok := p.Claim(1)
+	if !ok || price != 1001 {
+		t.Fatalf("Claim = %v, %v; want 10.01, true", price, ok)
+	}
+	if _, ok := p.Claim(1); ok {
+		t.Fatal("two changes of one product in flight")
+	}
+	before := time.Now()
+	ack := before.Add(time.Millisecond)
+	p.Done(1, price, true, ack)
+	if next, ok := p.Claim(1); !ok || next <= price {
+		t.Fatalf("the next change asks %v, want above %v", next, price)
+	}
+	if !p.Stale(1, 1000, ack.Add(time.Millisecond)) {
+		t.Error("a read after the acknowledgement showing the old price was not stale")
+	}
+	if p.Stale(1, 1000, before) {
+		t.Error("a read that began before the acknowledgement was called stale")
+	}
+	if p.Stale(1, 1001, ack.Add(time.Millisecond)) || p.Stale(1, 1002, ack.Add(time.Millisecond)) {
+		t.Error("a read showing the acknowledged price or a newer one was called stale")
+	}
+}
+
+// The attack sends at the rate asked, reads back what each request was,
+// and records the statuses and SQL counts the shop reported.
+func TestAttackRate(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("X-DB-Queries", "2")
+		if r.URL.Path == "/api/products/100" {
+			w.Write([]byte(`{"price":"10.00"}`))
+		}
+	}))
+	defer srv.Close()
+	cat, prices := testCatalog(1)
+	g := NewGenerator(Mix{"api", map[Kind]float64{APIProduct: 1}}, cat, nil, NewPrices(prices), 1)
+	l := attack(t.Context(), srv.URL, g, cat, NewPrices(prices), 200, 2*time.Second, time.Second)
+	if l.requests < 390 || l.requests > 402 {
+		t.Errorf("%d requests in 2 s at 200/s", l.requests)
+	}
+	if int64(l.requests) != hits.Load() {
+		t.Errorf("%d results for %d requests served", l.requests, hits.Load())
+	}
+	if l.errors != 0 || l.stopped {
+		t.Errorf("%d errors, stopped %v: %v", l.errors, l.stopped, l.samples)
+	}
+	if l.kinds[APIProduct] != l.requests || l.sql[APIProduct] != 2*l.requests {
+		t.Errorf("kinds %v, SQL %v", l.kinds, l.sql)
+	}
+	if len(l.reads) != l.requests || l.reads[0].price != 1000 || l.reads[0].product != 100 {
+		t.Errorf("price reads: %d, first %+v", len(l.reads), l.reads[0])
+	}
+	if l.latency.TotalCount() != int64(l.requests) {
+		t.Errorf("%d latencies for %d requests", l.latency.TotalCount(), l.requests)
+	}
+}
+
+// An attack beyond what the shop sustains stops early instead of piling
+// up work, and its latencies show the queueing.
+func TestAttackFallsBehind(t *testing.T) {
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock() // one at a time, 20 ms each: 50 a second at most
+		time.Sleep(20 * time.Millisecond)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	cat, prices := testCatalog(1)
+	g := NewGenerator(Calibration, cat, nil, NewPrices(prices), 1)
+	start := time.Now()
+	l := attack(t.Context(), srv.URL, g, cat, NewPrices(prices), 400, 10*time.Second, 200*time.Millisecond)
+	if !l.stopped {
+		t.Error("an attack at 8 times the capacity did not stop")
+	}
+	if took := time.Since(start); took > 9*time.Second {
+		t.Errorf("it ran %s of its 10 s", took)
+	}
+	if p99 := l.latency.ValueAtQuantile(99); p99 < 100_000 {
+		t.Errorf("p99 %d µs: the queueing is hidden", p99)
+	}
+}
+
+func TestFragment(t *testing.T) {
+	k, id, price := fragment("http://127.0.0.1:1/api/admin/products/7#price_change/7/1234")
+	if k != PriceChange || id != 7 || price != 1234 {
+		t.Errorf("fragment = %s, %d, %d", k, id, price)
+	}
+	if got := trimURL("http://h:1/categories/a?sort=price&page=2#list/0/0", "http://h:1"); got != "/categories/a?sort=price&page=2" {
+		t.Errorf("trimURL = %q", got)
+	}
+}
+
+func sampleReport() *Report {
+	phase := func(config, mix string, sql, p50 float64) Phase {
+		return Phase{Config: config, Mix: mix, Offered: 100, Achieved: 100, Requests: 1000, Pass: true, SQLPerRequest: sql,
+			Latency: Latency{P50: p50, P99: 4 * p50}, HitRates: map[string]float64{"page": 0.9},
+			Kinds: map[Kind]int{Product: 900, Checkout: 100}, SQLByKind: map[Kind]float64{Product: sql / 2, Checkout: 7}}
+	}
+	capacity := func(config, mix string, rate float64) Capacity {
+		p := phase(config, mix, 1, 2)
+		p.Offered = rate
+		return Capacity{Config: config, Mix: mix, Rate: rate, At: &p, Steps: []Phase{p}}
+	}
+	floor := phase("memory", Calibration.Name, 0, 0.9)
+	return &Report{
+		Date: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), Machine: "a test", Scale: 1, SLO: Duration(50 * time.Millisecond),
+		Calibration: []Capacity{capacity("memory", Calibration.Name, 8000), capacity("memory", PageHit.Name, 6400)},
+		Capacities: []Capacity{
+			capacity("off", Browse.Name, 400), capacity("memory", Browse.Name, 4000),
+			capacity("off", Full.Name, 400), capacity("memory", Full.Name, 1200),
+		},
+		Comparisons: []Comparison{
+			{Mix: Browse.Name, Off: "off", On: "memory", Rate: 280, Floor: &floor,
+				Phases: []Phase{phase("off", Browse.Name, 3, 4), phase("memory", Browse.Name, 0.03, 1)}},
+			{Mix: Full.Name, Off: "off", On: "memory", Rate: 280,
+				Phases: []Phase{phase("off", Full.Name, 3, 4), phase("memory", Full.Name, 0.9, 1)}},
+		},
+		ColdStart:  &ColdStart{Config: "memory", Warm: true, HitRates: []float64{0.8, 0.95}, Reached90At: ptr(Duration(2 * time.Second))},
+		PriceReads: 10, PriceWrites: 3,
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// The targets are judged from the figures, and a missed one says why.
+func TestEvaluate(t *testing.T) {
+	r := sampleReport()
+	for i := range r.Comparisons {
+		ratios(&r.Comparisons[i])
+	}
+	evaluate(r)
+	met := map[string]bool{}
+	why := map[string]string{}
+	for _, tg := range r.Targets {
+		met[tg.What], why[tg.What] = tg.Met, tg.Why
+	}
+	checks := map[string]bool{
+		"SQL statements per request, browse mix, on / off":        true,  // 0.01
+		"SQL statements per request, full mix, on / off":          false, // 0.3
+		"capacity at the SLO, browse mix, on / off":               true,  // 10x
+		"capacity at the SLO, full mix, on / off":                 false, // 3x
+		"p50 at a fixed load both sustain, on / off":              false, // 0.25
+		"page-cache hit throughput / constant response, same run": true,  // 0.8
+		"stale reads after acknowledged writes":                   true,
+		"cold start with --warm: page hit rate ≥ 90%":             true,
+	}
+	for what, want := range checks {
+		got, ok := met[what]
+		if !ok {
+			t.Errorf("no target %q", what)
+			continue
+		}
+		if got != want {
+			t.Errorf("%s: met %v, want %v", what, got, want)
+		}
+	}
+	if w := why["p50 at a fixed load both sustain, on / off"]; !strings.Contains(w, "0.90 ms") {
+		t.Errorf("the p50 miss does not name the floor: %q", w)
+	}
+	if w := why["SQL statements per request, full mix, on / off"]; !strings.Contains(w, "no shared cache may answer") {
+		t.Errorf("the SQL miss is not explained: %q", w)
+	}
+	r.StaleReads = 1
+	evaluate(r)
+	for _, tg := range r.Targets {
+		if strings.HasPrefix(tg.What, "stale reads") && tg.Met {
+			t.Error("a stale read met the target")
+		}
+	}
+}
+
+// The report is written as JSON, Markdown and SVG, reads back, and lands
+// in the README between its markers.
+func TestWriteAndREADME(t *testing.T) {
+	r := sampleReport()
+	for i := range r.Comparisons {
+		ratios(&r.Comparisons[i])
+	}
+	evaluate(r)
+	dir := t.TempDir()
+	paths, err := write(r, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"2026-11-25-scale1.json", "2026-11-25-scale1.md", "2026-11-25-scale1-latency.svg", "2026-11-25-scale1-sql.svg", "2026-11-25-scale1-hits.svg"} {
+		b, err := os.ReadFile(filepath.Join(dir, want))
+		if err != nil {
+			t.Errorf("%s: %v (wrote %v)", want, err, paths)
+			continue
+		}
+		if strings.HasSuffix(want, ".svg") && !strings.Contains(string(b), "<svg") {
+			t.Errorf("%s is not an SVG", want)
+		}
+	}
+	back, err := Read(filepath.Join(dir, "2026-11-25-scale1.json"))
+	if err != nil || len(back.Capacities) != 4 || back.SLO != r.SLO {
+		t.Fatalf("read back %+v, %v", back, err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "2026-11-25-scale1.md"))
+	for _, want := range []string{"| capacity at the SLO, browse mix, on / off | ≥ 8x | 10.0x", "![2026-11-25-scale1-latency](2026-11-25-scale1-latency.svg)", "| checkout |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("the Markdown lacks %q", want)
+		}
+	}
+
+	readme := filepath.Join(dir, "README.md")
+	os.WriteFile(readme, []byte("# Shop\n\nBefore.\n\n"+readmeBegin+"\nold table\n"+readmeEnd+"\n\nAfter.\n"), 0o644)
+	if err := UpdateREADME(readme, r, "bench/results/2026-11-25-scale1.md"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(readme)
+	s := string(b)
+	if strings.Contains(s, "old table") || !strings.Contains(s, "Before.") || !strings.Contains(s, "After.") ||
+		!strings.Contains(s, "[2026-11-25-scale1.md](bench/results/2026-11-25-scale1.md)") || !strings.Contains(s, "a test") {
+		t.Errorf("README after the update:\n%s", s)
+	}
+	os.WriteFile(readme, []byte("# No markers\n"), 0o644)
+	if err := UpdateREADME(readme, r, ""); err == nil {
+		t.Error("a README without markers was updated")
+	}
+}

@@ -1,0 +1,187 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"example.com/shop/internal/money"
+	"example.com/shop/internal/stalecheck"
+	"github.com/HdrHistogram/hdrhistogram-go"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// load is what one fixed-rate attack found.
+type load struct {
+	latency  *hdrhistogram.Histogram // µs, from each request's intended send time
+	requests int                     // responses (and transport errors) received
+	errors   int                     // unexpected statuses and transport errors
+	kinds    map[Kind]int
+	sql      map[Kind]int // SQL statements by kind, from X-DB-Queries
+	samples  []string     // the first few errors, to explain them
+	elapsed  time.Duration
+	stopped  bool // stopped early: the shop fell behind
+	reads    []priceRead
+	changes  int // acknowledged price changes
+}
+
+// priceRead is a product's price as a response showed it.
+type priceRead struct {
+	product int64
+	price   money.Money
+	start   time.Time
+}
+
+// attack sends gen's requests to base at rate per second for dur: an open
+// model, the arrivals do not wait for the responses. Each latency counts
+// from the time its request was due, not from when it went out, so a
+// generator or a shop that falls behind shows as queueing instead of
+// hiding it (coordinated omission). With behind > 0 the attack stops
+// early once more than behind's worth of requests are overdue: the rate is
+// beyond what the shop sustains, and going on only piles up work.
+func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, prices *Prices, rate float64, dur, behind time.Duration) *load {
+	l := &load{latency: hdrhistogram.New(1, 60_000_000, 3), kinds: map[Kind]int{}, sql: map[Kind]int{}}
+	attacker := vegeta.NewAttacker(
+		vegeta.Redirects(vegeta.NoFollow), // a 303 after a form is the answer
+		vegeta.Timeout(5*time.Second),
+		vegeta.MaxWorkers(4096),
+		vegeta.KeepAlive(true),
+		vegeta.HTTP2(false),
+	)
+	targeter := func(t *vegeta.Target) error {
+		s := gen.Next()
+		t.Method = s.Method
+		// The fragment is never sent: it tells the result which request
+		// it answers.
+		t.URL = fmt.Sprintf("%s%s#%s/%d/%d", base, s.Path, s.Kind, s.Product, s.Price)
+		t.Header = s.Header
+		if s.Body != "" {
+			t.Body = []byte(s.Body)
+		}
+		return nil
+	}
+	pacer := vegeta.ConstantPacer{Freq: max(1, int(rate+0.5)), Per: time.Second}
+	period := pacer.Per / time.Duration(pacer.Freq)
+
+	var received atomic.Int64
+	var stopped atomic.Bool
+	start := time.Now()
+	results := attacker.Attack(targeter, pacer, dur, "shop-bench")
+	watchdog, stopWatchdog := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-watchdog.Done():
+				attacker.Stop()
+				return
+			case <-tick.C:
+			}
+			due := int64(min(time.Since(start), dur) / period)
+			if behind > 0 && due-received.Load() > int64(behind/period)+100 {
+				stopped.Store(true)
+				attacker.Stop()
+				return
+			}
+		}
+	}()
+
+	for res := range results {
+		received.Add(1)
+		l.requests++
+		kind, product, price := fragment(res.URL)
+		l.kinds[kind]++
+		if n, err := strconv.Atoi(res.Headers.Get("X-Db-Queries")); err == nil {
+			l.sql[kind] += n
+		}
+		took := res.Latency
+		// The pacer sends request n (from 0) at (n+1) periods.
+		if due := start.Add(time.Duration(res.Seq+1) * period); res.End().Sub(due) > took {
+			took = res.End().Sub(due)
+		}
+		_ = l.latency.RecordValue(max(1, took.Microseconds()))
+
+		ok := res.Code != 0 && Expected(kind, int(res.Code))
+		if !ok {
+			l.errors++
+			if len(l.samples) < 5 {
+				why := res.Error
+				if res.Code != 0 {
+					why = strconv.Itoa(int(res.Code))
+				}
+				l.samples = append(l.samples, fmt.Sprintf("%s %s: %s", res.Method, trimURL(res.URL, base), why))
+			}
+		}
+		switch kind {
+		case PriceChange:
+			// A change lost in transport may still commit: its product
+			// takes no further change, so prices keep their order.
+			if res.Code != 0 {
+				prices.Done(product, price, res.Code == 200, res.End())
+			}
+			if res.Code == 200 {
+				l.changes++
+			}
+		case Product, UserProduct, APIProduct, Revalidate:
+			if res.Code != 200 {
+				break
+			}
+			path := trimURL(res.URL, base)
+			if kind == Product {
+				cat.SawETag(path, res.Headers.Get("ETag"))
+			}
+			if p, ok := stalecheck.PricesIn(path, product, res.Body)[product]; ok {
+				l.reads = append(l.reads, priceRead{product, p, res.Timestamp})
+			}
+		}
+	}
+	stopWatchdog()
+	<-watched
+	l.stopped = stopped.Load() && ctx.Err() == nil
+	l.elapsed = time.Since(start)
+	if !l.stopped && l.elapsed > dur {
+		l.elapsed = dur
+	}
+	return l
+}
+
+// fragment reads back what targeter wrote after the '#'.
+func fragment(u string) (Kind, int64, money.Money) {
+	_, frag, _ := strings.Cut(u, "#")
+	parts := strings.SplitN(frag, "/", 3)
+	if len(parts) != 3 {
+		return "", 0, 0
+	}
+	product, _ := strconv.ParseInt(parts[1], 10, 64)
+	price, _ := strconv.ParseInt(parts[2], 10, 64)
+	return Kind(parts[0]), product, money.Money(price)
+}
+
+// trimURL returns a target's path and query, without base and fragment.
+func trimURL(u, base string) string {
+	u, _, _ = strings.Cut(strings.TrimPrefix(u, base), "#")
+	if p, err := url.Parse(u); err == nil {
+		return p.RequestURI()
+	}
+	return u
+}
+
+// stale counts the reads that showed a price older than one whose change
+// was acknowledged before they began. Checked once the attack is over, so
+// every acknowledgement is in.
+func (l *load) stale(prices *Prices) int {
+	n := 0
+	for _, r := range l.reads {
+		if prices.Stale(r.product, r.price, r.start) {
+			n++
+		}
+	}
+	return n
+}

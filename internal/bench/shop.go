@@ -1,0 +1,298 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// Config is one way of running the shop: a name for the report and the
+// environment that makes it so.
+type Config struct {
+	Name  string
+	About string
+	Env   map[string]string
+	Redis bool // needs the benchmark's Redis
+}
+
+// The configurations the benchmark compares.
+var (
+	Off    = Config{Name: "off", About: "no cache at all (CACHE_STORE=none)", Env: map[string]string{"CACHE_STORE": "none"}}
+	Memory = Config{Name: "memory", About: "every layer, in-process store", Env: map[string]string{"CACHE_STORE": "memory"}}
+	Redis  = Config{Name: "redis", About: "every layer, Redis store", Env: map[string]string{"CACHE_STORE": "redis"}, Redis: true}
+	Tiered = Config{Name: "tiered", About: "every layer, memory in front of Redis", Env: map[string]string{"CACHE_STORE": "tiered"}, Redis: true}
+)
+
+// Stores are the configurations with every layer on.
+var Stores = []Config{Memory, Redis, Tiered}
+
+// Ablation returns the memory configuration with one layer off.
+func Ablation(layer string) Config {
+	var on []string
+	for _, l := range []string{"http", "page", "fragment", "query", "aggregate"} {
+		if l != layer {
+			on = append(on, l)
+		}
+	}
+	return Config{
+		Name: "no-" + layer, About: "memory store, every layer but " + layer,
+		Env: map[string]string{"CACHE_STORE": "memory", "CACHE_LAYERS": strings.Join(on, ",")},
+	}
+}
+
+// Ablations are the memory configuration with each layer off in turn.
+var Ablations = []Config{Ablation("http"), Ablation("page"), Ablation("fragment"), Ablation("query"), Ablation("aggregate")}
+
+// shop is a `shop serve` process under test.
+type shop struct {
+	config  Config
+	url     string
+	cmd     *exec.Cmd
+	started time.Time
+	ready   time.Time
+	stderr  *tail
+}
+
+// startShop starts the shop in configuration c and waits until it is
+// ready. It listens on a free loopback port.
+func (r *runner) startShop(ctx context.Context, c Config, extraArgs ...string) (*shop, error) {
+	o := r.opts
+	args := append(append([]string{}, o.Command[1:]...), "serve", "--migrate=false")
+	args = append(args, extraArgs...)
+	cmd := exec.Command(o.Command[0], args...)
+	cmd.Env = append(os.Environ(), o.Env...)
+	cmd.Env = append(cmd.Env,
+		"DATABASE_URL="+r.databaseURL, "SHOP_ADDR=127.0.0.1:0", "LOG_LEVEL=warn",
+		"SHOP_ADMIN_TOKEN="+r.adminToken, "SHOP_ENV=production", "SHOP_METRICS_TOKEN=",
+		"REDIS_URL="+r.redisURL, "SESSIONS_REDIS_URL=", "CACHE_PREFIX="+r.prefix, "CACHE_LAYERS=all",
+	)
+	for k, v := range c.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	s := &shop{config: c, cmd: cmd, stderr: &tail{}}
+	cmd.Stderr = s.stderr
+	s.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the shop (%s): %w", c.Name, err)
+	}
+	found := make(chan string, 1)
+	go func() {
+		addr := regexp.MustCompile(`serving on (http://\S+)`)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := addr.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	fail := func(err error) (*shop, error) {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("the shop (%s) did not start: %w\n%s", c.Name, err, s.stderr)
+	}
+	select {
+	case s.url = <-found:
+	case err := <-exited:
+		exited <- err
+		return fail(fmt.Errorf("it exited: %v", err))
+	case <-time.After(2 * time.Minute):
+		return fail(errors.New("it said nothing for 2 minutes"))
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+	go func() {
+		err := <-exited
+		s.stderr.exited(err)
+	}()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		res, err := http.Get(s.url + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				s.ready = time.Now()
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fail(errors.New("it was never ready"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// pid is the shop's process id.
+func (s *shop) pid() int { return s.cmd.Process.Pid }
+
+// stop ends the shop gracefully, or kills it after 10 seconds.
+func (s *shop) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.stderr.hasExited() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = s.cmd.Process.Kill()
+}
+
+// tail keeps the last lines a process wrote to its standard error, to
+// explain a failure.
+type tail struct {
+	mu   sync.Mutex
+	buf  []byte
+	done bool
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 8<<10 {
+		t.buf = t.buf[len(t.buf)-8<<10:]
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+func (t *tail) exited(error) {
+	t.mu.Lock()
+	t.done = true
+	t.mu.Unlock()
+}
+
+func (t *tail) hasExited() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.done
+}
+
+// counters are the shop's own counts, read from its /metrics.
+type counters struct {
+	Requests   float64                       // HTTP requests, but those for /metrics
+	Statements float64                       // SQL statements
+	Cache      map[string]map[string]float64 // cache operations by layer and outcome
+}
+
+func (c counters) sub(before counters) counters {
+	d := counters{Requests: c.Requests - before.Requests, Statements: c.Statements - before.Statements, Cache: map[string]map[string]float64{}}
+	for layer, outcomes := range c.Cache {
+		d.Cache[layer] = map[string]float64{}
+		for o, n := range outcomes {
+			d.Cache[layer][o] = n - before.Cache[layer][o]
+		}
+	}
+	return d
+}
+
+// hitRate is the part of a layer's lookups that found a value (fresh or
+// served stale while refreshed); -1 when the layer was not asked.
+func (c counters) hitRate(layer string) float64 {
+	o := c.Cache[layer]
+	found := o["hit"] + o["stale"]
+	if asked := found + o["miss"]; asked > 0 {
+		return found / asked
+	}
+	return -1
+}
+
+var metricsClient = &http.Client{Timeout: 10 * time.Second}
+
+// counters reads the shop's /metrics.
+func (s *shop) counters(ctx context.Context) (counters, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/metrics", nil)
+	res, err := metricsClient.Do(req)
+	if err != nil {
+		return counters{}, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return counters{}, fmt.Errorf("GET /metrics: %s", res.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(res.Body)
+	if err != nil {
+		return counters{}, fmt.Errorf("read /metrics: %w", err)
+	}
+	c := counters{Cache: map[string]map[string]float64{}}
+	if f := families["shop_http_request_duration_seconds"]; f != nil {
+		for _, m := range f.GetMetric() {
+			if label(m.GetLabel(), "route") != "/metrics" {
+				c.Requests += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	if f := families["shop_sql_statement_duration_seconds"]; f != nil {
+		for _, m := range f.GetMetric() {
+			c.Statements += float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	if f := families["shop_cache_operations_total"]; f != nil {
+		for _, m := range f.GetMetric() {
+			layer, outcome := label(m.GetLabel(), "layer"), label(m.GetLabel(), "outcome")
+			if c.Cache[layer] == nil {
+				c.Cache[layer] = map[string]float64{}
+			}
+			c.Cache[layer][outcome] += m.GetCounter().GetValue()
+		}
+	}
+	return c, nil
+}
+
+func label[L interface {
+	GetName() string
+	GetValue() string
+}](labels []L, name string) string {
+	for _, l := range labels {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+// login logs a customer in and returns the session cookie.
+func (s *shop) login(ctx context.Context, email, password string) (string, error) {
+	client := &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	form := url.Values{"email": {email}, "password": {password}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	for _, c := range res.Cookies() {
+		if c.Name == "shop_session" && c.Value != "" {
+			return c.Name + "=" + c.Value, nil
+		}
+	}
+	return "", fmt.Errorf("log in as %s: %s and no session", email, res.Status)
+}

@@ -1,0 +1,459 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Stem names the report's files: bench/results/<date>-scale<scale>.json,
+// and so on.
+func (r *Report) Stem() string { return stem(r) }
+
+func stem(r *Report) string {
+	s := r.Date.Format("2006-01-02") + "-scale" + strconv.FormatFloat(r.Scale, 'g', -1, 64)
+	if r.Quick {
+		s += "-quick"
+	}
+	return s
+}
+
+// write saves the report as JSON, Markdown and SVG plots in dir and
+// returns the files' paths.
+func write(r *Report, dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	base := filepath.Join(dir, stem(r))
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	paths := []string{base + ".json", base + ".md"}
+	if err := os.WriteFile(paths[0], append(js, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	plots, err := drawPlots(r, base)
+	if err != nil {
+		return nil, fmt.Errorf("plot: %w", err)
+	}
+	var rel []string
+	for _, p := range plots {
+		rel = append(rel, filepath.Base(p))
+	}
+	if err := os.WriteFile(paths[1], []byte(Markdown(r, rel)), 0o644); err != nil {
+		return nil, err
+	}
+	return append(paths, plots...), nil
+}
+
+// Read loads a report written by a run.
+func Read(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// evaluate compares the run with the benchmark's targets. The headline
+// store is memory, the shop's default.
+func evaluate(r *Report) {
+	r.Targets = nil
+	add := func(t Target) { r.Targets = append(r.Targets, t) }
+	capRatio := func(mix string) (float64, bool) {
+		off, on := r.capacity(Off.Name, mix), r.capacity(Memory.Name, mix)
+		if off == nil || on == nil || off.Rate == 0 {
+			return 0, false
+		}
+		return on.Rate / off.Rate, true
+	}
+	machineBound := func(mix string) string {
+		on, hello := r.capacity(Memory.Name, mix), r.calibration(Calibration.Name)
+		if on == nil || hello == nil || hello.Rate == 0 {
+			return ""
+		}
+		share := on.Rate / hello.Rate
+		if share < 0.5 {
+			return ""
+		}
+		return fmt.Sprintf("The cache-on shop already serves %.0f%% of the rate of this machine's constant response (%.0f/s), where the load generator, the shop and PostgreSQL share the CPUs: the ratio is bounded by the machine, not by the cache.", 100*share, hello.Rate)
+	}
+	for _, t := range []struct{ mix, goal, claim string }{{Browse.Name, "≤ 0.02", "60–90% fewer"}, {Full.Name, "≤ 0.10", ""}} {
+		c := r.comparison(t.mix, Memory.Name)
+		if c == nil {
+			continue
+		}
+		goal, _ := strconv.ParseFloat(strings.TrimPrefix(t.goal, "≤ "), 64)
+		tg := Target{
+			What: "SQL statements per request, " + t.mix + " mix, on / off", Goal: t.goal, Claim: t.claim,
+			Value: c.SQLRatio, Measured: fmt.Sprintf("%.4f (%.1f%% fewer)", c.SQLRatio, 100*(1-c.SQLRatio)), Met: c.SQLRatio <= goal,
+		}
+		if !tg.Met {
+			tg.Why = sqlWhy(c)
+		}
+		add(tg)
+	}
+	for _, t := range []struct {
+		mix, claim string
+		goal       float64
+	}{{Browse.Name, "3–5x", 8}, {Full.Name, "", 5}} {
+		v, ok := capRatio(t.mix)
+		if !ok {
+			continue
+		}
+		tg := Target{
+			What: "capacity at the SLO, " + t.mix + " mix, on / off", Goal: fmt.Sprintf("≥ %gx", t.goal), Claim: t.claim,
+			Value: v, Measured: fmt.Sprintf("%.1fx (%.0f against %.0f requests/s)", v, r.capacity(Memory.Name, t.mix).Rate, r.capacity(Off.Name, t.mix).Rate), Met: v >= t.goal,
+		}
+		if !tg.Met {
+			tg.Why = machineBound(t.mix)
+		}
+		add(tg)
+	}
+	if c := r.comparison(Browse.Name, Memory.Name); c != nil {
+		t := Target{
+			What: "p50 at a fixed load both sustain, on / off", Goal: "≤ 0.2", Claim: "50–80% faster",
+			Value: c.P50Ratio, Measured: fmt.Sprintf("%.3f at %.0f requests/s", c.P50Ratio, c.Rate), Met: c.P50Ratio <= 0.2,
+		}
+		if off, on := side(*c, c.Off), side(*c, c.On); !t.Met && c.Floor != nil && off.Latency.P50 > 0 {
+			t.Why = fmt.Sprintf("At %.0f requests/s the cache-on p50 is %.2f ms and the same shop's constant response (/healthz) has a p50 of %.2f ms, against %.2f ms cache off: loopback HTTP on this machine costs that much whatever the shop does, so the best ratio it allows is %.2f.",
+				c.Rate, on.Latency.P50, c.Floor.Latency.P50, off.Latency.P50, c.Floor.Latency.P50/off.Latency.P50)
+		}
+		add(t)
+	}
+	if hello, hit := r.calibration(Calibration.Name), r.calibration(PageHit.Name); hello != nil && hit != nil && hello.Rate > 0 {
+		v := hit.Rate / hello.Rate
+		add(Target{
+			What: "page-cache hit throughput / constant response, same run", Goal: "≥ 0.75",
+			Value: v, Measured: fmt.Sprintf("%.2f (%.0f against %.0f requests/s)", v, hit.Rate, hello.Rate), Met: v >= 0.75,
+		})
+	}
+	add(Target{
+		What: "stale reads after acknowledged writes", Goal: "0", Value: float64(r.StaleReads), Met: r.StaleReads == 0,
+		Measured: fmt.Sprintf("%d in %d price reads after %d price changes", r.StaleReads, r.PriceReads, r.PriceWrites),
+	})
+	if cs := r.ColdStart; cs != nil {
+		t := Target{What: "cold start with --warm: page hit rate ≥ 90%", Goal: "within 10 s"}
+		if cs.Reached90At != nil {
+			t.Value = Seconds(*cs.Reached90At)
+			t.Measured = fmt.Sprintf("after %s (ready after %s)", shortDuration(*cs.Reached90At), shortDuration(cs.ReadyAfter))
+			t.Met = t.Value <= 10
+		} else {
+			t.Value = -1
+			t.Measured = fmt.Sprintf("not within %d s (hit rates %v)", len(cs.HitRates), cs.HitRates)
+		}
+		add(t)
+	}
+}
+
+// Personal are the kinds of request no shared cache may answer: a
+// customer's own pages and the writes.
+var Personal = []Kind{UserProduct, Dashboard, Cart, AddToCart, Checkout, PriceChange, StockChange}
+
+// sqlWhy explains a missed SQL target from the statements of each kind of
+// request: what the personal kinds cost alone, and what the rest did.
+func sqlWhy(c *Comparison) string {
+	var req, personal, public float64
+	var offReq, offSQL float64
+	for _, p := range c.Phases {
+		n := float64(p.Requests)
+		if p.Config != c.On {
+			offReq += n
+			offSQL += p.SQLPerRequest * n
+			continue
+		}
+		req += n
+		for k, per := range p.SQLByKind {
+			if slices.Contains(Personal, k) {
+				personal += per * float64(p.Kinds[k])
+			} else {
+				public += per * float64(p.Kinds[k])
+			}
+		}
+	}
+	if req == 0 || offSQL == 0 {
+		return ""
+	}
+	off := offSQL / offReq
+	why := fmt.Sprintf("Cache on, the mix ran %.3f statements per request: %.3f from public pages (misses after the writes' invalidations) and %.3f from a customer's own pages and the writes, which no shared cache may answer.",
+		(personal+public)/req, public/req, personal/req)
+	if floor := personal / req / off; floor > 0.5*(personal+public)/req/off {
+		why += fmt.Sprintf(" Those alone make a ratio of %.3f: the target would need fewer statements in the checkout, cart and admin writes themselves, which the cache-off shop would share.", floor)
+	}
+	return why
+}
+
+// Seconds returns d in seconds.
+func Seconds(d Duration) float64 { return float64(d) / 1e9 }
+
+func shortDuration(d Duration) string {
+	return strconv.FormatFloat(Seconds(d), 'f', 1, 64) + " s"
+}
+
+// Markdown is the report as a page: the targets, then the figures behind
+// them. plots are the SVG files beside it.
+func Markdown(r *Report, plots []string) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Benchmark of %s\n\n", r.Date.Format("2006-01-02"))
+	b.WriteString(Summary(r, ""))
+	b.WriteString("\n## Capacity steps\n\nEvery step of every capacity search, in order.\n\n")
+	b.WriteString("| configuration | mix | offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | errors | SQL/req | PG xacts/req | CPU ms/req (shop + PG + Redis) | RSS MB | SLO |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, c := range slices.Concat(r.Calibration, r.Capacities) {
+		for _, p := range c.Steps {
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %.2f | %.2f | %.2f | %d | %.3f | %.3f | %.2f + %.2f + %.2f | %.0f | %s |\n",
+				p.Config, p.Mix, p.Offered, p.Achieved, p.Latency.P50, p.Latency.P99, p.Latency.P999, p.Errors,
+				p.SQLPerRequest, p.PGXactsPerReq, p.CPU.Shop, p.CPU.Postgres, p.CPU.Redis, p.ShopRSSMB, passMark(p))
+		}
+	}
+	b.WriteString("\n## Interleaved phases\n\n")
+	b.WriteString("| mix | configuration | rate/s | achieved/s | p50 ms | p90 ms | p99 ms | max ms | errors | SQL/req | Redis cmds/req | hit rates | CPU ms/req (shop + PG + Redis) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n")
+	for _, c := range r.Comparisons {
+		for _, p := range c.Phases {
+			redis := "–"
+			if p.RedisPerRequest != nil {
+				redis = fmt.Sprintf("%.2f", *p.RedisPerRequest)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %.2f | %.2f | %.2f | %.1f | %d | %.4f | %s | %s | %.2f + %.2f + %.2f |\n",
+				p.Mix, p.Config, p.Offered, p.Achieved, p.Latency.P50, p.Latency.P90, p.Latency.P99, p.Latency.Max, p.Errors,
+				p.SQLPerRequest, redis, hitRates(p.HitRates), p.CPU.Shop, p.CPU.Postgres, p.CPU.Redis)
+		}
+	}
+	for _, c := range r.Comparisons {
+		fmt.Fprintf(&b, "\n## SQL statements per request by kind: %s mix, %s against %s\n\n", c.Mix, c.On, c.Off)
+		b.WriteString("From each response's X-DB-Queries header, over the interleaved phases.\n\n| kind | share | off | on |\n|---|---:|---:|---:|\n")
+		off, on := byKind(c, c.Off), byKind(c, c.On)
+		for _, k := range kindOrder {
+			if o, ok := on[k]; ok {
+				fmt.Fprintf(&b, "| %s | %.1f%% | %.3f | %.3f |\n", k, 100*o.share, off[k].sql, o.sql)
+			}
+		}
+	}
+	if len(plots) > 0 {
+		b.WriteString("\n## Plots\n\n")
+		for _, p := range plots {
+			fmt.Fprintf(&b, "![%s](%s)\n\n", strings.TrimSuffix(p, ".svg"), p)
+		}
+	}
+	if len(r.Profiles) > 0 {
+		b.WriteString("\n## Profiles\n\nCPU profiles of the cache-on shop during its first interleaved phase: `go tool pprof -top <file>`.\n\n")
+		for _, p := range r.Profiles {
+			fmt.Fprintf(&b, "- %s\n", p)
+		}
+	}
+	return b.String()
+}
+
+var kindOrder = []Kind{Home, List, Product, Revalidate, APIProduct, UserProduct, Dashboard, Cart, AddToCart, Checkout, PriceChange, StockChange}
+
+type kindFigures struct{ share, sql float64 }
+
+// byKind averages one side of a comparison by kind of request.
+func byKind(c Comparison, config string) map[Kind]kindFigures {
+	counts, sql := map[Kind]float64{}, map[Kind]float64{}
+	total := 0.0
+	for _, p := range c.Phases {
+		if p.Config != config {
+			continue
+		}
+		for k, n := range p.Kinds {
+			counts[k] += float64(n)
+			sql[k] += p.SQLByKind[k] * float64(n)
+			total += float64(n)
+		}
+	}
+	out := map[Kind]kindFigures{}
+	for k, n := range counts {
+		out[k] = kindFigures{share: n / total, sql: sql[k] / n}
+	}
+	return out
+}
+
+func passMark(p Phase) string {
+	if p.Pass {
+		return "met"
+	}
+	if p.Stopped {
+		return "fell behind"
+	}
+	return "missed"
+}
+
+func hitRates(h map[string]float64) string {
+	var parts []string
+	for _, layer := range []string{"http", "page", "fragment", "query", "aggregate", "session"} {
+		if v, ok := h[layer]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.0f%%", layer, 100*v))
+		}
+	}
+	if len(parts) == 0 {
+		return "–"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Summary is the part of the report the README shows: the run, the targets
+// and the headline tables. link, when set, is where the full report is.
+func Summary(r *Report, link string) string {
+	var b bytes.Buffer
+	kind := "full run"
+	if r.Quick {
+		kind = "quick run (`--quick`: shorter steps, fewer configurations; ratios are rougher)"
+	}
+	fmt.Fprintf(&b, "Measured on %s by `shop bench --scale %g` (%s, %s): %s; PostgreSQL %s", r.Date.Format("2006-01-02"), r.Scale, kind, time.Duration(r.Took), r.Machine, r.Postgres)
+	if r.Redis != "" {
+		fmt.Fprintf(&b, ", Redis %s", r.Redis)
+	}
+	fmt.Fprintf(&b, "; %d products. The load generator runs on the same machine. SLO: p99 ≤ %s, errors < 0.1%%.", r.Products, time.Duration(r.SLO))
+	if link != "" {
+		fmt.Fprintf(&b, " Full report: [%s](%s).", filepath.Base(link), link)
+	}
+	b.WriteString("\n\n| what | target | measured | met | seed's claim |\n|---|---|---|---|---|\n")
+	for _, t := range r.Targets {
+		met := "yes"
+		if !t.Met {
+			met = "**no**"
+		}
+		claim := t.Claim
+		if claim == "" {
+			claim = "–"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", t.What, t.Goal, t.Measured, met, claim)
+	}
+	for _, t := range r.Targets {
+		if !t.Met && t.Why != "" {
+			fmt.Fprintf(&b, "\n*%s*: %s\n", t.What, t.Why)
+		}
+	}
+
+	b.WriteString("\n**Capacity** (requests/s at the SLO) and figures at that rate:\n\n")
+	b.WriteString("| configuration | mix | capacity/s | p50 ms | p99 ms | SQL/req | CPU ms/req, shop | hit rates |\n|---|---|---:|---:|---:|---:|---:|---|\n")
+	for _, c := range slices.Concat(r.Calibration, r.Capacities) {
+		name := c.Config
+		for _, cfg := range slices.Concat([]Config{Off}, Stores, Ablations) {
+			if cfg.Name == c.Config {
+				name = fmt.Sprintf("%s (%s)", c.Config, cfg.About)
+			}
+		}
+		if c.Mix == Calibration.Name {
+			name = "constant response (/healthz)"
+		} else if c.Mix == PageHit.Name {
+			name = "one page, always a page-cache hit"
+		}
+		if c.At == nil {
+			fmt.Fprintf(&b, "| %s | %s | below %.0f | | | | | |\n", name, c.Mix, lowestStep(c))
+			continue
+		}
+		p := c.At
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %.2f | %.2f | %.3f | %.3f | %s |\n", name, c.Mix, c.Rate, p.Latency.P50, p.Latency.P99, p.SQLPerRequest, p.CPU.Shop, hitRates(p.HitRates))
+	}
+
+	if len(r.Comparisons) > 0 {
+		b.WriteString("\n**Off against on**, interleaved phases at a rate both sustain (averages over the phases of each side):\n\n")
+		b.WriteString("| mix | on | rate/s | SQL/req off → on | p50 ms off → on | p99 ms off → on | CPU ms/req off → on (shop + PG + Redis) | hit rates on |\n|---|---|---:|---|---|---|---|---|\n")
+		for _, c := range r.Comparisons {
+			off, on := side(c, c.Off), side(c, c.On)
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.3f → %.4f | %.2f → %.2f | %.2f → %.2f | %.2f → %.2f | %s |\n",
+				c.Mix, c.On, c.Rate, off.SQLPerRequest, on.SQLPerRequest, off.Latency.P50, on.Latency.P50, off.Latency.P99, on.Latency.P99,
+				off.CPU.Shop+off.CPU.Postgres+off.CPU.Redis, on.CPU.Shop+on.CPU.Postgres+on.CPU.Redis, hitRates(on.HitRates))
+		}
+	}
+	if cs := r.ColdStart; cs != nil {
+		fmt.Fprintf(&b, "\n**Cold start** of the memory store with `--warm`: ready after %s; page-cache hit rate second by second under browsing: %s.\n", shortDuration(cs.ReadyAfter), percents(cs.HitRates))
+	}
+	fmt.Fprintf(&b, "\n**Stale reads**: %d price reads were checked against %d acknowledged price changes; %d showed an older price.\n", r.PriceReads, r.PriceWrites, r.StaleReads)
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "\n- %s", n)
+	}
+	if len(r.Notes) > 0 {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func lowestStep(c Capacity) float64 {
+	lowest := 0.0
+	for _, p := range c.Steps {
+		if lowest == 0 || p.Offered < lowest {
+			lowest = p.Offered
+		}
+	}
+	return lowest
+}
+
+func percents(v []float64) string {
+	var parts []string
+	for _, x := range v {
+		parts = append(parts, fmt.Sprintf("%.0f%%", 100*x))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// side averages one configuration's phases of a comparison, weighted by
+// their requests.
+func side(c Comparison, config string) Phase {
+	var out Phase
+	out.HitRates = map[string]float64{}
+	var n float64
+	for _, p := range c.Phases {
+		if p.Config != config {
+			continue
+		}
+		w := float64(p.Requests)
+		n += w
+		out.SQLPerRequest += p.SQLPerRequest * w
+		out.Latency.P50 += p.Latency.P50 * w
+		out.Latency.P99 += p.Latency.P99 * w
+		out.CPU.Shop += p.CPU.Shop * w
+		out.CPU.Postgres += p.CPU.Postgres * w
+		out.CPU.Redis += p.CPU.Redis * w
+		for l, h := range p.HitRates {
+			out.HitRates[l] += h * w
+		}
+	}
+	if n == 0 {
+		return out
+	}
+	out.SQLPerRequest /= n
+	out.Latency.P50 /= n
+	out.Latency.P99 /= n
+	out.CPU.Shop /= n
+	out.CPU.Postgres /= n
+	out.CPU.Redis /= n
+	for l := range out.HitRates {
+		out.HitRates[l] /= n
+	}
+	return out
+}
+
+// README markers between which UpdateREADME writes the summary.
+const (
+	readmeBegin = "<!-- bench:begin -->"
+	readmeEnd   = "<!-- bench:end -->"
+)
+
+// UpdateREADME replaces what lies between the README's benchmark markers
+// with the report's summary, linking to the full report at link.
+func UpdateREADME(path string, r *Report, link string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	i, j := strings.Index(s, readmeBegin), strings.Index(s, readmeEnd)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %s … %s markers to write the results between", path, readmeBegin, readmeEnd)
+	}
+	s = s[:i+len(readmeBegin)] + "\n" + Summary(r, link) + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}
