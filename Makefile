@@ -6,7 +6,7 @@ BIN          = $(CURDIR)/.bin
 SQLC         = $(BIN)/sqlc-$(SQLC_VERSION)
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/shop?sslmode=disable
 
-.PHONY: run test bench bench-quick stale-check build generate check-generated vet fmt-check lint seed migrate clean help
+.PHONY: run test bench bench-quick faults security stale-check build generate check-generated vet fmt-check lint seed migrate clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -26,6 +26,18 @@ bench: build ## measure what each cache layer buys (SCALE=1); updates bench/resu
 
 bench-quick: build ## a two-minute benchmark: off and memory, shorter steps
 	./bin/shop bench --quick --scale $(or $(SCALE),1)
+
+faults: ## the fault tests, long versions (Redis down 30 s, …), each saying what it tried and found
+	FAULTS_LONG=1 $(GO) test -race -count=1 -timeout 30m -run 'TestFault' -v ./internal/web ./cmd/shop
+
+SECURITY_TESTS = 'TestWebCacheDeception|TestCachePoisoning|TestNoCrossUserLeak|TestSecurityHeaders|TestEveryFormRefusesCrossSitePosts|TestLoginThrottling|TestInjectionPayloads|TestBadQueries|TestBadInputGets4xxAndWritesNothing|TestAccessControl|TestSessions|TestBrowserJourney|TestSessionsFailClosed|TestIdleSessionsExpire'
+FUZZTIME ?= 30s
+security: ## the attack tests, long versions, and each fuzz target for FUZZTIME (30s)
+	FAULTS_LONG=1 $(GO) test -race -count=1 -timeout 30m -run $(SECURITY_TESTS) -v ./internal/web ./internal/accounts
+	$(GO) test -run '^$$' -fuzz '^FuzzPage$$' -fuzztime $(FUZZTIME) ./internal/params
+	$(GO) test -run '^$$' -fuzz '^FuzzID$$' -fuzztime $(FUZZTIME) ./internal/params
+	$(GO) test -run '^$$' -fuzz '^FuzzPageKey$$' -fuzztime $(FUZZTIME) ./internal/cache
+	$(GO) test -run '^$$' -fuzz '^FuzzKey$$' -fuzztime $(FUZZTIME) ./internal/cache
 
 build: ## build the shop binary into ./bin/shop
 	$(GO) build -o bin/shop ./cmd/shop

@@ -28,6 +28,13 @@ func cacheCmd(ctx context.Context, cfg config, args []string, logger *slog.Logge
 		fmt.Fprint(stderr, cacheUsage)
 		return errors.New("cache needs a command")
 	}
+	switch cfg.Cache.Store {
+	case "memory", "none":
+		// This process's cache would be an empty one of its own: saying
+		// "flushed" would be a lie.
+		return fmt.Errorf("CACHE_STORE=%s: each shop process keeps its cache in its own memory, which this command cannot reach; "+
+			"use /admin/cache of the running shop, or a shared store (redis, tiered, memcached)", cfg.Cache.Store)
+	}
 	caches, err := cache.Open(cfg.Cache, nil, logger)
 	if err != nil {
 		return err

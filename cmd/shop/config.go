@@ -24,6 +24,7 @@ type config struct {
 	SecureCookies  bool          // SHOP_SECURE_COOKIES: Secure cookies behind a TLS proxy
 	BcryptCost     int           // SHOP_BCRYPT_COST
 	RequestTimeout time.Duration // SHOP_REQUEST_TIMEOUT
+	SharedMaxAge   time.Duration // SHOP_SHARED_MAX_AGE: how long a CDN may keep a public page without asking
 	LogLevel       slog.Level    // LOG_LEVEL: debug, info, warn, error
 	LogFormat      string        // LOG_FORMAT: text or json
 	Hosts          []string      // SHOP_HOSTS: the host names the shop answers to
@@ -67,6 +68,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("SHOP_REQUEST_TIMEOUT must be a duration like 10s, got %q", v)
 		}
 	}
+	if v := getenv("SHOP_SHARED_MAX_AGE"); v != "" {
+		if c.SharedMaxAge, err = time.ParseDuration(v); err != nil || c.SharedMaxAge < 0 {
+			return config{}, fmt.Errorf("SHOP_SHARED_MAX_AGE must be a duration like 60s (0: shared caches always revalidate), got %q", v)
+		}
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return config{}, fmt.Errorf("LOG_LEVEL: %w", err)
 	}
@@ -97,6 +103,7 @@ func (c config) LogValue() slog.Value {
 		slog.Bool("metrics_token", c.MetricsToken != ""),
 		slog.Bool("secure_cookies", c.SecureCookies),
 		slog.Duration("request_timeout", c.RequestTimeout),
+		slog.Duration("shared_max_age", c.SharedMaxAge),
 		slog.Any("cache", c.Cache),
 	)
 }

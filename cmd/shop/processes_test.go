@@ -161,3 +161,47 @@ func TestTwoProcesses(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultInstanceRestart: an instance killed outright (SIGKILL) while a
+// price changes with SQL comes back ready with its caches warm, from the
+// shared store, and shows the new price: what it missed while down is
+// caught up before it says ready, and its memory tier starts empty.
+func TestFaultInstanceRestart(t *testing.T) {
+	t.Parallel()
+	pool, url := testdb.Seeded(t, 0.05)
+	var product int64
+	if err := pool.QueryRow(t.Context(), `SELECT id FROM products WHERE active ORDER BY sold_count DESC LIMIT 1`).Scan(&product); err != nil {
+		t.Fatal(err)
+	}
+	var other int64 // a page the change does not touch
+	if err := pool.QueryRow(t.Context(), `SELECT id FROM products WHERE active AND category_id <> (SELECT category_id FROM products WHERE id = $1)
+		ORDER BY sold_count, id LIMIT 1`, product).Scan(&other); err != nil {
+		t.Fatal(err)
+	}
+	redis := cachetest.StartRedis(t)
+	env := map[string]string{"DATABASE_URL": url, "REDIS_URL": redis.URL(), "CACHE_STORE": "tiered", "CACHE_PREFIX": cachetest.Prefix(t)}
+	path, otherPath := fmt.Sprintf("/products/%d", product), fmt.Sprintf("/products/%d", other)
+	a := startShop(t, env, "--migrate=false", "--warm=auto")
+	for _, p := range []string{path, otherPath} {
+		get(t, a.url+p)
+		if _, h := get(t, a.url+p); h.Get("X-Cache") != "HIT" {
+			t.Fatalf("%s is not cached (X-Cache %s)", p, h.Get("X-Cache"))
+		}
+	}
+	_ = a.cmd.Process.Kill()
+	_ = a.cmd.Wait()
+	if _, err := pool.Exec(t.Context(), `UPDATE products SET price = 4242.42 WHERE id = $1`, product); err != nil {
+		t.Fatal(err)
+	}
+
+	b := startShop(t, env, "--migrate=false", "--warm=auto") // ready means caught up and warm
+	_, warm := get(t, b.url+otherPath)
+	body, h := get(t, b.url+path)
+	t.Logf("restarted: an untouched page X-Cache %s; the changed product X-Cache %s", warm.Get("X-Cache"), h.Get("X-Cache"))
+	if warm.Get("X-Cache") != "HIT" {
+		t.Errorf("the restarted instance's untouched page is a %s: not warm", warm.Get("X-Cache"))
+	}
+	if !strings.Contains(body, "4242.42") {
+		t.Error("the restarted instance shows the price from before the SQL change it missed while down")
+	}
+}

@@ -12,7 +12,7 @@ import (
 const usage = `Usage: shop <command> [flags]
 
 Commands:
-  serve     serve the shop over HTTP (--addr, --setup)
+  serve     serve the shop over HTTP (--addr, --setup, --warm=auto|always|never)
   migrate   apply, roll back or list database migrations (up | down | status)
   seed      fill an empty database with a generated dataset (--scale, --seed, --reset)
   warm      fill a shared cache with the most visited pages (--home, --categories, --products)

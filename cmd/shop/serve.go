@@ -161,12 +161,14 @@ func warmOnStart(ctx context.Context, s *shop, cfg config, mode warmMode, logger
 	if mode == warmNever || s.caches.Default.Off() {
 		return warm.Summary{}, nil
 	}
+	var mark string
 	if mode == warmAuto {
 		fp, err := deployFingerprint(cfg.Cache)
 		if err != nil {
 			return warm.Summary{}, err
 		}
-		first, err := s.caches.Default.Store().Add(ctx, cfg.Cache.Prefix+":warmed:"+fp, []byte("1"), 30*24*time.Hour)
+		mark = cfg.Cache.Prefix + ":warmed:" + fp
+		first, err := s.caches.Default.Store().Add(ctx, mark, []byte("1"), 30*24*time.Hour)
 		if err != nil {
 			return warm.Summary{}, err
 		}
@@ -178,6 +180,10 @@ func warmOnStart(ctx context.Context, s *shop, cfg config, mode warmMode, logger
 	sum, err := warm.Run(ctx, s.handler, db.New(s.pool), warm.Options{
 		Home: true, Categories: true, Products: true, MaxProducts: 200, Concurrency: 4, Logger: logger,
 	})
+	if mark != "" && (err != nil || sum.Errors > 0) {
+		// Not warm after all: the next instance to start tries again.
+		_ = s.caches.Default.Store().Delete(context.WithoutCancel(ctx), mark)
+	}
 	s.services.Metrics.Warmed(sum, err)
 	logger.Info("warmed the caches", "pages", sum.Pages, "keys", sum.Keys, "bytes", sum.Bytes, "errors", sum.Errors, "took", sum.Took)
 	return sum, err

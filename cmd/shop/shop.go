@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/web"
-	assets "example.com/shop/web"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -63,7 +61,7 @@ func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func()
 	s.services.Sampler = cache.NewSampler(metrics.Cache, 10*time.Second, 360)
 	s.handler, err = web.New(web.Config{
 		SecureCookies: cfg.SecureCookies, AdminToken: cfg.AdminToken, RequestTimeout: cfg.RequestTimeout, Hosts: cfg.Hosts,
-		Dev: cfg.Env == "development", MetricsToken: cfg.MetricsToken,
+		Dev: cfg.Env == "development", MetricsToken: cfg.MetricsToken, SharedMaxAge: cfg.SharedMaxAge,
 	}, s.services, logger)
 	if err != nil {
 		s.Close()
@@ -78,29 +76,11 @@ func (s *shop) Close() {
 }
 
 // deployFingerprint identifies what the cached values were made with: the
-// templates and static files, and the aliases' key versions. A start with
+// build (web.BuildVersion) and the aliases' key versions. A start with
 // a new fingerprint (a deploy that changed them) warms the caches.
 func deployFingerprint(cfg cache.Config) (string, error) {
 	h := sha256.New()
-	var files []string
-	err := fs.WalkDir(assets.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			files = append(files, p)
-		}
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	sort.Strings(files)
-	for _, f := range files {
-		b, err := fs.ReadFile(assets.FS, f)
-		if err != nil {
-			return "", err
-		}
-		h.Write([]byte(f))
-		h.Write(b)
-	}
+	h.Write([]byte(web.BuildVersion()))
 	names := make([]string, 0, len(cfg.Aliases))
 	for n := range cfg.Aliases {
 		names = append(names, n)

@@ -3,12 +3,17 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/testdb"
+	"example.com/shop/internal/viewer"
+	"github.com/labstack/echo/v4"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -145,8 +150,9 @@ func TestIdleSessionsExpire(t *testing.T) {
 	}
 }
 
-// TestSessionsFailClosed: without their store, visitors are logged out,
-// never somebody else, and nobody can log in.
+// TestSessionsFailClosed: without their store, visitors are served as
+// anonymous, never somebody else, keep their cookie, and are logged in
+// again once the store is back; nobody can log in meanwhile.
 func TestSessionsFailClosed(t *testing.T) {
 	t.Parallel()
 	srv := cachetest.StartRedis(t)
@@ -164,11 +170,40 @@ func TestSessionsFailClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Kill()
-	if _, err := s.SessionUser(ctx, token); !errors.Is(err, ErrNoSession) {
-		t.Errorf("with the session store down: %v, want logged out", err)
+	e := echo.New()
+	e.GET("/", func(c echo.Context) error {
+		return c.String(http.StatusOK, fmt.Sprint(viewer.From(c.Request().Context()).UserID))
+	}, s.LoadViewer(false))
+	get := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.AddCookie(&http.Cookie{Name: CookieName, Value: token})
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+
+	srv.Freeze()
+	if _, err := s.SessionUser(ctx, token); !errors.Is(err, ErrSessionsDown) {
+		t.Errorf("with the session store down: %v, want ErrSessionsDown", err)
+	}
+	if rec := get(); rec.Body.String() != "0" || rec.Header().Get("Set-Cookie") != "" {
+		t.Errorf("with the session store down: served as user %s, Set-Cookie %q; want anonymous, cookie kept",
+			rec.Body.String(), rec.Header().Get("Set-Cookie"))
 	}
 	if _, err := s.StartSession(ctx, u.ID); !errors.Is(err, ErrSessionsDown) {
 		t.Errorf("a login with the session store down: %v, want ErrSessionsDown", err)
+	}
+	srv.Thaw()
+	// Once the circuit breaker lets calls through again, the login is back.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rec := get()
+		if rec.Body.String() == fmt.Sprint(u.ID) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the session store is back, the visitor is still user %s", rec.Body.String())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"example.com/shop/internal/viewer"
@@ -44,8 +45,13 @@ func HandleLogin(s *Service, secureCookies bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		email, next := c.FormValue("email"), safeNext(c.FormValue("next"))
-		u, err := s.Authenticate(ctx, email, c.FormValue("password"))
-		if errors.Is(err, ErrBadCredentials) {
+		u, err := s.Login(ctx, email, c.FormValue("password"), c.RealIP())
+		var throttled Throttled
+		switch {
+		case errors.As(err, &throttled):
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
+			return c.Render(http.StatusTooManyRequests, pageLogin, LoginPage{Email: email, Next: next, Error: err.Error()})
+		case errors.Is(err, ErrBadCredentials):
 			return c.Render(http.StatusUnauthorized, pageLogin, LoginPage{Email: email, Next: next, Error: err.Error()})
 		}
 		if err != nil {

@@ -86,14 +86,18 @@ func (s *Service) StartSession(ctx context.Context, userID int64) (string, error
 
 // SessionUser returns the user of a live session, extending its idle
 // deadline now and then. It returns ErrNoSession for an unknown, idle or
-// too old session, and when the session store cannot be read: without its
-// store a visitor is logged out, never taken for somebody else.
+// too old session, and ErrSessionsDown when the session store cannot be
+// read: the visitor is then served as anonymous, never taken for somebody
+// else, and keeps the cookie for when the store is back.
 func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
 	if token == "" || len(token) > 100 {
 		return User{}, ErrNoSession
 	}
 	key := sessionKey(token)
-	sess, ok := cache.Get[session](ctx, s.sessions, key, s.sessionOpts())
+	sess, ok, err := cache.Lookup[session](ctx, s.sessions, key, s.sessionOpts())
+	if err != nil {
+		return User{}, fmt.Errorf("%w: %w", ErrSessionsDown, err)
+	}
 	if !ok {
 		return User{}, ErrNoSession
 	}
@@ -120,7 +124,7 @@ func (s *Service) EndSession(ctx context.Context, token string) error {
 		return nil
 	}
 	if err := s.sessions.Delete(ctx, sessionKey(token)); err != nil {
-		return fmt.Errorf("delete session: %w", err)
+		return fmt.Errorf("%w: delete session: %w", ErrSessionsDown, err)
 	}
 	return nil
 }
@@ -128,8 +132,9 @@ func (s *Service) EndSession(ctx context.Context, token string) error {
 // LoadViewer is middleware that reads the session cookie and puts its
 // user into the request's context as a viewer.Viewer. A request without a
 // live session goes on as an anonymous visitor, and its stale cookie is
-// cleared. When the session cannot be read at all (the database is down),
-// the visitor is treated as anonymous too: never as somebody else.
+// cleared. When the session cannot be read at all (its store or the
+// database is down), the visitor is served as anonymous too, never as
+// somebody else, and keeps the cookie: the login is back with the store.
 func (s *Service) LoadViewer(secureCookies bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -145,6 +150,7 @@ func (s *Service) LoadViewer(secureCookies bool) echo.MiddlewareFunc {
 				return next(c)
 			case err != nil:
 				slog.WarnContext(req.Context(), "session lookup failed; serving as anonymous", "err", err)
+				c.SetRequest(req.WithContext(context.WithValue(req.Context(), unreadKey{}, err)))
 				return next(c)
 			}
 			v := viewer.Viewer{UserID: u.ID, Name: u.Name, Email: u.Email, Admin: u.Admin}
@@ -168,12 +174,23 @@ func clearCookie(c echo.Context, secure bool) {
 	})
 }
 
+// unreadKey marks a request whose session cookie could not be read (its
+// store or the database is down): served as anonymous where that is
+// enough, and answered 503 where a login is needed.
+type unreadKey struct{}
+
 // RequireLogin is middleware that sends anonymous visitors to the login
 // page (API requests get 401) and lets users through.
 func RequireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if viewer.From(c.Request().Context()).LoggedIn() {
+		ctx := c.Request().Context()
+		if viewer.From(ctx).LoggedIn() {
 			return next(c)
+		}
+		if err, ok := ctx.Value(unreadKey{}).(error); ok {
+			// The visitor has a session we could not read: not their
+			// fault, and no reason to send them to log in again.
+			return echo.NewHTTPError(http.StatusServiceUnavailable, "Your login cannot be checked right now. Please try again in a moment.").SetInternal(err)
 		}
 		if isAPI(c) || c.Request().Method != http.MethodGet {
 			return echo.NewHTTPError(http.StatusUnauthorized, "Log in first.")

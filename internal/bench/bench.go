@@ -381,9 +381,11 @@ func (r *runner) phase(ctx context.Context, s *shop, sessions []string, mix Mix,
 		Requests: l.requests, Errors: l.errors, Stopped: l.stopped, Kinds: l.kinds, Samples: l.samples,
 		PriceChanges: l.changes, PriceReads: len(l.reads), StaleReads: stale,
 		ShopRSSMB: float64(rss(s.pid())) / (1 << 20), HitRates: map[string]float64{}, SQLByKind: map[Kind]float64{},
+		PageHitsByKind: map[Kind]float64{},
 	}
 	for k, n := range l.kinds {
 		p.SQLByKind[k] = math.Round(1000*float64(l.sql[k])/float64(n)) / 1000
+		p.PageHitsByKind[k] = math.Round(1000*float64(l.hits[k])/float64(n)) / 1000
 	}
 	if l.elapsed > 0 {
 		p.Achieved = float64(l.requests) / l.elapsed.Seconds()

@@ -175,23 +175,26 @@ func loadCatalog(ctx context.Context, pool *pgxpool.Pool) (*Catalog, map[int64]m
 	}
 	// Categories with the most products first.
 	rows, err = pool.Query(ctx, `
-		SELECT c.slug, count(*) FROM categories c JOIN products p ON p.category_id = c.id AND p.active
+		SELECT c.slug, c.name, count(*) FROM categories c JOIN products p ON p.category_id = c.id AND p.active
 		WHERE c.active GROUP BY c.id ORDER BY count(*) DESC, c.id`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the categories: %w", err)
 	}
+	var names []string
 	for rows.Next() {
-		var slug string
+		var slug, name string
 		var n int
-		if err := rows.Scan(&slug, &n); err != nil {
+		if err := rows.Scan(&slug, &name, &n); err != nil {
 			return nil, nil, err
 		}
+		names = append(names, name)
 		cat.Categories = append(cat.Categories, slug)
 		cat.Pages = append(cat.Pages, (n+catalog.PageSize-1)/catalog.PageSize)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
+	cat.Searches = SearchVocabulary(names)
 	rows, err = pool.Query(ctx, `SELECT email FROM users WHERE NOT is_admin ORDER BY id LIMIT 20`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the customers: %w", err)

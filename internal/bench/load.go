@@ -22,6 +22,7 @@ type load struct {
 	errors   int                     // unexpected statuses and transport errors
 	kinds    map[Kind]int
 	sql      map[Kind]int // SQL statements by kind, from X-DB-Queries
+	hits     map[Kind]int // page-cache hits by kind, from X-Cache
 	samples  []string     // the first few errors, to explain them
 	elapsed  time.Duration
 	stopped  bool // stopped early: the shop fell behind
@@ -44,7 +45,7 @@ type priceRead struct {
 // early once more than behind's worth of requests are overdue: the rate is
 // beyond what the shop sustains, and going on only piles up work.
 func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, prices *Prices, rate float64, dur, behind time.Duration) *load {
-	l := &load{latency: hdrhistogram.New(1, 60_000_000, 3), kinds: map[Kind]int{}, sql: map[Kind]int{}}
+	l := &load{latency: hdrhistogram.New(1, 60_000_000, 3), kinds: map[Kind]int{}, sql: map[Kind]int{}, hits: map[Kind]int{}}
 	attacker := vegeta.NewAttacker(
 		vegeta.Redirects(vegeta.NoFollow), // a 303 after a form is the answer
 		vegeta.Timeout(5*time.Second),
@@ -100,6 +101,9 @@ func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, pric
 		l.kinds[kind]++
 		if n, err := strconv.Atoi(res.Headers.Get("X-Db-Queries")); err == nil {
 			l.sql[kind] += n
+		}
+		if res.Headers.Get("X-Cache") == "HIT" {
+			l.hits[kind]++
 		}
 		took := res.Latency
 		// The pacer sends request n (from 0) at (n+1) periods.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -29,6 +30,8 @@ const (
 	StockChange Kind = "stock_change" // an admin changes a stock (PATCH)
 	Hello       Kind = "hello"        // the constant response: /healthz
 	HotPage     Kind = "hot_page"     // one page, always the same: the page cache's best case
+	Search      Kind = "search"       // a search of the vocabulary, Zipf-distributed
+	SearchMiss  Kind = "search_miss"  // a search nobody made before: the long tail
 )
 
 // Mix is a weighted set of request kinds.
@@ -41,14 +44,15 @@ type Mix struct {
 var (
 	// Browse is anonymous browsing: what a page cache serves best.
 	Browse = Mix{"browse", map[Kind]float64{
-		Home: 10, List: 30, Product: 40, Revalidate: 12, APIProduct: 8,
+		Home: 10, List: 27, Product: 36, Revalidate: 11, APIProduct: 6, Search: 8, SearchMiss: 2,
 	}}
-	// Full is a day of a shop: anonymous browsing (85%), customers who
+	// Full is a day of a shop: anonymous browsing (85%, searches
+	// included: 6% of the vocabulary, 1.5% never seen before), customers who
 	// are logged in (13.5%: their product pages, dashboard and cart,
 	// adding to the cart, one checkout in a hundred requests) and admins
 	// changing prices and stock (1.5%, on the products people look at).
 	Full = Mix{"full", map[Kind]float64{
-		Home: 10, List: 25, Product: 33, Revalidate: 10, APIProduct: 7,
+		Home: 9, List: 22, Product: 29, Revalidate: 10, APIProduct: 7, Search: 6, SearchMiss: 1.5,
 		UserProduct: 4, Dashboard: 3, Cart: 3, AddToCart: 2.5, Checkout: 1,
 		PriceChange: 0.75, StockChange: 0.75,
 	}}
@@ -64,6 +68,9 @@ type Catalog struct {
 	ProductIDs []int64  // active products, best sellers first (Zipf rank order)
 	Categories []string // category slugs, largest first (Zipf rank order)
 	Pages      []int    // each category's number of list pages
+	// Searches is the vocabulary of searches, most asked first (Zipf
+	// rank order): see SearchVocabulary.
+	Searches   []string
 	AdminToken string
 
 	customers []string // the customers' e-mails, to log them in
@@ -145,6 +152,8 @@ type Generator struct {
 	cum     []float64
 	prices  *Prices
 	hotPage string
+	qZipf   *rand.Zipf // over the search vocabulary
+	misses  int        // searches made up so far
 }
 
 // NewGenerator returns a generator of mix over cat, whose logged-in
@@ -160,8 +169,11 @@ func NewGenerator(mix Mix, cat *Catalog, sessions []string, prices *Prices, seed
 	if n := len(cat.Categories); n > 1 {
 		g.catZipf = rand.NewZipf(r, 1.1, 1, uint64(n-1))
 	}
+	if n := len(cat.Searches); n > 1 {
+		g.qZipf = rand.NewZipf(r, 1.1, 1, uint64(n-1))
+	}
 	// A fixed order, so the same seed draws the same requests.
-	for _, k := range []Kind{Home, List, Product, Revalidate, APIProduct, UserProduct, Dashboard, Cart, AddToCart, Checkout, PriceChange, StockChange, Hello, HotPage} {
+	for _, k := range []Kind{Home, List, Product, Revalidate, APIProduct, UserProduct, Dashboard, Cart, AddToCart, Checkout, PriceChange, StockChange, Hello, HotPage, Search, SearchMiss} {
 		if w := mix.Weights[k]; w > 0 {
 			total := w
 			if len(g.cum) > 0 {
@@ -272,8 +284,50 @@ func (g *Generator) Next() Spec {
 		s.Path = "/healthz"
 	case HotPage:
 		s.Path = g.hotPage
+	case Search:
+		s.Path = searchPath(g.search())
+	case SearchMiss:
+		// A word of the vocabulary and one nobody typed before: matches
+		// nothing, so it runs the full-text search and the misspelling
+		// fallback, and must not be stored.
+		g.misses++
+		s.Path = searchPath(fmt.Sprintf("%s qz%dx%d", g.search(), g.misses, g.r.Intn(1e6)))
 	}
 	return s
+}
+
+func (g *Generator) search() string {
+	switch {
+	case len(g.cat.Searches) == 0:
+		return "gift"
+	case g.qZipf == nil:
+		return g.cat.Searches[0]
+	}
+	return g.cat.Searches[g.qZipf.Uint64()]
+}
+
+func searchPath(q string) string { return "/search?q=" + url.QueryEscape(q) }
+
+// searchWords qualify the category names in the search vocabulary: words
+// the seed's product names are made of.
+var searchWords = []string{"red", "wool", "leather", "blue", "oak", "cotton", "black", "ceramic", "linen", "green"}
+
+// SearchVocabulary returns the searches the load makes, most asked first:
+// each category's name (largest categories first), then that name with a
+// colour or material, as visitors type them.
+func SearchVocabulary(categoryNames []string) []string {
+	var v []string
+	for _, n := range categoryNames {
+		v = append(v, strings.ToLower(n))
+	}
+	for i, w := range searchWords {
+		for j, n := range categoryNames {
+			if (i+j)%3 == 0 {
+				v = append(v, w+" "+strings.ToLower(n))
+			}
+		}
+	}
+	return v
 }
 
 // Expected reports whether status is a right answer to a request of kind

@@ -60,8 +60,11 @@ type Phase struct {
 	// SQLByKind is the SQL statements per request of each kind, as the
 	// shop's X-DB-Queries header told them.
 	SQLByKind map[Kind]float64 `json:"sql_by_kind"`
-	Samples   []string         `json:"error_samples,omitempty"`
-	Pass      bool             `json:"meets_slo"`
+	// PageHitsByKind is the part of each kind's responses that the page
+	// cache served (X-Cache: HIT).
+	PageHitsByKind map[Kind]float64 `json:"page_hit_rate_by_kind"`
+	Samples        []string         `json:"error_samples,omitempty"`
+	Pass           bool             `json:"meets_slo"`
 
 	// From the shop's /metrics and the services.
 	SQLPerRequest   float64            `json:"sql_per_request"`

@@ -231,11 +231,11 @@ func Markdown(r *Report, plots []string) string {
 	}
 	for _, c := range r.Comparisons {
 		fmt.Fprintf(&b, "\n## SQL statements per request by kind: %s mix, %s against %s\n\n", c.Mix, c.On, c.Off)
-		b.WriteString("From each response's X-DB-Queries header, over the interleaved phases.\n\n| kind | share | off | on |\n|---|---:|---:|---:|\n")
+		b.WriteString("From each response's X-DB-Queries and X-Cache headers, over the interleaved phases.\n\n| kind | share | SQL/req off | SQL/req on | page hits on |\n|---|---:|---:|---:|---:|\n")
 		off, on := byKind(c, c.Off), byKind(c, c.On)
 		for _, k := range kindOrder {
 			if o, ok := on[k]; ok {
-				fmt.Fprintf(&b, "| %s | %.1f%% | %.3f | %.3f |\n", k, 100*o.share, off[k].sql, o.sql)
+				fmt.Fprintf(&b, "| %s | %.1f%% | %.3f | %.3f | %.1f%% |\n", k, 100*o.share, off[k].sql, o.sql, 100*o.hits)
 			}
 		}
 	}
@@ -254,13 +254,13 @@ func Markdown(r *Report, plots []string) string {
 	return b.String()
 }
 
-var kindOrder = []Kind{Home, List, Product, Revalidate, APIProduct, UserProduct, Dashboard, Cart, AddToCart, Checkout, PriceChange, StockChange}
+var kindOrder = []Kind{Home, List, Product, Revalidate, APIProduct, Search, SearchMiss, UserProduct, Dashboard, Cart, AddToCart, Checkout, PriceChange, StockChange}
 
-type kindFigures struct{ share, sql float64 }
+type kindFigures struct{ share, sql, hits float64 }
 
 // byKind averages one side of a comparison by kind of request.
 func byKind(c Comparison, config string) map[Kind]kindFigures {
-	counts, sql := map[Kind]float64{}, map[Kind]float64{}
+	counts, sql, hits := map[Kind]float64{}, map[Kind]float64{}, map[Kind]float64{}
 	total := 0.0
 	for _, p := range c.Phases {
 		if p.Config != config {
@@ -269,12 +269,13 @@ func byKind(c Comparison, config string) map[Kind]kindFigures {
 		for k, n := range p.Kinds {
 			counts[k] += float64(n)
 			sql[k] += p.SQLByKind[k] * float64(n)
+			hits[k] += p.PageHitsByKind[k] * float64(n)
 			total += float64(n)
 		}
 	}
 	out := map[Kind]kindFigures{}
 	for k, n := range counts {
-		out[k] = kindFigures{share: n / total, sql: sql[k] / n}
+		out[k] = kindFigures{share: n / total, sql: sql[k] / n, hits: hits[k] / n}
 	}
 	return out
 }
@@ -366,6 +367,19 @@ func Summary(r *Report, link string) string {
 			fmt.Fprintf(&b, "| %s | %s | %.0f | %.3f → %.4f | %.2f → %.2f | %.2f → %.2f | %.2f → %.2f | %s |\n",
 				c.Mix, c.On, c.Rate, off.SQLPerRequest, on.SQLPerRequest, off.Latency.P50, on.Latency.P50, off.Latency.P99, on.Latency.P99,
 				off.CPU.Shop+off.CPU.Postgres+off.CPU.Redis, on.CPU.Shop+on.CPU.Postgres+on.CPU.Redis, hitRates(on.HitRates))
+		}
+	}
+	if len(r.Comparisons) > 0 {
+		b.WriteString("\n**Search**, by kind of search (vocabulary: Zipf-distributed searches of category names and colours or materials; unique: a search nobody made before):\n\n")
+		b.WriteString("| mix | on | searches | SQL/req off → on | page hits on | unique searches | SQL/req off → on | page hits on |\n|---|---|---:|---|---:|---:|---|---:|\n")
+		for _, c := range r.Comparisons {
+			off, on := byKind(c, c.Off), byKind(c, c.On)
+			s, u := on[Search], on[SearchMiss]
+			if s.share == 0 {
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.1f%% | %.3f → %.3f | %.1f%% | %.1f%% | %.3f → %.3f | %.1f%% |\n",
+				c.Mix, c.On, 100*s.share, off[Search].sql, s.sql, 100*s.hits, 100*u.share, off[SearchMiss].sql, u.sql, 100*u.hits)
 		}
 	}
 	if cs := r.ColdStart; cs != nil {

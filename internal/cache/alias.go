@@ -157,6 +157,9 @@ type Opts struct {
 	NotFoundTTL time.Duration
 	// Codec overrides the alias's codec.
 	Codec Codec
+	// Admit, when set, stores a missed value only if it admits the key:
+	// for key spaces with a long tail (see Admission).
+	Admit *Admission
 }
 
 func (a *Alias) layer(o Opts) Layer {
@@ -199,6 +202,16 @@ func (a *Alias) allTags(tags []string) []string {
 func (a *Alias) record(ctx context.Context, start time.Time, layer Layer, key string, o Outcome, n int, took time.Duration) {
 	StatsFrom(ctx).Record(Op{At: start, Layer: layer, Alias: a.name, Key: key, Outcome: o, Bytes: n, Took: took})
 	a.metrics.op(a.name, layer, o)
+	if took > 0 {
+		call := "get"
+		switch o {
+		case Stored:
+			call = "set"
+		case Failed:
+			call = "failed"
+		}
+		a.metrics.call(a.name, call, took)
+	}
 	switch o {
 	case Hit, Stale:
 		a.metrics.moved(a.name, layer, "read", n)
@@ -293,31 +306,46 @@ func depsOf(gens map[string]int64) []dep {
 }
 
 // Get returns the value cached under key, when it is there, fresh and its
-// tags current (the seed's cache.get).
+// tags current (the seed's cache.get). A store that fails is a miss.
 func Get[T any](ctx context.Context, a *Alias, key string, o Opts) (T, bool) {
+	v, ok, _ := Lookup[T](ctx, a, key, o)
+	return v, ok
+}
+
+// Lookup is Get for values that are not only a cache (sessions): it tells
+// a store that failed, or was skipped after failing earlier in the
+// request, from a value that is not there, with an error wrapping
+// ErrUnavailable.
+func Lookup[T any](ctx context.Context, a *Alias, key string, o Opts) (T, bool, error) {
 	var zero T
 	layer := a.layer(o)
-	if a.skip(ctx) || !a.Enabled(layer) {
-		return zero, false
+	if a.none || !a.Enabled(layer) {
+		return zero, false, nil
+	}
+	if a.skip(ctx) {
+		return zero, false, ErrUnavailable
 	}
 	start := time.Now()
 	f, err := a.lookup(ctx, a.key(key), a.allTags(o.Tags))
 	if err != nil {
 		a.failed(ctx, layer, key, err, time.Since(start))
-		return zero, false
+		if !errors.Is(err, ErrUnavailable) {
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return zero, false, err
 	}
 	tracking(ctx).add(f.gens)
 	if !f.ok || !f.valid || f.e.notFound || time.Now().After(f.e.freshUntil) {
 		a.record(ctx, start, layer, key, Miss, 0, time.Since(start))
-		return zero, false
+		return zero, false, nil
 	}
 	var v T
 	if err := f.e.codec.Unmarshal(f.e.payload, &v); err != nil {
 		a.record(ctx, start, layer, key, Miss, 0, time.Since(start))
-		return zero, false
+		return zero, false, nil
 	}
 	a.record(ctx, start, layer, key, Hit, len(f.e.payload), time.Since(start))
-	return v, true
+	return v, true, nil
 }
 
 // Set caches value under key (the seed's cache.set). The entry records its
@@ -334,11 +362,12 @@ func Set[T any](ctx context.Context, a *Alias, key string, value T, o Opts) erro
 		a.failed(ctx, layer, key, err, time.Since(start))
 		return err
 	}
-	b, err := a.encode(value, gens, a.freshTTL(o.TTL), 0, a.codecOf(o))
+	fresh := a.freshTTL(o.TTL)
+	b, err := a.encode(value, gens, fresh, 0, a.codecOf(o))
 	if err != nil {
 		return err
 	}
-	if err := a.store.Set(ctx, a.key(key), b, storeTTL(o.TTL, o)); err != nil {
+	if err := a.store.Set(ctx, a.key(key), b, storeTTL(fresh, o)); err != nil {
 		a.failed(ctx, layer, key, err, time.Since(start))
 		return err
 	}
@@ -378,11 +407,12 @@ func Add[T any](ctx context.Context, a *Alias, key string, value T, o Opts) (boo
 	if err != nil {
 		return false, err
 	}
-	b, err := a.encode(value, gens, a.freshTTL(o.TTL), 0, a.codecOf(o))
+	fresh := a.freshTTL(o.TTL)
+	b, err := a.encode(value, gens, fresh, 0, a.codecOf(o))
 	if err != nil {
 		return false, err
 	}
-	return a.store.Add(ctx, a.key(key), b, storeTTL(o.TTL, o))
+	return a.store.Add(ctx, a.key(key), b, storeTTL(fresh, o))
 }
 
 // GetMany returns the cached values of the keys that are there, fresh and
@@ -427,11 +457,12 @@ func SetMany[T any](ctx context.Context, a *Alias, values map[string]T, o Opts) 
 	}
 	items := make([]Item, 0, len(values))
 	for k, v := range values {
-		b, err := a.encode(v, gens, a.freshTTL(o.TTL), 0, a.codecOf(o))
+		fresh := a.freshTTL(o.TTL)
+		b, err := a.encode(v, gens, fresh, 0, a.codecOf(o))
 		if err != nil {
 			return err
 		}
-		items = append(items, Item{Key: a.key(k), Value: b, TTL: storeTTL(o.TTL, o)})
+		items = append(items, Item{Key: a.key(k), Value: b, TTL: storeTTL(fresh, o)})
 		a.record(ctx, start, layer, k, Stored, len(b), 0)
 	}
 	return a.store.SetMany(ctx, items)

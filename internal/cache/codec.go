@@ -147,7 +147,10 @@ func (e entry) encode() ([]byte, error) {
 	b := make([]byte, 16, size)
 	b[0], b[1] = formatV1, flags
 	binary.BigEndian.PutUint64(b[2:], uint64(e.freshUntil.UnixMilli()))
-	binary.BigEndian.PutUint32(b[10:], uint32(min(e.delta.Milliseconds(), 1<<32-1)))
+	// Whole milliseconds, rounded up: a load of a fraction of one still
+	// earns its entry an early refresh.
+	ms := (e.delta + time.Millisecond - 1).Milliseconds()
+	binary.BigEndian.PutUint32(b[10:], uint32(min(ms, 1<<32-1)))
 	binary.BigEndian.PutUint16(b[14:], uint16(len(e.deps)))
 	for _, d := range e.deps {
 		b = append(b, byte(len(d.Tag)))

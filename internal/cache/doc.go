@@ -8,8 +8,10 @@
 //
 //   - Memory (CACHE_STORE=memory, the default): in process, bounded by
 //     bytes, no server needed. Right for one instance. Each process has
-//     its own, so several instances do not see each other's invalidations
-//     unless they share a Redis for the tags (tiered).
+//     its own values and tag generations: another instance's writes reach
+//     it through PostgreSQL's notifications (internal/changes) a moment
+//     later, not before the write returns. Share a Redis (redis, tiered)
+//     where that moment matters.
 //   - Redis (CACHE_STORE=redis, REDIS_URL): shared by every instance; one
 //     node, Cluster, Sentinel or Ring. A hit is a network round trip.
 //   - Tiered (CACHE_STORE=tiered): Memory in front of Redis. Hits on hot

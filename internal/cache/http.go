@@ -15,14 +15,20 @@ import (
 // may keep a route's responses: the HTTP layer, the cheapest of all, since
 // a response kept by the browser or the CDN never reaches the shop.
 type HTTPPolicy struct {
-	// SMaxAge is how long a shared cache may serve an anonymous response
-	// without asking. Browsers always revalidate (max-age=0,
-	// must-revalidate), cheaply with the ETag, so a changed price shows
-	// at once.
+	// SMaxAge is how long a shared cache (a CDN, a proxy) may serve an
+	// anonymous response without asking. Browsers always revalidate
+	// (max-age=0, must-revalidate), cheaply with the ETag, so a changed
+	// price shows at once. Zero, the default, has shared caches
+	// revalidate every time too: the shop cannot purge them, and a write
+	// must show at once everywhere. A positive SMaxAge is an operator's
+	// choice to let a CDN show a page that old.
 	SMaxAge time.Duration
 	// StaleWhileRevalidate and StaleIfError let a shared cache serve an
-	// expired response while it refetches it, or while the shop is down.
+	// expired response while it refetches it, or while the shop is down;
+	// only with a positive SMaxAge.
 	StaleWhileRevalidate, StaleIfError time.Duration
+	// Metrics counts conditional requests: answered 304 (a hit) or not.
+	Metrics *Metrics
 	// Vary lists the request headers the response depends on.
 	Vary []string
 	// Personal tells the requests whose response is for one user only:
@@ -35,8 +41,11 @@ type HTTPPolicy struct {
 // had the page), and Cache-Control and Vary that suit the response. With
 // the layer off, every response is "no-store" and has no ETag.
 func HTTP(enabled bool, p HTTPPolicy) echo.MiddlewareFunc {
-	public := fmt.Sprintf("public, max-age=0, must-revalidate, s-maxage=%d, stale-while-revalidate=%d, stale-if-error=%d",
-		int(p.SMaxAge.Seconds()), int(p.StaleWhileRevalidate.Seconds()), int(p.StaleIfError.Seconds()))
+	public := "public, max-age=0, s-maxage=0, must-revalidate"
+	if p.SMaxAge > 0 {
+		public = fmt.Sprintf("public, max-age=0, must-revalidate, s-maxage=%d, stale-while-revalidate=%d, stale-if-error=%d",
+			int(p.SMaxAge.Seconds()), int(p.StaleWhileRevalidate.Seconds()), int(p.StaleIfError.Seconds()))
+	}
 	vary := strings.Join(p.Vary, ", ")
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -70,11 +79,16 @@ func HTTP(enabled bool, p HTTPPolicy) echo.MiddlewareFunc {
 				if h.Get("ETag") == "" {
 					h.Set("ETag", ETag(rec.Bytes()))
 				}
-				if match(c.Request().Header.Get("If-None-Match"), h.Get("ETag")) {
+				inm := c.Request().Header.Get("If-None-Match")
+				switch {
+				case match(inm, h.Get("ETag")):
 					rec.Reset(http.StatusNotModified)
 					h.Del(echo.HeaderContentLength)
 					c.Response().Status, c.Response().Size = http.StatusNotModified, 0
 					StatsFrom(c.Request().Context()).Record(Op{Layer: LayerHTTP, Key: c.Request().URL.Path, Outcome: Hit})
+					p.Metrics.op("http", LayerHTTP, Hit)
+				case inm != "":
+					p.Metrics.op("http", LayerHTTP, Miss)
 				}
 			}
 			return flush()

@@ -160,9 +160,11 @@ type KeySize struct {
 	Bytes int64
 }
 
-// KeyPattern turns a key into its pattern, numbers and hashes replaced by
-// "*": "shop:default:v1:product:42:reviews:lim=10:off=20" is
-// "shop:default:v1:product:*:reviews:lim=*:off=*".
+// KeyPattern turns a key into its pattern, numbers, versions and hashes
+// replaced by "*": "shop:default:v1:product:42:reviews:lim=10:off=20" is
+// "shop:default:v1:product:*:reviews:lim=*:off=*", and a fragment's
+// "frag:product_card:9f3a61c2d0b4:product-897-1732550400" is
+// "frag:product_card:*:product-*-*".
 func KeyPattern(key string) string {
 	parts := strings.Split(key, ":")
 	for i, p := range parts {
@@ -170,19 +172,23 @@ func KeyPattern(key string) string {
 		if !named {
 			value = p
 		}
-		if isNumber(value) || (len(value) >= 16 && isHex(value)) {
-			if named {
-				parts[i] = name + "=*"
-			} else {
-				parts[i] = "*"
+		words := strings.Split(value, "-")
+		for j, w := range words {
+			if isNumber(w) || (len(w) >= 8 && isHex(w) && strings.ContainsAny(w, "0123456789")) {
+				words[j] = "*"
 			}
+		}
+		value = strings.Join(words, "-")
+		if named {
+			parts[i] = name + "=" + value
+		} else {
+			parts[i] = value
 		}
 	}
 	return strings.Join(parts, ":")
 }
 
 func isNumber(s string) bool {
-	s = strings.TrimPrefix(s, "-")
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 

@@ -38,6 +38,19 @@ type PageOptions struct {
 	// Host returns the host to key on; "" leaves the host out (the shop
 	// serves the same pages on every name it answers to).
 	Host func(*http.Request) string
+	// Normalize maps a declared parameter's value to the form it is keyed
+	// by (a search query lower-cased, its words in order), so that requests
+	// that mean the same share one entry. The handler must render what the
+	// normalized value means, since every variant is served the same page.
+	Normalize map[string]func(string) string
+	// Admit, when set, stores a page only once it admits the key: for
+	// routes whose parameters are free text (see Admission).
+	Admit *Admission
+	// Version names what the pages are made of (templates, code): it is
+	// part of every key, so that after a deploy that changes how a page
+	// looks, no instance replays one the old build rendered, even from a
+	// store shared across the deploy.
+	Version string
 }
 
 // MaxPageBytes is the largest response the page cache stores.
@@ -55,10 +68,11 @@ type page struct {
 // one request renders, the others wait for it and then read the entry
 // again, validating it against the generations as they are after the
 // wait, so none of them is served a page rendered before a write it saw.
-var pageFlights = struct {
-	sync.Mutex
-	m map[string]chan struct{}
-}{m: map[string]chan struct{}{}}
+// Each route's page cache has its own.
+type pageFlights struct {
+	mu sync.Mutex
+	m  map[string]chan struct{}
+}
 
 // Page caches whole responses of a route (the seed's cache_page): GET
 // requests of anonymous visitors that answered 200 without setting a
@@ -67,6 +81,7 @@ var pageFlights = struct {
 // so a write that invalidates any of them makes the page a miss at once.
 // X-Cache says HIT, MISS, STALE or BYPASS.
 func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
+	flights := &pageFlights{m: map[string]chan struct{}{}}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -106,7 +121,7 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 
 			// A miss: wait if another request of this process renders the
 			// same page, then look again.
-			done, leader := joinPageFlight(full)
+			done, leader := flights.join(full)
 			if !leader {
 				select {
 				case <-done:
@@ -120,7 +135,7 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 					return replay(c, p2)
 				}
 			} else {
-				defer leavePageFlight(full, done)
+				defer flights.leave(full, done)
 			}
 
 			rec, flush := Capture(c)
@@ -151,7 +166,13 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 				if ttl <= 0 {
 					ttl = a.ttl
 				}
-				storePage(ctx, a, full, key, np, deps.Gens(), ttl, o.StaleIfError)
+				// No longer than the values the page shows may be served.
+				if until := deps.Until(); !until.IsZero() {
+					ttl = min(ttl, time.Until(until))
+				}
+				if ttl > 0 && o.Admit.Admit(key) {
+					storePage(ctx, a, full, key, np, deps.Gens(), ttl, o.StaleIfError)
+				}
 			}
 			if ferr := flush(); ferr != nil {
 				return ferr
@@ -281,21 +302,21 @@ func replay(c echo.Context, p page) error {
 	return nil
 }
 
-func joinPageFlight(key string) (chan struct{}, bool) {
-	pageFlights.Lock()
-	defer pageFlights.Unlock()
-	if ch, ok := pageFlights.m[key]; ok {
+func (f *pageFlights) join(key string) (chan struct{}, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ch, ok := f.m[key]; ok {
 		return ch, false
 	}
 	ch := make(chan struct{})
-	pageFlights.m[key] = ch
+	f.m[key] = ch
 	return ch, true
 }
 
-func leavePageFlight(key string, ch chan struct{}) {
-	pageFlights.Lock()
-	delete(pageFlights.m, key)
-	pageFlights.Unlock()
+func (f *pageFlights) leave(key string, ch chan struct{}) {
+	f.mu.Lock()
+	delete(f.m, key)
+	f.mu.Unlock()
 	close(ch)
 }
 
@@ -306,6 +327,9 @@ func leavePageFlight(key string, ch chan struct{}) {
 func pageKey(c echo.Context, o PageOptions) []any {
 	req := c.Request()
 	parts := []any{req.Method}
+	if o.Version != "" {
+		parts = append(parts, o.Version)
+	}
 	if o.Host != nil {
 		parts = append(parts, o.Host(req))
 	}
@@ -319,7 +343,11 @@ func pageKey(c echo.Context, o PageOptions) []any {
 	q := req.URL.Query()
 	declared := Named{}
 	for _, name := range o.Params {
-		if v := q.Get(name); v != "" {
+		v := q.Get(name)
+		if f := o.Normalize[name]; f != nil {
+			v = f(v)
+		}
+		if v != "" {
 			declared[name] = v
 		}
 	}

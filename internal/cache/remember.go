@@ -62,17 +62,22 @@ func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load fun
 
 	now := time.Now()
 	if f.ok && f.valid {
+		// What is built from this value (a page) is kept no longer than
+		// the value may be served: its staleness bound holds there too.
+		servable := f.e.freshUntil.Add(o.Stale)
 		switch {
 		case !now.After(f.e.freshUntil):
 			if v, err, ok := decodeHit[T](f.e, o); ok {
+				tracking(ctx).expires(servable)
 				if refreshEarly(f.e, now) {
 					refreshLater(ctx, a, full, key, f.gens, o, load, "early")
 				}
 				a.record(ctx, start, layer, key, Hit, len(f.e.payload), lookupTook)
 				return v, err
 			}
-		case now.Before(f.e.freshUntil.Add(o.Stale)):
+		case now.Before(servable):
 			if v, err, ok := decodeHit[T](f.e, o); ok {
+				tracking(ctx).expires(servable)
 				refreshLater(ctx, a, full, key, f.gens, o, load, "stale")
 				a.record(ctx, start, layer, key, Stale, len(f.e.payload), lookupTook)
 				return v, err
@@ -81,8 +86,15 @@ func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load fun
 	}
 
 	v, outcome, err := fill(ctx, a, full, key, f.gens, o, load, false)
+	ttl := o.TTL
+	if ttl <= 0 {
+		ttl = a.ttl
+	}
+	tracking(ctx).expires(time.Now().Add(ttl + o.Stale))
 	if err != nil && !errors.Is(err, o.NotFound) && f.ok && f.valid && now.Before(f.e.freshUntil.Add(o.StaleIfError)) {
-		// The load failed and the old value is still allowed: serve it.
+		// The load failed and the old value is still allowed: serve it,
+		// but keep nothing built from it.
+		tracking(ctx).expires(now)
 		if sv, serr, ok := decodeHit[T](f.e, o); ok {
 			a.record(ctx, start, layer, key, Stale, len(f.e.payload), lookupTook)
 			a.logger.Warn("cache: load failed; serving the stale value", "alias", a.name, "key", key, "err", err)
@@ -172,6 +184,13 @@ func fill[T any](ctx context.Context, a *Alias, full, key string, gens map[strin
 		// Its own flight: a reader who misses must never receive "skipped"
 		// from a background refresh that found another process at work.
 		flight += "|bg"
+	}
+	if !background && !o.Admit.Admit(key) {
+		// Not admitted (a key seen once): load it, store nothing.
+		start := time.Now()
+		v, err := load(ctx)
+		a.metrics.loaded(a.name, layer, time.Since(start))
+		return v, Miss, err
 	}
 	res, err, shared := a.flights.Do(flight, func() (any, error) {
 		if a.shared {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -280,5 +282,33 @@ func TestNoneStoreKeepsNothing(t *testing.T) {
 	}
 	if ok, _ := s.Add(ctx, "k", nil, time.Minute); !ok {
 		t.Error("Add on None must succeed, so no one waits for a lock")
+	}
+}
+
+// TestDefaultTTLReachesTheStore: a value set without a TTL is kept by the
+// store as long as the alias's TTL says it is fresh, not less.
+func TestDefaultTTLReachesTheStore(t *testing.T) {
+	t.Parallel()
+	srv := cachetest.StartRedis(t)
+	caches := cachetest.Caches(t, map[string]string{"CACHE_STORE": "redis", "REDIS_URL": srv.URL()})
+	ctx := context.Background()
+	if err := cache.Set(ctx, caches.Default, "set-key", "v", cache.Opts{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cache.Add(ctx, caches.Default, "add-key", "v", cache.Opts{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cache.SetMany(ctx, caches.Default, map[string]string{"many-key": "v"}, cache.Opts{}); err != nil {
+		t.Fatal(err)
+	}
+	keys := strings.Fields(cachetest.RedisCommand(t, srv.Addr, "KEYS", "*-key"))
+	if len(keys) != 3 {
+		t.Fatalf("keys %v, want 3", keys)
+	}
+	for _, k := range keys {
+		ttl, err := strconv.Atoi(strings.TrimSpace(cachetest.RedisCommand(t, srv.Addr, "TTL", k)))
+		if err != nil || ttl < 4*60 {
+			t.Errorf("%s is kept %d s (%v), want about the alias's 5 minutes", k, ttl, err)
+		}
 	}
 }

@@ -246,7 +246,8 @@ func fingerprint(gens map[string]int64) string {
 type Dependencies struct {
 	mu     sync.Mutex
 	gens   map[string]int64
-	broken bool // a read could not learn its generations
+	broken bool      // a read could not learn its generations
+	until  time.Time // the earliest a value read stops being servable (zero: none said)
 	parent *Dependencies
 }
 
@@ -278,6 +279,26 @@ func (d *Dependencies) add(gens map[string]int64) {
 		}
 		d.mu.Unlock()
 	}
+}
+
+// expires records that a value read is servable until t: what is built
+// from it must not be kept longer.
+func (d *Dependencies) expires(t time.Time) {
+	for ; d != nil; d = d.parent {
+		d.mu.Lock()
+		if d.until.IsZero() || t.Before(d.until) {
+			d.until = t
+		}
+		d.mu.Unlock()
+	}
+}
+
+// Until returns the earliest time a value read stops being servable, or
+// zero when no read said: a page built from the values is not kept past it.
+func (d *Dependencies) Until() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.until
 }
 
 // breaks records that a read could not learn its tags' generations, so

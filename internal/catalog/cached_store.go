@@ -26,13 +26,35 @@ import (
 type CachedStore struct {
 	db    Store
 	cache *cache.Alias
+	// searches admits search results to the cache on their second miss.
+	searches *cache.Admission
 }
 
 var _ Store = (*CachedStore)(nil)
 
 // NewCachedStore returns store with its reads cached in c.
 func NewCachedStore(store Store, c *cache.Alias) *CachedStore {
-	return &CachedStore{db: store, cache: c}
+	return &CachedStore{db: store, cache: c, searches: cache.NewAdmission(SearchAdmissionSize, SearchAdmissionWindow)}
+}
+
+// Search caches results by normalized query (ParseSearch made them so),
+// filters and page, but only queries that recur: a query is stored on its
+// second miss within SearchAdmissionWindow, so that the long tail of
+// queries typed once, or a flood of random ones, neither fills the cache
+// nor evicts the hot queries.
+//
+// How stale: never for which products match and in what order of text
+// rank and price, since every product write that can change them moves
+// tagSearch. The popularity order (sort=popular and the tie-break of
+// equal ranks) follows sales within SearchTTL: a sale does not move
+// tagSearch, or every checkout would empty the search cache.
+func (s *CachedStore) Search(ctx context.Context, arg db.SearchParams) (db.SearchResult, error) {
+	key := cache.Key("search", cache.Named{"w": arg.Words, "p": arg.Prefix, "category": arg.CategoryID,
+		"sort": string(arg.Sort), "lim": arg.Lim, "off": arg.Off})
+	o := opts(tagSearch)
+	o.TTL, o.Stale, o.Admit = SearchTTL, 0, s.searches
+	return cache.Remember(ctx, s.cache, key, o,
+		func(ctx context.Context) (db.SearchResult, error) { return s.db.Search(ctx, arg) })
 }
 
 func opts(tags ...string) cache.Opts {

@@ -43,6 +43,7 @@ type Store interface {
 	CreateProduct(ctx context.Context, arg db.CreateProductParams) (db.Product, error)
 	UpdateProduct(ctx context.Context, arg db.UpdateProductParams) (db.Product, error)
 	DeleteProduct(ctx context.Context, id int64) (db.Product, error)
+	Search(ctx context.Context, arg db.SearchParams) (db.SearchResult, error)
 }
 
 var _ Store = (*db.Queries)(nil)
@@ -61,6 +62,15 @@ const (
 	RelatedCount    = 4
 	FeaturedCount   = 8
 	AdminPageSize   = 50
+)
+
+// How search results are cached (CachedStore.Search): kept SearchTTL, and
+// admitted on their second miss within SearchAdmissionWindow, among the
+// last SearchAdmissionSize queries missed.
+const (
+	SearchTTL             = 5 * time.Minute
+	SearchAdmissionWindow = 10 * time.Minute
+	SearchAdmissionSize   = 10_000
 )
 
 // A Category groups products. ProductCount counts its active products and

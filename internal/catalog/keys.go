@@ -11,6 +11,9 @@ const (
 	tagFeatured = "products:featured"
 	// tagCategories: the category list, with its product counts.
 	tagCategories = "categories"
+	// tagSearch: every search result. Its generation moves when a
+	// product's text, category, price or activity does, or a category's.
+	tagSearch = "products:search"
 )
 
 // productTag: one product's row, wherever it is shown on its own.

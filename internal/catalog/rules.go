@@ -52,9 +52,9 @@ func Rules(tags Invalidator, store Store) []events.Rule {
 		return tags.Invalidate(ctx, t...)
 	}
 	return []events.Rule{
-		events.On("catalog: product changed -> its page, the lists of its old and new category, all-products, featured, category counts",
+		events.On("catalog: product changed -> its page, the lists of its old and new category, all-products, featured, category counts, search results",
 			func(ctx context.Context, e events.ProductChanged) error {
-				t := []string{productTag(e.ID), tagAllProducts}
+				t := []string{productTag(e.ID), tagAllProducts, tagSearch}
 				for _, s := range []*events.ProductState{e.Before, e.After} {
 					if s != nil {
 						t = append(t, categoryTag(s.CategoryID))
@@ -68,9 +68,9 @@ func Rules(tags Invalidator, store Store) []events.Rule {
 				}
 				return tags.Invalidate(ctx, t...)
 			}),
-		events.On("catalog: products changed from outside the shop -> their pages, their categories' lists, featured, category counts",
+		events.On("catalog: products changed from outside the shop -> their pages, their categories' lists, featured, category counts, search results",
 			func(ctx context.Context, e events.ProductsChanged) error {
-				t := []string{tagAllProducts, tagFeatured, tagCategories}
+				t := []string{tagAllProducts, tagFeatured, tagCategories, tagSearch}
 				for _, id := range e.IDs {
 					t = append(t, productTag(id))
 				}
@@ -94,9 +94,9 @@ func Rules(tags Invalidator, store Store) []events.Rule {
 			func(ctx context.Context, e events.WishlistChanged) error {
 				return tags.Invalidate(ctx, wishlistTag(e.UserID))
 			}),
-		events.On("catalog: category changed -> the category list and its lists",
+		events.On("catalog: category changed -> the category list, its lists, search results (its name is searched)",
 			func(ctx context.Context, e events.CategoryChanged) error {
-				return tags.Invalidate(ctx, tagCategories, categoryTag(e.ID), tagAllProducts)
+				return tags.Invalidate(ctx, tagCategories, categoryTag(e.ID), tagAllProducts, tagSearch)
 			}),
 	}
 }

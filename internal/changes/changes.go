@@ -8,9 +8,9 @@
 // How stale: a write from outside is invalidated once its notification
 // arrives, a few milliseconds after its commit (ExternalBound is the bound
 // the tests hold it to). A listener that loses its connection cannot know
-// what it missed: when it is back, it compares the change sequence with the
-// last one the shop processed, and invalidates everything if any is
-// missing. The shop's own writes invalidate synchronously, before they
+// what it missed from the notifications: when it is back, it replays the
+// changes logged since the last one the shop processed (the change log
+// keeps a day), and invalidates everything only when its mark is older. The shop's own writes invalidate synchronously, before they
 // return, and do not wait for their notification.
 package changes
 
@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,24 +116,48 @@ func (l *Listener) listen(ctx context.Context) error {
 	}
 }
 
-// catchUp invalidates everything when notifications may have been missed:
-// the change sequence is ahead of the last number processed here (or on
-// any instance sharing the cache). It runs after LISTEN, so nothing
-// committed from now on can be missed.
+// LogRetention is how long the change log (db/migrations/00004) keeps a
+// change; a mark older than this, less a margin, cannot be caught up from it.
+const LogRetention = 24 * time.Hour
+
+// The one change a catch-up cannot see: a transaction that took its change
+// number before the last mark and committed while no instance listened
+// (numbers are taken at each statement, marks follow commits). The shop's
+// own transactions are short; a long one from outside, committed across a
+// restart of every instance, is caught only by the TTLs.
+
+// catchUp replays the changes that may have been missed while nobody of
+// this shop listened: those after the last one processed here (or on any
+// instance sharing the cache), from the change log. When the mark is
+// missing or older than the log, it invalidates everything. It runs after
+// LISTEN, so nothing committed from now on can be missed.
 func (l *Listener) catchUp(ctx context.Context, conn *pgx.Conn) error {
 	var cur int64
 	err := conn.QueryRow(ctx, `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM shop_change_seq`).Scan(&cur)
 	if err != nil {
 		return fmt.Errorf("read the change sequence: %w", err)
 	}
-	var seen int64 = -1
-	if b, err := l.marks.Get(ctx, l.seen); err == nil {
-		if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
-			seen = n
+	seen, at, ok := l.lastMark(ctx)
+	switch {
+	case ok && seen >= cur:
+		// Nothing missed.
+	case ok && time.Since(at) < LogRetention-time.Hour:
+		rows, err := conn.Query(ctx, `SELECT payload FROM shop_change_log WHERE seq > $1 ORDER BY seq`, seen)
+		if err != nil {
+			return fmt.Errorf("read the change log: %w", err)
 		}
-	}
-	if seen < cur {
-		l.logger.Info("changes may have been missed: invalidating everything", "sequence", cur, "processed", seen)
+		payloads, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("read the change log: %w", err)
+		}
+		for _, p := range payloads {
+			l.handle(ctx, p)
+		}
+		if len(payloads) > 0 {
+			l.logger.Info("caught up with the changes made while not listening", "changes", len(payloads), "sequence", cur, "processed", seen)
+		}
+	default:
+		l.logger.Info("changes may have been missed and the log does not reach back: invalidating everything", "sequence", cur, "processed", seen)
 		if err := l.bus.Publish(ctx, events.Everything{}); err != nil {
 			return err
 		}
@@ -141,8 +166,23 @@ func (l *Listener) catchUp(ctx context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
+// lastMark returns the last change processed and when it was marked.
+func (l *Listener) lastMark(ctx context.Context) (seq int64, at time.Time, ok bool) {
+	b, err := l.marks.Get(ctx, l.seen)
+	if err != nil {
+		return -1, time.Time{}, false
+	}
+	s, unix, found := strings.Cut(string(b), "@")
+	seq, err1 := strconv.ParseInt(s, 10, 64)
+	sec, err2 := strconv.ParseInt(unix, 10, 64)
+	if !found || err1 != nil || err2 != nil {
+		return -1, time.Time{}, false
+	}
+	return seq, time.Unix(sec, 0), true
+}
+
 func (l *Listener) mark(ctx context.Context, seq int64) {
-	_ = l.marks.Set(ctx, l.seen, []byte(strconv.FormatInt(seq, 10)), 30*24*time.Hour)
+	_ = l.marks.Set(ctx, l.seen, []byte(fmt.Sprintf("%d@%d", seq, time.Now().Unix())), 30*24*time.Hour)
 }
 
 // notification is the payload of the triggers' notifications.

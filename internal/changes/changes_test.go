@@ -58,17 +58,19 @@ func (r *recorder) reset() {
 	r.mu.Unlock()
 }
 
-func start(t *testing.T, url, origin string, bus changes.Publisher, marks cache.Store) {
+func start(t *testing.T, url, origin string, bus changes.Publisher, marks cache.Store) (stop func()) {
 	t.Helper()
 	l := changes.NewListener(url, origin, bus, marks, "test", nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go l.Run(ctx)
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	go func() { l.Run(ctx); close(done) }()
 	select {
 	case <-l.Ready():
 	case <-time.After(10 * time.Second):
 		t.Fatal("the listener did not start")
 	}
+	return func() { cancel(); <-done }
 }
 
 // TestNotificationsBecomeEvents: writes made with SQL come back as the
@@ -183,6 +185,34 @@ func TestCatchUp(t *testing.T) {
 	third := &recorder{}
 	start(t, url, "shop/c", third, cache.NewMemory(1<<20)) // marks of its own: it heard nothing
 	third.wait(t, func(e events.Event) bool { _, ok := e.(events.Everything); return ok })
+}
+
+// TestCatchUpReplaysTheLog: a shop whose listener was down while a write
+// was made replays that write from the change log when it is back: its
+// own events, not "everything".
+func TestCatchUpReplaysTheLog(t *testing.T) {
+	t.Parallel()
+	pool, url := testdb.Seeded(t, 0.02)
+	marks := cache.NewMemory(1 << 20)
+	first := &recorder{}
+	stop := start(t, url, "shop/a", first, marks)
+	_, _ = pool.Exec(context.Background(), `UPDATE products SET price = price + 1 WHERE id = 1`)
+	first.wait(t, func(e events.Event) bool { p, ok := e.(events.ProductsChanged); return ok && p.IDs[0] == 1 })
+	time.Sleep(100 * time.Millisecond)
+	stop()
+
+	_, _ = pool.Exec(context.Background(), `UPDATE products SET price = price + 1 WHERE id = 3`) // nobody listens
+	back := &recorder{}
+	start(t, url, "shop/a2", back, marks)
+	back.wait(t, func(e events.Event) bool { p, ok := e.(events.ProductsChanged); return ok && p.IDs[0] == 3 })
+	for _, e := range back.snapshot() {
+		if _, ok := e.(events.Everything); ok {
+			t.Error("the listener invalidated everything instead of replaying the one change it missed")
+		}
+		if p, ok := e.(events.ProductsChanged); ok && p.IDs[0] == 1 {
+			t.Error("the listener replayed a change processed before it stopped")
+		}
+	}
 }
 
 func TestEventsOfUnknownTable(t *testing.T) {

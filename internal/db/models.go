@@ -106,6 +106,14 @@ type Product struct {
 	UpdatedAt   time.Time
 }
 
+type ProductSearch struct {
+	ProductID   int64
+	Name        string
+	Category    string
+	Description string
+	Document    interface{}
+}
+
 type Review struct {
 	ID        int64
 	ProductID int64
@@ -113,6 +121,12 @@ type Review struct {
 	Rating    int16
 	Comment   string
 	CreatedAt time.Time
+}
+
+type ShopChangeLog struct {
+	Seq     int64
+	At      time.Time
+	Payload string
 }
 
 type User struct {

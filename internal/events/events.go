@@ -112,6 +112,9 @@ type Rule struct {
 	// "catalog: product changed -> its page, its lists".
 	Name string
 	Run  func(ctx context.Context, e Event) error
+	// Accepts tells the events the rule is for; nil: every event. Rules
+	// run, and are counted, only for those.
+	Accepts func(Event) bool
 }
 
 // Bus delivers events to rules. It is safe for concurrent use.
@@ -152,6 +155,9 @@ func (b *Bus) Publish(ctx context.Context, e Event) error {
 	b.mu.RUnlock()
 	var errs []error
 	for _, r := range rules {
+		if r.Accepts != nil && !r.Accepts(e) {
+			continue
+		}
 		start := time.Now()
 		err := r.Run(ctx, e)
 		if observe != nil {
@@ -167,10 +173,14 @@ func (b *Bus) Publish(ctx context.Context, e Event) error {
 
 // On makes a rule that runs f for events of type E and ignores the others.
 func On[E Event](name string, f func(ctx context.Context, e E) error) Rule {
-	return Rule{Name: name, Run: func(ctx context.Context, e Event) error {
-		if ev, ok := e.(E); ok {
-			return f(ctx, ev)
-		}
-		return nil
-	}}
+	return Rule{
+		Name: name,
+		Run: func(ctx context.Context, e Event) error {
+			if ev, ok := e.(E); ok {
+				return f(ctx, ev)
+			}
+			return nil
+		},
+		Accepts: func(e Event) bool { _, ok := e.(E); return ok },
+	}
 }

@@ -43,12 +43,14 @@ const MaxPage = 10_000
 // MaxPage.
 var ErrBadPage = errors.New("page must be a whole number from 1 to 10000")
 
-// Page reads a page parameter: empty means page 1.
+// Page reads a page parameter: empty means page 1. As with ids, only the
+// canonical spelling is accepted ("7", not "007"): one page, one URL, one
+// page-cache entry.
 func Page(s string) (int, error) {
 	if s == "" {
 		return 1, nil
 	}
-	if len(s) > 5 || !digits(s) {
+	if len(s) > 5 || s[0] == '0' || !digits(s) {
 		return 0, ErrBadPage
 	}
 	n, err := strconv.Atoi(s)

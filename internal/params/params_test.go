@@ -11,7 +11,7 @@ func TestPage(t *testing.T) {
 		want    int
 		wantErr bool
 	}{
-		{"", 1, false}, {"1", 1, false}, {"10000", 10000, false}, {"01", 1, false},
+		{"", 1, false}, {"1", 1, false}, {"10000", 10000, false}, {"01", 0, true},
 		{"0", 0, true}, {"-1", 0, true}, {"+2", 0, true}, {"1e12", 0, true}, {"10001", 0, true},
 		{"999999999999", 0, true}, {"2.0", 0, true}, {"abc", 0, true}, {"1 ", 0, true}, {"\xff", 0, true},
 	}

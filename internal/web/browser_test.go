@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/shop/internal/testdb"
 	"github.com/chromedp/chromedp"
 )
 
@@ -40,8 +42,14 @@ func browser(t *testing.T) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// Start the browser on this context, so that actions run with
+	// shorter-lived contexts derived from it do not take it down with them.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancelTimeout)
 	return ctx
 }
 
@@ -109,5 +117,114 @@ func TestBrowserSeesTheCache(t *testing.T) {
 	}
 	if !strings.Contains(panel, "page cache") || len(shot) < 10_000 {
 		t.Errorf("panel summary %q, screenshot of %d bytes", panel, len(shot))
+	}
+}
+
+// TestBrowserJourney is a customer's visit in a real browser: register,
+// browse, add to the cart, check out, find the order on the dashboard.
+// Then an admin changes the product's price, and the product page shows
+// it at once, to the admin and to a visitor whose browser had the old page.
+// Screenshots of each step are kept as artifacts.
+func TestBrowserJourney(t *testing.T) {
+	t.Parallel()
+	shop := newTestShop(t)
+	product := shop.scalar(`SELECT id FROM products WHERE active AND stock > 10 ORDER BY sold_count DESC LIMIT 1`)
+	productURL := fmt.Sprintf("%s/products/%d", shop.url, product)
+	ctx := browser(t)
+	shot := func(name string) {
+		t.Helper()
+		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(artifact(t, "journey-"+name+".png"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			shot(name + "-failed")
+			t.Fatalf("%s: %v", name, err)
+		}
+		shot(name)
+	}
+	email := fmt.Sprintf("browser%d@example.com", time.Now().UnixNano())
+
+	step("1-register",
+		chromedp.Navigate(shop.url+"/register"),
+		chromedp.SendKeys(`input[name="name"]`, "Bea Browser"),
+		chromedp.SendKeys(`input[name="email"]`, email),
+		chromedp.SendKeys(`input[name="password"]`, "a long enough password"),
+		chromedp.Click(`form[action="/register"] button`),
+		chromedp.WaitVisible(`a[href="/cart"]`),
+	)
+	step("2-browse",
+		chromedp.Navigate(shop.url+"/"),
+		chromedp.WaitVisible(".card"),
+		chromedp.Navigate(productURL),
+		chromedp.WaitVisible(`form[action="/cart/items"] button`),
+	)
+	step("3-add-to-cart",
+		chromedp.Click(`form[action="/cart/items"] button`),
+		chromedp.WaitVisible(`form[action="/checkout"] button`),
+	)
+	badge, err := chromedp.Run(ctx, chromedp.Text(".cart .badge"))
+	if err != nil || strings.TrimSpace(badge) != "1" {
+		t.Errorf("the cart badge says %q (%v), want 1", badge, err)
+	}
+	step("4-checkout",
+		chromedp.Click(`form[action="/checkout"] button`),
+		chromedp.WaitVisible(`h1`),
+	)
+	location, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil || !strings.Contains(location, "/orders/") {
+		t.Fatalf("after the checkout the browser is at %q (%v)", location, err)
+	}
+	order := location[strings.LastIndex(location, "/")+1:]
+	step("5-dashboard", chromedp.Navigate(shop.url+"/dashboard"), chromedp.WaitVisible(`main`))
+	dashboard, err := chromedp.Run(ctx, chromedp.Text(`body`))
+	if err != nil || !strings.Contains(dashboard, "#"+order) || !strings.Contains(dashboard, "Bea Browser") {
+		t.Errorf("the dashboard does not show order #%s for Bea Browser (%v):\n%.500s", order, err, dashboard)
+	}
+
+	// A visitor's browser keeps the product page (and its ETag) ...
+	if err := chromedp.Do(ctx, chromedp.Navigate(productURL), chromedp.WaitVisible(`.price.big`)); err != nil {
+		t.Fatal(err)
+	}
+	before, err := chromedp.Run(ctx, chromedp.Text(`.price.big`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ... while an admin changes the price.
+	step("6-logout",
+		chromedp.Click(`form[action="/logout"] button`),
+		chromedp.WaitVisible(`a[href^="/login"]`),
+	)
+	step("7-admin-login",
+		chromedp.Navigate(shop.url+"/login"),
+		chromedp.SendKeys(`input[name="email"]`, "admin@shop.test"),
+		chromedp.SendKeys(`input[name="password"]`, testdb.Password),
+		chromedp.Click(`form[action="/login"] button`),
+		chromedp.WaitVisible(`a[href="/admin"]`),
+	)
+	newPrice := "987.65"
+	step("8-admin-price",
+		chromedp.Navigate(fmt.Sprintf("%s/admin/products/%d/edit", shop.url, product)),
+		chromedp.SetValue(`input[name="price"]`, newPrice),
+		chromedp.Click(`form.panel button`),
+		chromedp.WaitVisible(`main`),
+	)
+	step("9-product-after", chromedp.Navigate(productURL), chromedp.WaitVisible(`.price.big`))
+	after, err := chromedp.Run(ctx, chromedp.Text(`.price.big`))
+	if err != nil || strings.TrimSpace(after) != newPrice {
+		t.Errorf("the product page shows %q after the change (%v), want %s (it showed %s before)", after, err, newPrice, before)
+	}
+	// And a visitor without a session, whose cache is cold, sees it too.
+	anon := shop.client().get(fmt.Sprintf("/products/%d", product))
+	if !strings.Contains(anon.body, newPrice) {
+		t.Error("an anonymous visitor does not see the new price")
 	}
 }

@@ -26,9 +26,14 @@ const debugCookie = "shop_debug"
 // page is done, so that the cache layers never see that cookie and the
 // page can still be stored for everybody (without the panel).
 // A response that sets the cookie is private, like any that sets a cookie.
-func debugRequested(c echo.Context) (on bool, remember func()) {
+func debugRequested(c echo.Context, allowed func() bool) (on bool, remember func()) {
 	set := func(value string, maxAge int) func() {
 		return func() {
+			if !allowed() {
+				// A visitor who may not see the panel gets no cookie: it
+				// would only make their pages private.
+				return
+			}
 			c.SetCookie(&http.Cookie{Name: debugCookie, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: maxAge})
 			c.Response().Header().Set(echo.HeaderCacheControl, "private, no-store")
 			c.Response().Header().Del("ETag")
@@ -61,8 +66,14 @@ type LayerState struct {
 	On   bool
 }
 
+// debugAllowed reports whether the request may see the panel: in
+// development everybody, in production admins. Known once the handlers ran.
+func debugAllowed(c echo.Context, cfg Config) bool {
+	return cfg.Dev || viewer.From(c.Request().Context()).Admin
+}
+
 func addDebugPanel(c echo.Context, cfg Config, tpl *Templates, caches *cache.Caches, rec *cache.Recorder, cs *cache.Stats, ds *db.Stats, times *timing, took time.Duration) {
-	if !cfg.Dev && !viewer.From(c.Request().Context()).Admin {
+	if !debugAllowed(c, cfg) {
 		return
 	}
 	h := rec.Header()

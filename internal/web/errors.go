@@ -41,7 +41,9 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		default:
 			logger.ErrorContext(c.Request().Context(), "request failed", "path", c.Request().URL.Path, "err", err)
 		}
-		if status == http.StatusServiceUnavailable {
+		// An error is nobody's to keep: not a browser's, not a CDN's.
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		if status == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
 			c.Response().Header().Set("Retry-After", "5")
 		}
 		var werr error

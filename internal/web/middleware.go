@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/db"
@@ -43,7 +45,7 @@ func figures(cfg Config, tpl *Templates, caches *cache.Caches, metrics *Metrics)
 				ctx, cacheStats = cache.WithStats(ctx)
 			}
 			ctx, times := withTiming(ctx)
-			debug, rememberDebug := debugRequested(c)
+			debug, rememberDebug := debugRequested(c, func() bool { return debugAllowed(c, cfg) })
 			if debug {
 				dbStats.Log()
 				// The panel shows this request's work: a 304 would show none.
@@ -96,6 +98,40 @@ func deadline(d time.Duration) echo.MiddlewareFunc {
 			c.SetRequest(c.Request().WithContext(ctx))
 			return next(c)
 		}
+	}
+}
+
+// MaxQueryBytes bounds a request's query string. The shop's own links
+// need a few dozen bytes; nothing it serves needs more than this.
+const MaxQueryBytes = 2048
+
+// checkQuery refuses query strings that no page of the shop makes: too
+// long (414), not parseable, with ';' separators, or not UTF-8 (400). What
+// is left reaches the handlers and the page cache's key normalization.
+func checkQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		raw := c.Request().URL.RawQuery
+		if raw == "" {
+			return next(c)
+		}
+		if len(raw) > MaxQueryBytes {
+			return echo.NewHTTPError(http.StatusRequestURITooLong, "The address is too long.")
+		}
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "The address has a malformed query string.")
+		}
+		for k, vs := range q {
+			if !utf8.ValidString(k) {
+				return echo.NewHTTPError(http.StatusBadRequest, "The address is not valid UTF-8.")
+			}
+			for _, v := range vs {
+				if !utf8.ValidString(v) {
+					return echo.NewHTTPError(http.StatusBadRequest, "The address is not valid UTF-8.")
+				}
+			}
+		}
+		return next(c)
 	}
 }
 

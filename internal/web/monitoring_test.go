@@ -20,6 +20,9 @@ func TestDebugPanel(t *testing.T) {
 		anon := shop.client()
 		if r := anon.get(path + "?debug=1"); strings.Contains(r.body, panelMark) {
 			t.Error("an anonymous visitor got the panel in production")
+		} else if strings.Contains(r.header.Get("Set-Cookie"), "shop_debug") || strings.Contains(r.header.Get("Cache-Control"), "private") {
+			t.Errorf("an anonymous visitor who may not see the panel got Set-Cookie %q, Cache-Control %q",
+				r.header.Get("Set-Cookie"), r.header.Get("Cache-Control"))
 		}
 		admin := shop.client()
 		admin.login("admin@shop.test")

@@ -10,8 +10,10 @@ import (
 	"io/fs"
 	"math"
 	"path"
+	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"example.com/shop/internal/cache"
@@ -24,7 +26,7 @@ import (
 // has no file in web/templates/pages, or a file there is not listed, so a
 // missing page is found before the first visitor does.
 var pages = []string{
-	"home", "products", "product", "wishlist", "login", "register", "dashboard",
+	"home", "products", "product", "search", "wishlist", "login", "register", "dashboard",
 	"cart", "orders", "order", "admin_products", "admin_product_form",
 	"admin_orders", "admin_stats", "admin_cache", "error",
 }
@@ -60,6 +62,31 @@ type Templates struct {
 // NewTemplates parses every page once, with the layout and the partials,
 // and fingerprints the static files. fragments caches the fragments the
 // templates ask for.
+// BuildVersion names what the shop's pages are made of: its templates and
+// static files, and the commit it was built from (with a mark when the
+// working tree had changes). Page-cache keys and the deploy fingerprint of
+// the warm-up hold it.
+var BuildVersion = sync.OnceValue(func() string {
+	h := sha256.New()
+	_ = fs.WalkDir(assets.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(assets.FS, p)
+		h.Write([]byte(p))
+		h.Write(b)
+		return err
+	})
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+				fmt.Fprintf(h, "%s=%s;", s.Key, s.Value)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+})
+
 func NewTemplates(cartCount CartCounter, fragments *cache.Fragments) (*Templates, error) {
 	t := &Templates{pages: map[string]*template.Template{}, assets: map[string]string{}, static: map[string][]byte{},
 		cartCount: cartCount, fragments: fragments}

@@ -28,32 +28,48 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func
 	loggedIn := func(c echo.Context) bool { return viewer.From(c.Request().Context()).LoggedIn() }
 	httpOn := caches.Default.Enabled(cache.LayerHTTP)
 
-	// The HTTP layer. Public pages: browsers revalidate every time (cheap,
-	// with the ETag), shared caches keep them a minute and may serve them
-	// stale while they refetch or while the shop is down. They vary on the
-	// Cookie header: a visitor without a session cookie gets the anonymous
-	// page, one with it never does. The API does not depend on who asks.
-	publicHTTP := cache.HTTP(httpOn, cache.HTTPPolicy{
-		SMaxAge: time.Minute, StaleWhileRevalidate: 30 * time.Second, StaleIfError: 24 * time.Hour,
-		Vary: []string{"Cookie"}, Personal: loggedIn,
-	})
-	apiHTTP := cache.HTTP(httpOn, cache.HTTPPolicy{SMaxAge: time.Minute, StaleWhileRevalidate: 30 * time.Second, StaleIfError: 24 * time.Hour})
+	// The HTTP layer. Public pages: browsers and shared caches revalidate
+	// every time (cheap, with the ETag, a 304 from the page cache), unless
+	// the operator lets a CDN keep them a while (SharedMaxAge). They vary
+	// on the Cookie header: a visitor without a session cookie gets the
+	// anonymous page, one with it never does. The API does not depend on
+	// who asks.
+	var cacheMetrics *cache.Metrics
+	if svc.Metrics != nil {
+		cacheMetrics = svc.Metrics.Cache
+	}
+	shared := cache.HTTPPolicy{
+		SMaxAge: cfg.SharedMaxAge, StaleWhileRevalidate: cfg.SharedMaxAge / 2, StaleIfError: 24 * time.Hour, Metrics: cacheMetrics,
+	}
+	publicPolicy := shared
+	publicPolicy.Vary, publicPolicy.Personal = []string{"Cookie"}, loggedIn
+	publicHTTP := cache.HTTP(httpOn, publicPolicy)
+	apiHTTP := cache.HTTP(httpOn, shared)
 	privateHTTP := cache.HTTP(httpOn, cache.HTTPPolicy{Personal: func(echo.Context) bool { return true }})
 
 	// The page cache: anonymous GETs, keyed by the parameters each route
 	// declares (others are ignored).
 	page := func(params ...string) echo.MiddlewareFunc {
 		return cache.Page(caches.Default, cache.PageOptions{
-			Params: params, Personal: loggedIn, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour,
+			Params: params, Personal: loggedIn, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
 		})
 	}
 	// The per-user page cache (the seed's cache_per_user): the dashboard,
 	// keyed by user, depending on the user's own tags, sent private.
 	perUserPage := cache.Page(caches.Default, cache.PageOptions{
+		Version: BuildVersion(),
 		PerUser: func(c echo.Context) (int64, []string, bool) {
 			v := viewer.From(c.Request().Context())
 			return v.UserID, []string{accounts.UserTag(v.UserID)}, v.LoggedIn()
 		},
+	})
+	// Search: the page cache keys on the normalized query and stores only
+	// queries that recur (the query cache does the same, see
+	// catalog.CachedStore.Search).
+	searches := cache.NewAdmission(catalog.SearchAdmissionSize, catalog.SearchAdmissionWindow)
+	searchPage := cache.Page(caches.Default, cache.PageOptions{
+		Params: catalog.SearchParams, Normalize: catalog.NormalizeSearchParams, Admit: searches,
+		Personal: loggedIn, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
 	})
 	bestSellers := func(ctx context.Context, categoryID int64) ([]int64, time.Time, error) {
 		r, err := st.PopularIn(ctx, categoryID)
@@ -73,6 +89,7 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func
 	app.GET("/products", catalog.HandleList(cat, bestSellers), publicHTTP, page("category", "page", "sort"))
 	app.GET("/categories/:slug", catalog.HandleList(cat, bestSellers), publicHTTP, page("page", "sort"))
 	app.GET("/products/:id", catalog.HandleProduct(cat), publicHTTP, page("reviews_page"))
+	app.GET("/search", catalog.HandleSearch(cat), publicHTTP, searchPage)
 
 	// Accounts: forms, never kept.
 	app.GET("/login", accounts.HandleLoginForm(), privateHTTP)
@@ -122,6 +139,7 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func
 	app.GET("/api/products", catalog.HandleAPIList(cat), apiHTTP, page("category", "page", "sort"))
 	app.GET("/api/products/:id", catalog.HandleAPIProduct(cat), apiHTTP, page())
 	app.GET("/api/categories", catalog.HandleAPICategories(cat), apiHTTP, page())
+	app.GET("/api/search", catalog.HandleAPISearch(cat), apiHTTP, searchPage)
 	api := app.Group("/api/admin", accounts.RequireAdminOrToken(cfg.AdminToken), privateHTTP)
 	api.POST("/products", catalog.HandleAPICreateProduct(cat))
 	api.PATCH("/products/:id", catalog.HandleAPIUpdateProduct(cat))

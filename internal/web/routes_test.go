@@ -192,7 +192,7 @@ func TestBadInputGets4xxAndWritesNothing(t *testing.T) {
 		{"page far past the end", func() response { return anon.get("/products?page=9999") }, 404},
 		{"bad sort", func() response { return anon.get("/products?sort=%27%3B--") }, 400},
 		{"unknown category", func() response { return anon.get("/categories/no-such-thing") }, 404},
-		{"garbage category", func() response { return anon.get("/products?category=%00%ff") }, 404},
+		{"garbage category", func() response { return anon.get("/products?category=%00%ff") }, 400},
 		{"non-numeric product id", func() response { return anon.get("/products/abc") }, 404},
 		{"unknown product id", func() response { return anon.get("/products/999999999") }, 404},
 		{"huge product id", func() response { return anon.get("/products/99999999999999999999999") }, 404},

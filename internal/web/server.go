@@ -52,6 +52,11 @@ type Config struct {
 	// keyed as one unknown host, so it can neither split nor poison the
 	// cache. Empty: the host is not part of the key.
 	Hosts []string
+	// SharedMaxAge lets shared caches (a CDN, a proxy) serve public pages
+	// this long without asking (s-maxage), and half as long again while
+	// they refetch. Zero, the default, has them revalidate every time: a
+	// CDN the shop cannot purge must not show a price after it changed.
+	SharedMaxAge time.Duration
 }
 
 // Services are the domains the front serves, and the caches it uses.
@@ -101,6 +106,7 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 		logRequests(logger),
 		securityHeaders,
 		deadline(cfg.RequestTimeout),
+		checkQuery,
 		middleware.BodyLimit("256K"),
 		crossOriginProtection(),
 	)

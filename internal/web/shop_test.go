@@ -48,14 +48,32 @@ func newTestShop(t testing.TB) *testShop {
 // development mode (the debug panel for everybody).
 func newTestShopWith(t testing.TB, env map[string]string) *testShop {
 	t.Helper()
-	_, url := testdb.Seeded(t, 0.2)
+	return newTestShopOpts(t, shopOptions{env: env})
+}
+
+// shopOptions change what newTestShopOpts serves.
+type shopOptions struct {
+	env map[string]string
+	// dial turns the database's URL into the one the shop connects to
+	// (through a proxy that a test breaks, with pool settings).
+	dial func(url string) string
+	// config is the front's configuration; AdminToken is always set.
+	config web.Config
+}
+
+func newTestShopOpts(t testing.TB, o shopOptions) *testShop {
+	t.Helper()
+	direct, url := testdb.Seeded(t, 0.2)
+	if o.dial != nil {
+		url = o.dial(url)
+	}
 	metrics := web.NewMetrics()
 	pool, err := db.Open(context.Background(), url, metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	caches := cachetest.Caches(t, env, metrics.Cache)
+	caches := cachetest.Caches(t, o.env, metrics.Cache)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc, err := web.NewServices(pool, caches, bcrypt.MinCost, logger)
 	if err != nil {
@@ -64,13 +82,15 @@ func newTestShopWith(t testing.TB, env map[string]string) *testShop {
 	svc.Metrics = metrics
 	svc.Events.Observe(metrics.Rule)
 	svc.Sampler = cache.NewSampler(metrics.Cache, time.Hour, 10)
-	h, err := web.New(web.Config{AdminToken: adminToken, Dev: env["DEV"] == "1"}, svc, logger)
+	cfg := o.config
+	cfg.AdminToken, cfg.Dev = adminToken, o.env["DEV"] == "1"
+	h, err := web.New(cfg, svc, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testShop{t: t, pool: pool, url: srv.URL, caches: caches, svc: svc}
+	return &testShop{t: t, pool: direct, url: srv.URL, caches: caches, svc: svc}
 }
 
 // client is a browser: it keeps cookies and does not follow redirects, so

@@ -1,0 +1,47 @@
+package cache
+
+import (
+	"hash/maphash"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// Admission keeps the long tail of an unbounded key space (search queries,
+// free-text parameters) out of a cache: a value is stored only when its
+// key is missed a second time within the window. A query typed once is
+// never stored, so a flood of unique queries neither grows the cache nor
+// evicts the hot entries; a query that recurs is stored on its second
+// request and served from the cache from its third.
+//
+// It remembers the hashes of at most size recently missed keys, in this
+// process (otter, whose frequency sketch keeps the keys that recur): a
+// bounded amount of memory whatever the traffic. Each instance of the shop
+// admits on its own; being wrong costs a miss, never a stale value.
+//
+// A nil *Admission admits everything.
+type Admission struct {
+	seed maphash.Seed
+	seen *otter.Cache[uint64, struct{}]
+}
+
+// NewAdmission returns an Admission remembering up to size keys for window.
+func NewAdmission(size int, window time.Duration) *Admission {
+	return &Admission{
+		seed: maphash.MakeSeed(),
+		seen: otter.Must(&otter.Options[uint64, struct{}]{
+			MaximumSize:      size,
+			ExpiryCalculator: otter.ExpiryWriting[uint64, struct{}](window),
+		}),
+	}
+}
+
+// Admit reports whether the value of a missed key may be stored: whether
+// the key was missed before within the window.
+func (ad *Admission) Admit(key string) bool {
+	if ad == nil {
+		return true
+	}
+	_, first := ad.seen.SetIfAbsent(maphash.String(ad.seed, key), struct{}{})
+	return !first
+}
