@@ -30,7 +30,7 @@ bench-quick: build ## a two-minute benchmark: off and memory, shorter steps
 faults: ## the fault tests, long versions (Redis down 30 s, …), each saying what it tried and found
 	FAULTS_LONG=1 $(GO) test -race -count=1 -timeout 30m -run 'TestFault' -v ./internal/web ./cmd/shop
 
-SECURITY_TESTS = 'TestWebCacheDeception|TestCachePoisoning|TestNoCrossUserLeak|TestSecurityHeaders|TestEveryFormRefusesCrossSitePosts|TestLoginThrottling|TestInjectionPayloads|TestBadQueries|TestBadInputGets4xxAndWritesNothing|TestAccessControl|TestSessions|TestBrowserJourney|TestSessionsFailClosed|TestIdleSessionsExpire'
+SECURITY_TESTS = 'TestSearchBadQueries|TestSearchFlood|TestWebCacheDeception|TestCachePoisoning|TestNoCrossUserLeak|TestSecurityHeaders|TestEveryFormRefusesCrossSitePosts|TestLoginThrottling|TestInjectionPayloads|TestBadQueries|TestBadInputGets4xxAndWritesNothing|TestAccessControl|TestSessions|TestBrowserJourney|TestSessionsFailClosed|TestIdleSessionsExpire'
 FUZZTIME ?= 30s
 security: ## the attack tests, long versions, and each fuzz target for FUZZTIME (30s)
 	FAULTS_LONG=1 $(GO) test -race -count=1 -timeout 30m -run $(SECURITY_TESTS) -v ./internal/web ./internal/accounts
@@ -38,6 +38,7 @@ security: ## the attack tests, long versions, and each fuzz target for FUZZTIME 
 	$(GO) test -run '^$$' -fuzz '^FuzzID$$' -fuzztime $(FUZZTIME) ./internal/params
 	$(GO) test -run '^$$' -fuzz '^FuzzPageKey$$' -fuzztime $(FUZZTIME) ./internal/cache
 	$(GO) test -run '^$$' -fuzz '^FuzzKey$$' -fuzztime $(FUZZTIME) ./internal/cache
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSearch$$' -fuzztime $(FUZZTIME) ./internal/catalog
 
 build: ## build the shop binary into ./bin/shop
 	$(GO) build -o bin/shop ./cmd/shop

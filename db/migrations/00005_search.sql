@@ -27,6 +27,11 @@ CREATE INDEX product_search_document ON product_search USING gin (document);
 -- SearchProductsSimilar: the trigram fallback for misspelled words.
 CREATE INDEX product_search_name_trgm ON product_search USING gin (name gin_trgm_ops);
 
+-- Concurrent writes: a product written into a category that is being
+-- renamed waits for the rename (FOR SHARE) and copies the new name; a
+-- rename copies its name only onto rows that still hold the old one, so a
+-- product that moved out meanwhile keeps its new category's name. Neither
+-- waits for a lock the other takes after it: no deadlock.
 -- +goose StatementBegin
 CREATE FUNCTION product_search_sync() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -34,6 +39,7 @@ BEGIN
     INSERT INTO product_search (product_id, name, category, description)
     SELECT NEW.id, NEW.name, c.name, NEW.description
     FROM categories c WHERE c.id = NEW.category_id
+    FOR SHARE
     ON CONFLICT (product_id) DO UPDATE
     SET name = EXCLUDED.name, category = EXCLUDED.category, description = EXCLUDED.description;
     RETURN NULL;
@@ -54,7 +60,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE product_search s SET category = NEW.name
     FROM products p
-    WHERE p.id = s.product_id AND p.category_id = NEW.id;
+    WHERE p.id = s.product_id AND p.category_id = NEW.id AND s.category = OLD.name;
     RETURN NULL;
 END;
 $$;

@@ -45,3 +45,12 @@ func (ad *Admission) Admit(key string) bool {
 	_, first := ad.seen.SetIfAbsent(maphash.String(ad.seed, key), struct{}{})
 	return !first
 }
+
+// Len returns about how many keys it remembers.
+func (ad *Admission) Len() int {
+	if ad == nil {
+		return 0
+	}
+	ad.seen.CleanUp() // apply pending evictions, so the count is about right
+	return ad.seen.EstimatedSize()
+}

@@ -45,13 +45,18 @@ func NewCachedStore(store Store, c *cache.Alias) *CachedStore {
 //
 // How stale: never for which products match and in what order of text
 // rank and price, since every product write that can change them moves
-// tagSearch. The popularity order (sort=popular and the tie-break of
-// equal ranks) follows sales within SearchTTL: a sale does not move
-// tagSearch, or every checkout would empty the search cache.
+// tagSearch (text, category, activity) or, for results sorted by price,
+// tagSearchPrice. The popularity order (sort=popular and the tie-break of
+// equal ranks) follows sales within SearchTTL (within an hour while the
+// database does not answer, when an older result stands in): a sale does
+// not move tagSearch, or every checkout would empty the search cache.
 func (s *CachedStore) Search(ctx context.Context, arg db.SearchParams) (db.SearchResult, error) {
 	key := cache.Key("search", cache.Named{"w": arg.Words, "p": arg.Prefix, "category": arg.CategoryID,
 		"sort": string(arg.Sort), "lim": arg.Lim, "off": arg.Off})
 	o := opts(tagSearch)
+	if arg.Sort == db.SortPriceAsc || arg.Sort == db.SortPriceDesc {
+		o = opts(tagSearch, tagSearchPrice)
+	}
 	o.TTL, o.Stale, o.Admit = SearchTTL, 0, s.searches
 	return cache.Remember(ctx, s.cache, key, o,
 		func(ctx context.Context) (db.SearchResult, error) { return s.db.Search(ctx, arg) })

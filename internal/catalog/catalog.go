@@ -193,7 +193,8 @@ func (s *Service) publish(ctx context.Context, e events.Event) {
 }
 
 func stateOf(p Product) *events.ProductState {
-	return &events.ProductState{CategoryID: p.CategoryID, Active: p.Active, Featured: p.Featured}
+	return &events.ProductState{CategoryID: p.CategoryID, Active: p.Active, Featured: p.Featured,
+		Text: p.Name + "\x00" + p.Description, Price: p.Price.String()}
 }
 
 // CacheKey is the product's version for the fragment cache: its id and

@@ -12,8 +12,11 @@ const (
 	// tagCategories: the category list, with its product counts.
 	tagCategories = "categories"
 	// tagSearch: every search result. Its generation moves when a
-	// product's text, category, price or activity does, or a category's.
+	// product's text, category or activity does, or a category's.
 	tagSearch = "products:search"
+	// tagSearchPrice: the search results sorted by price. Its generation
+	// moves when a product's price does.
+	tagSearchPrice = "products:search:price"
 )
 
 // productTag: one product's row, wherever it is shown on its own.

@@ -52,9 +52,9 @@ func Rules(tags Invalidator, store Store) []events.Rule {
 		return tags.Invalidate(ctx, t...)
 	}
 	return []events.Rule{
-		events.On("catalog: product changed -> its page, the lists of its old and new category, all-products, featured, category counts, search results",
+		events.On("catalog: product changed -> its page, the lists of its old and new category, all-products, featured, category counts, the search results it can move",
 			func(ctx context.Context, e events.ProductChanged) error {
-				t := []string{productTag(e.ID), tagAllProducts, tagSearch}
+				t := append([]string{productTag(e.ID), tagAllProducts}, searchTags(e.Before, e.After)...)
 				for _, s := range []*events.ProductState{e.Before, e.After} {
 					if s != nil {
 						t = append(t, categoryTag(s.CategoryID))
@@ -70,7 +70,7 @@ func Rules(tags Invalidator, store Store) []events.Rule {
 			}),
 		events.On("catalog: products changed from outside the shop -> their pages, their categories' lists, featured, category counts, search results",
 			func(ctx context.Context, e events.ProductsChanged) error {
-				t := []string{tagAllProducts, tagFeatured, tagCategories, tagSearch}
+				t := []string{tagAllProducts, tagFeatured, tagCategories, tagSearch, tagSearchPrice}
 				for _, id := range e.IDs {
 					t = append(t, productTag(id))
 				}
@@ -99,4 +99,20 @@ func Rules(tags Invalidator, store Store) []events.Rule {
 				return tags.Invalidate(ctx, tagCategories, categoryTag(e.ID), tagAllProducts, tagSearch)
 			}),
 	}
+}
+
+// searchTags returns the search tags a product's change moves: which
+// products match and their rank depend on its text, category and
+// activity; results sorted by price, also on its price. A change of stock
+// or of the featured flag moves none: results hold ids, and the products
+// shown are read (and invalidated) one by one.
+func searchTags(before, after *events.ProductState) []string {
+	switch {
+	case before == nil || after == nil || before.Active != after.Active ||
+		before.CategoryID != after.CategoryID || before.Text != after.Text:
+		return []string{tagSearch}
+	case before.Price != after.Price:
+		return []string{tagSearchPrice}
+	}
+	return nil
 }

@@ -68,10 +68,13 @@ func (s *Service) Search(ctx context.Context, r SearchRequest) (SearchList, erro
 		list.Category, categoryID = &c, c.ID
 	}
 	if r.Query.Empty() {
+		if r.Page > 1 {
+			return SearchList{}, ErrNotFound
+		}
 		return list, nil
 	}
 	res, err := s.store.Search(ctx, db.SearchParams{
-		Words: r.Query.Words, Prefix: r.Query.Prefix, Text: r.Query.Plain,
+		Words: r.Query.Words, Prefix: r.Query.Prefix, Text: fallbackText(r.Query),
 		CategoryID: categoryID, Sort: r.Sort, Lim: PageSize + 1, Off: params.Offset(r.Page, PageSize),
 	})
 	if err != nil {
@@ -91,14 +94,30 @@ func (s *Service) Search(ctx context.Context, r SearchRequest) (SearchList, erro
 	return list, nil
 }
 
+// fallbackText is what the misspelling fallback compares names with:
+// nothing when the query excludes words, since names like the others may
+// be what the visitor left out.
+func fallbackText(q SearchQuery) string {
+	if q.Excludes() {
+		return ""
+	}
+	return q.Plain
+}
+
 // SearchParams are the parameters of the search page and API, and
 // NormalizeSearchParams the page cache's form of them: the normalized
 // query, so that "Red  Shoes" and "red shoes" share an entry, and the
-// default sort whether it is named or not.
+// default sort and first page whether they are named or not.
 var (
 	SearchParams          = []string{"q", "page", "category", "sort"}
 	NormalizeSearchParams = map[string]func(string) string{
 		"q": func(q string) string { return ParseSearch(q).Text },
+		"page": func(p string) string {
+			if p == "1" {
+				return ""
+			}
+			return p
+		},
 		"sort": func(s string) string {
 			if s == string(db.SortRelevance) {
 				return ""

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxQueryLength bounds a search query, in characters: the terms past it
@@ -30,7 +32,7 @@ type SearchQuery struct {
 	// "quoted phrases", -excluded terms and "or".
 	Words string
 	// Prefix is the last word typed, matched as the beginning of a word
-	// ("sneak" finds sneakers); it holds letters and digits only.
+	// ("sneak" finds sneakers); it holds letters, digits and marks only.
 	Prefix string
 	// Plain is the words to look for, without operators: what the
 	// misspelling fallback compares with product names.
@@ -39,6 +41,10 @@ type SearchQuery struct {
 
 // Empty reports whether there is nothing to search for.
 func (q SearchQuery) Empty() bool { return q.Words == "" && q.Prefix == "" }
+
+// Excludes reports whether the query leaves words out: the misspelling
+// fallback, which looks at names only, could not honour that.
+func (q SearchQuery) Excludes() bool { return strings.Contains(" "+q.Words, " -") }
 
 // searchTerm is a word, a phrase, or the "or" operator.
 type searchTerm struct {
@@ -67,22 +73,27 @@ func (t searchTerm) plainWord() bool { return !t.or && !t.neg && len(t.words) ==
 // ParseSearch reads what a visitor typed into the search box. It never
 // fails: text without a word to look for is an empty query.
 //
-//   - It is lower-cased; invalid UTF-8 is a space. The normalized query
+//   - It is lower-cased and put in Unicode's composed form (NFC);
+//     invalid UTF-8 is a space. The normalized query
 //     holds at most maxSearchTerms terms and MaxQueryLength characters.
-//   - Words are runs of letters and digits; anything else separates them.
+//   - Words are runs of letters, digits and marks; anything else
+//     separates them.
 //     "quoted text" is a phrase, a leading minus excludes a word or a
 //     phrase, "or" between terms is an alternative (websearch syntax).
 //   - The last word, when it is a required word, is a prefix: it is being
 //     typed.
 //   - Stop words ("the", "for"…) are dropped, as full-text search drops
-//     them anyway; so are exclusions of stop words and stray operators.
+//     them anyway, unless the query is nothing else; so are phrases and
+//     exclusions of stop words, and an "or" that does not stand between
+//     two wanted terms.
 //   - Without "or", every term is required and their order does not
 //     matter: they are sorted (the prefix stays last).
 func ParseSearch(typed string) SearchQuery {
-	typed = strings.ToLower(strings.ToValidUTF8(typed, " "))
+	typed = strings.ToValidUTF8(typed, " ")
 	if utf8.RuneCountInString(typed) > maxTypedLength {
 		typed = string([]rune(typed)[:maxTypedLength])
 	}
+	typed = strings.ToLower(norm.NFC.String(typed))
 	terms := tidy(lexSearch(typed))
 
 	var q SearchQuery
@@ -114,7 +125,9 @@ func ParseSearch(typed string) SearchQuery {
 	return q
 }
 
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+// isWordRune: letters, digits, and the marks that belong to letters (an
+// accent not composed with its letter, the vowel signs of Indic scripts).
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
 
 // lexSearch splits lower-cased text into terms, in the order typed.
 func lexSearch(s string) []searchTerm {
@@ -156,17 +169,25 @@ func wordsOf(rs []rune) []string {
 	return strings.FieldsFunc(string(rs), func(r rune) bool { return !isWordRune(r) })
 }
 
-// tidy drops empty phrases, stop words that are not the last term,
-// exclusions of stop words and "or"s with nothing on one side, then keeps
-// the terms that fit in maxSearchTerms and MaxQueryLength characters.
+// tidy drops empty phrases, phrases of stop words only, stop words
+// (unless the query is nothing else: "for" may be the start of
+// "formal"), exclusions of stop words and "or"s that do not stand between
+// two wanted terms, then keeps the terms that fit in maxSearchTerms and
+// MaxQueryLength characters.
 func tidy(terms []searchTerm) []searchTerm {
 	var out []searchTerm
 	for i, t := range terms {
 		last := i == len(terms)-1
-		if len(t.words) == 0 || (len(t.words) == 1 && !t.or && stopWords[t.words[0]] && (t.neg || !last)) {
+		switch {
+		case len(t.words) == 0 || (len(t.words) > 1 && allStopWords(t.words)):
+			continue
+		case len(t.words) == 1 && !t.or && stopWords[t.words[0]] && (t.neg || !last):
 			continue
 		}
 		out = append(out, t)
+	}
+	if n := len(out); n > 1 && out[n-1].plainWord() && stopWords[out[n-1].words[0]] {
+		out = out[:n-1] // a stop word typed last, after words that say more
 	}
 	out = pairOrs(out)
 	length, n := -1, 0
@@ -183,11 +204,22 @@ func tidy(terms []searchTerm) []searchTerm {
 	return pairOrs(out)
 }
 
-// pairOrs drops every "or" that does not stand between two terms.
+func allStopWords(words []string) bool {
+	for _, w := range words {
+		if !stopWords[w] {
+			return false
+		}
+	}
+	return true
+}
+
+// pairOrs drops every "or" that does not stand between two wanted terms
+// (an alternative of an exclusion would match most of the catalog).
 func pairOrs(terms []searchTerm) []searchTerm {
 	var kept []searchTerm
 	for i, t := range terms {
-		if t.or && (len(kept) == 0 || kept[len(kept)-1].or || i == len(terms)-1) {
+		if t.or && (len(kept) == 0 || kept[len(kept)-1].or || kept[len(kept)-1].neg ||
+			i == len(terms)-1 || terms[i+1].neg || terms[i+1].or) {
 			continue
 		}
 		kept = append(kept, t)

@@ -22,9 +22,13 @@ func TestParseSearch(t *testing.T) {
 		// the prefix.
 		{"leather brown boots", "brown leather boots", "brown leather", "boots", "brown leather boots"},
 		{"brown leather boots", "brown leather boots", "brown leather", "boots", "brown leather boots"},
-		// Stop words go, unless last (it may be the start of a word).
+		// Stop words go, unless they are all there is.
 		{"the shoes for the office", "shoes office", "shoes", "office", "shoes office"},
-		{"shoes for", "shoes for", "shoes", "for", "shoes for"},
+		{"shoes for", "shoes", "", "shoes", "shoes"},
+		{"for", "for", "", "for", "for"}, // alone, it may be the start of "formal"
+		{`"the a" -red`, "", "", "", ""},
+		{"red or -blue", "red -blue", "red -blue", "", "red"}, // an alternative of an exclusion is no alternative
+		{"cafe\u0301 mugs", "café mugs", "café", "mugs", "café mugs"},
 		// Websearch syntax.
 		{`"running shoes" red`, `"running shoes" red`, `"running shoes"`, "red", "running shoes red"},
 		{`red -leather`, "red -leather", "red -leather", "", "red"},

@@ -30,6 +30,11 @@ type ProductState struct {
 	CategoryID int64
 	Active     bool
 	Featured   bool
+	// Text is what search reads of the product itself (name and
+	// description) and Price its price, as text: rules compare them to
+	// tell which search results a change can move.
+	Text  string
+	Price string
 }
 
 // ProductChanged: a product was created (Before is nil), changed, or

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"example.com/shop/internal/cache/cachetest"
+	"example.com/shop/internal/changes"
 )
 
 // searchFor returns the search page's path for typed text.
@@ -115,6 +117,17 @@ func TestSearch(t *testing.T) {
 	}
 	if r := anon.get(searchFor("Zanzibar Teapot")); !strings.Contains(r.body, `value="zanzibar teapot"`) {
 		t.Error("the page does not show the query as understood")
+	}
+
+	// A change of stock moves no search result: the page is rendered
+	// again (it shows the product) from the cached ids, reading only the
+	// changed product.
+	if r := shop.client().json("PATCH", fmt.Sprintf("/api/admin/products/%d", id), `{"stock":42}`,
+		"Authorization", "Bearer "+adminToken); r.status != http.StatusOK {
+		t.Fatalf("stock: %d %s", r.status, r.body)
+	}
+	if r := anon.get(searchFor("zanzibar teapot")); r.header.Get("X-Cache") != "MISS" || r.queries(t) != 1 {
+		t.Errorf("after a change of stock: X-Cache %s, %d SQL, want a MISS with 1 (the product's row)", r.header.Get("X-Cache"), r.queries(t))
 	}
 
 	// A product's change shows at once: a new name, a new price.
@@ -256,5 +269,43 @@ func TestSearchFlood(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSearchFollowsWritesFromSQL: a product renamed and a category renamed
+// with psql are found by their new names on every instance, although the
+// old results were cached (page and query) on each: the triggers keep the
+// search table current and the change notifications move the search tag.
+func TestSearchFollowsWritesFromSQL(t *testing.T) {
+	t.Parallel()
+	cl := newCluster(t, 2, map[string]string{"CACHE_STORE": "redis", "REDIS_URL": cachetest.SharedRedisURL()})
+	var product, category int64
+	_ = cl.pool.QueryRow(t.Context(), `SELECT id, category_id FROM products WHERE active ORDER BY sold_count DESC, id LIMIT 1`).Scan(&product, &category)
+	found := func(body string, id int64) bool {
+		return strings.Contains(body, fmt.Sprintf(`href="/products/%d"`, id))
+	}
+	for _, c := range []struct{ sql, query string }{
+		{fmt.Sprintf(`UPDATE products SET name = 'Quokka Kettle' WHERE id = %d`, product), "quokka kettle"},
+		{fmt.Sprintf(`UPDATE categories SET name = 'Wombat Gear' WHERE id = %d`, category), "wombat gear"},
+	} {
+		for _, s := range cl.instances {
+			for range 3 { // stored on the second request, served on the third
+				if r := s.client().get(searchFor(c.query)); r.status != http.StatusOK || found(r.body, product) {
+					t.Fatalf("%q before the write: %d, found %v", c.query, r.status, found(r.body, product))
+				}
+			}
+		}
+		if _, err := cl.pool.Exec(t.Context(), c.sql); err != nil {
+			t.Fatal(err)
+		}
+		committed := time.Now()
+		for n, s := range cl.instances {
+			for !found(s.client().get(searchFor(c.query)).body, product) {
+				if time.Since(committed) > 10*changes.ExternalBound {
+					t.Fatalf("instance %d does not find %q %s after the write", n, c.query, time.Since(committed))
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
 	}
 }
