@@ -25,6 +25,7 @@ func benchCmd(ctx context.Context, cfg config, args []string, stdout, stderr io.
 	out := fs.String("out", filepath.Join("bench", "results"), "directory of the report")
 	readme := fs.String("readme", "", "README whose results table to update (between <!-- bench:begin --> and <!-- bench:end -->)")
 	profile := fs.Bool("profile", false, "save CPU profiles of the cache-on shop")
+	rewrite := fs.String("report", "", "write the report (Markdown, plots, and the README table with --readme) again from a run's JSON, without measuring")
 	redisServer := fs.String("redis-server", "", "redis-server binary for the Redis configurations (default: from PATH)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -44,8 +45,17 @@ func benchCmd(ctx context.Context, cfg config, args []string, stdout, stderr io.
 			opts.Configs = append(opts.Configs, c)
 		}
 	}
-	report, err := bench.Run(ctx, opts)
-	if err != nil {
+	var report *bench.Report
+	if *rewrite != "" {
+		if report, err = bench.Read(*rewrite); err != nil {
+			return err
+		}
+		paths, err := bench.Rewrite(report, *out)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", strings.Join(paths, ", "))
+	} else if report, err = bench.Run(ctx, opts); err != nil {
 		return err
 	}
 	if *readme != "" {

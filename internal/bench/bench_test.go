@@ -211,7 +211,7 @@ func TestFragment(t *testing.T) {
 func sampleReport() *Report {
 	phase := func(config, mix string, sql, p50 float64) Phase {
 		return Phase{Config: config, Mix: mix, Offered: 100, Achieved: 100, Requests: 1000, Pass: true, SQLPerRequest: sql,
-			Latency: Latency{P50: p50, P99: 4 * p50}, HitRates: map[string]float64{"page": 0.9},
+			Latency: Latency{P50: p50, P99: 4 * p50}, HitRates: map[string]float64{"page": 0.9}, CPU: CPU{Shop: 0.5, Postgres: sql / 2},
 			Kinds: map[Kind]int{Product: 900, Checkout: 100}, SQLByKind: map[Kind]float64{Product: sql / 2, Checkout: 7}}
 	}
 	capacity := func(config, mix string, rate float64) Capacity {
@@ -277,6 +277,9 @@ func TestEvaluate(t *testing.T) {
 	}
 	if w := why["SQL statements per request, full mix, on / off"]; !strings.Contains(w, "no shared cache may answer") {
 		t.Errorf("the SQL miss is not explained: %q", w)
+	}
+	if w := why["capacity at the SLO, full mix, on / off"]; !strings.Contains(w, "CPU time of a request") || !strings.Contains(w, "0.95 ms") {
+		t.Errorf("the capacity miss is not explained by CPU per request: %q", w)
 	}
 	r.StaleReads = 1
 	evaluate(r)
