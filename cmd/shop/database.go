@@ -53,16 +53,6 @@ func withPool(ctx context.Context, url string, fn func(*pgxpool.Pool) error) err
 	return fn(pool)
 }
 
-// migrateUp applies pending migrations, writing what it did to out.
-func migrateUp(ctx context.Context, pool *pgxpool.Pool, out io.Writer) error {
-	m, err := db.NewMigrator(pool)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	return m.Up(ctx, out)
-}
-
 // seedDatabase seeds an empty database with the configured passwords.
 func seedDatabase(ctx context.Context, cfg config, pool *pgxpool.Pool, scale float64, seedValue int64, progress io.Writer) (seed.Counts, error) {
 	adminHash, err := accounts.HashPassword(cfg.AdminPassword, cfg.BcryptCost)

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"example.com/shop/internal/bench"
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/testdb"
 )
@@ -60,17 +59,7 @@ func startShop(t *testing.T, env map[string]string, args ...string) *process {
 			_ = cmd.Process.Kill()
 		}
 	})
-	found := make(chan string, 1)
-	go func() {
-		addr := regexp.MustCompile(`serving on (http://\S+)`)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := addr.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
+	found := bench.ServingAddress(stdout)
 	select {
 	case p.url = <-found:
 	case <-time.After(2 * time.Minute):

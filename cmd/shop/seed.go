@@ -27,7 +27,7 @@ func seedCmd(ctx context.Context, cfg config, args []string, stdout, stderr io.W
 		return err
 	}
 	defer pool.Close()
-	if err := migrateUp(ctx, pool, io.Discard); err != nil {
+	if err := db.MigrateUp(ctx, pool, io.Discard); err != nil {
 		return err
 	}
 	if *reset {

@@ -67,7 +67,7 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 		}
 	}
 	if *setup || *migrateFirst {
-		if err := withPool(ctx, cfg.DatabaseURL, func(pool *pgxpool.Pool) error { return migrateUp(ctx, pool, stdout) }); err != nil {
+		if err := withPool(ctx, cfg.DatabaseURL, func(pool *pgxpool.Pool) error { return db.MigrateUp(ctx, pool, stdout) }); err != nil {
 			return err
 		}
 	}

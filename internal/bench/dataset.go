@@ -88,12 +88,7 @@ func makeTemplate(ctx context.Context, conn *pgx.Conn, serverURL, name, marker s
 	}
 	err = func() error {
 		defer pool.Close()
-		m, err := db.NewMigrator(pool)
-		if err != nil {
-			return err
-		}
-		defer m.Close()
-		if err := m.Up(ctx, io.Discard); err != nil {
+		if err := db.MigrateUp(ctx, pool, io.Discard); err != nil {
 			return err
 		}
 		// Cost 4: the benchmark logs its customers in once per run, and

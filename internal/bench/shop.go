@@ -93,17 +93,7 @@ func (r *runner) startShop(ctx context.Context, c Config, extraArgs ...string) (
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the shop (%s): %w", c.Name, err)
 	}
-	found := make(chan string, 1)
-	go func() {
-		addr := regexp.MustCompile(`serving on (http://\S+)`)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := addr.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
+	found := ServingAddress(stdout)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	fail := func(err error) (*shop, error) {
@@ -295,4 +285,26 @@ func (s *shop) login(ctx context.Context, email, password string) (string, error
 		}
 	}
 	return "", fmt.Errorf("log in as %s: %s and no session", email, res.Status)
+}
+
+var servingOn = regexp.MustCompile(`serving on (http://\S+)`)
+
+// ServingAddress reads the output of a `shop serve` process and sends the
+// address it says it serves on. It reads to the end, so that the process
+// never blocks on a full pipe.
+func ServingAddress(stdout io.Reader) <-chan string {
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := servingOn.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	return found
 }

@@ -29,6 +29,7 @@ type SortOption struct {
 }
 
 var sortLabels = map[db.ProductSort]string{
+	db.SortRelevance: "Best match",
 	db.SortPopular:   "Most popular",
 	db.SortNewest:    "Newest",
 	db.SortPriceAsc:  "Price: low to high",
@@ -94,6 +95,30 @@ type WishlistPage struct {
 	Products []Product
 }
 
+// sortOptions returns the sort menu of the list at path: a link for each
+// of sorts (the first is the default, left out of its URL), with the
+// list's other parameters (keep) and on its first page.
+func sortOptions(path string, keep url.Values, sorts []db.ProductSort, selected db.ProductSort) []SortOption {
+	out := make([]SortOption, 0, len(sorts))
+	for _, v := range sorts {
+		k := url.Values{}
+		for key, val := range keep {
+			k[key] = val
+		}
+		k.Del("sort")
+		if v != sorts[0] {
+			k.Set("sort", string(v))
+		}
+		u := url.URL{Path: path, RawQuery: k.Encode()}
+		out = append(out, SortOption{Label: sortLabels[v], URL: u.String(), Selected: v == selected})
+	}
+	return out
+}
+
+// validSlug reports whether s may be a category's slug; a parameter that
+// may not is a category that does not exist.
+func validSlug(s string) bool { return Slugify(s) == s && len(s) <= 100 }
+
 // parseList reads and validates the list parameters of a request. It
 // returns the query and the normalized parameters the list's links keep.
 func parseList(c echo.Context, categorySlug string) (ListQuery, url.Values, error) {
@@ -108,7 +133,7 @@ func parseList(c echo.Context, categorySlug string) (ListQuery, url.Values, erro
 	if categorySlug == "" {
 		categorySlug = c.QueryParam("category")
 	}
-	if categorySlug != "" && (Slugify(categorySlug) != categorySlug || len(categorySlug) > 100) {
+	if categorySlug != "" && !validSlug(categorySlug) {
 		return ListQuery{}, nil, echo.NewHTTPError(http.StatusNotFound, "There is no such category.")
 	}
 	keep := url.Values{}
@@ -157,18 +182,7 @@ func HandleList(s *Service, bestSellers BestSellers) echo.HandlerFunc {
 			keep.Set("category", q.CategorySlug)
 		}
 		page.Pager = params.Links(path, keep, "page", q.Page, list.HasNext)
-		for _, v := range Sorts {
-			k := url.Values{}
-			for key, val := range keep {
-				k[key] = val
-			}
-			k.Del("sort")
-			if v != db.SortPopular {
-				k.Set("sort", string(v))
-			}
-			u := url.URL{Path: path, RawQuery: k.Encode()}
-			page.Sorts = append(page.Sorts, SortOption{Label: sortLabels[v], URL: u.String(), Selected: v == q.Sort})
-		}
+		page.Sorts = sortOptions(path, keep, Sorts, q.Sort)
 		return c.Render(http.StatusOK, pageList, page)
 	}
 }

@@ -18,8 +18,6 @@ const pageSearch = "search"
 // SearchSorts lists the orders of search results, the default first.
 var SearchSorts = append([]db.ProductSort{db.SortRelevance}, Sorts...)
 
-var searchSortLabels = map[db.ProductSort]string{db.SortRelevance: "Best match"}
-
 // ParseSearchSort reads the sort parameter of a search: empty means
 // relevance.
 func ParseSearchSort(s string) (db.ProductSort, bool) {
@@ -160,7 +158,7 @@ func parseSearch(c echo.Context) (SearchRequest, url.Values, error) {
 		return SearchRequest{}, nil, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("sort must be one of %v", SearchSorts))
 	}
 	slug := c.QueryParam("category")
-	if slug != "" && (Slugify(slug) != slug || len(slug) > 100) {
+	if slug != "" && !validSlug(slug) {
 		return SearchRequest{}, nil, echo.NewHTTPError(http.StatusNotFound, "There is no such category.")
 	}
 	r := SearchRequest{Query: ParseSearch(c.QueryParam("q")), CategorySlug: slug, Sort: sort, Page: page}
@@ -200,22 +198,7 @@ func HandleSearch(s *Service) echo.HandlerFunc {
 		page := SearchPage{Query: r.Query, Category: list.Category, Products: list.Products, Similar: list.Similar,
 			Pager: params.Links(path, keep, "page", r.Page, list.HasNext)}
 		if !r.Query.Empty() {
-			for _, v := range SearchSorts {
-				k := url.Values{}
-				for key, val := range keep {
-					k[key] = val
-				}
-				k.Del("sort")
-				if v != db.SortRelevance {
-					k.Set("sort", string(v))
-				}
-				label := searchSortLabels[v]
-				if label == "" {
-					label = sortLabels[v]
-				}
-				u := url.URL{Path: path, RawQuery: k.Encode()}
-				page.Sorts = append(page.Sorts, SortOption{Label: label, URL: u.String(), Selected: v == r.Sort})
-			}
+			page.Sorts = sortOptions(path, keep, SearchSorts, r.Sort)
 		}
 		return c.Render(http.StatusOK, pageSearch, page)
 	}

@@ -50,6 +50,17 @@ func (m *Migrator) Up(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
+// MigrateUp applies every pending migration to the database of pool,
+// writing one line per migration to w.
+func MigrateUp(ctx context.Context, pool *pgxpool.Pool, w io.Writer) error {
+	m, err := NewMigrator(pool)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Up(ctx, w)
+}
+
 // Down rolls back the latest migration.
 func (m *Migrator) Down(ctx context.Context, w io.Writer) error {
 	r, err := m.provider.Down(ctx)

@@ -150,12 +150,7 @@ func makeTemplate(ctx context.Context, name string, fill func(context.Context, *
 	}
 	// A template must have no connections when it is cloned.
 	defer pool.Close()
-	m, err := db.NewMigrator(pool)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	if err := m.Up(ctx, io.Discard); err != nil {
+	if err := db.MigrateUp(ctx, pool, io.Discard); err != nil {
 		return err
 	}
 	if fill != nil {

@@ -309,3 +309,36 @@ func TestSearchFollowsWritesFromSQL(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchRanking: a word in a product's name ranks above the same word
+// in a description; equal ranks go by popularity; the page has an ETag and
+// answers a revalidation with 304 like any public page.
+func TestSearchRanking(t *testing.T) {
+	t.Parallel()
+	shop := newTestShop(t)
+	anon := shop.client()
+	inDescription := createProduct(t, shop, "Plain Cup", "A quillon glaze.", "5.00")
+	inName := createProduct(t, shop, "Quillon Mug", "Thick walls.", "6.00")
+	less := createProduct(t, shop, "Vesper Lamp", "Brass.", "40.00")
+	more := createProduct(t, shop, "Vesper Lantern", "Brass.", "40.00")
+	shop.exec(`UPDATE products SET sold_count = 50 WHERE id = $1`, more)
+	before := func(body string, a, b int64) bool {
+		i := strings.Index(body, fmt.Sprintf(`href="/products/%d"`, a))
+		j := strings.Index(body, fmt.Sprintf(`href="/products/%d"`, b))
+		return i >= 0 && j >= 0 && i < j
+	}
+	if r := anon.get(searchFor("quillon")); !before(r.body, inName, inDescription) {
+		t.Error("a match in the description ranks above a match in the name")
+	}
+	r := anon.get(searchFor("vesper"))
+	if !before(r.body, more, less) {
+		t.Error("of two equal matches, the less popular comes first")
+	}
+	etag := r.header.Get("ETag")
+	if etag == "" {
+		t.Fatal("a search page without an ETag")
+	}
+	if again := anon.get(searchFor("vesper"), "If-None-Match", etag); again.status != http.StatusNotModified {
+		t.Errorf("a revalidated search page: %d, want 304", again.status)
+	}
+}
