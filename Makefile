@@ -6,14 +6,21 @@ BIN          = $(CURDIR)/.bin
 SQLC         = $(BIN)/sqlc-$(SQLC_VERSION)
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/shop?sslmode=disable
 
-.PHONY: run test bench bench-quick faults security stale-check build generate check-generated vet fmt-check lint seed migrate clean help
+.PHONY: run stop-db test bench bench-quick faults security stale-check build generate check-generated vet fmt-check lint seed migrate clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-run: ## set up the database (create, migrate, seed when empty) and serve on :8080
-	@./scripts/dev-postgres
-	$(GO) run ./cmd/shop serve --setup
+# WITH_DB runs a command on a PostgreSQL that answers: DATABASE_URL when
+# set, else the local one, else a private one (scripts/dev-postgres starts
+# it, and prints its URL, which may name another port than 5432).
+WITH_DB = url=$$(./scripts/dev-postgres) && DATABASE_URL=$$url
+
+run: ## set up the database (a private PostgreSQL when none is usable; create, migrate, seed when empty) and serve on :8080
+	@$(WITH_DB) $(GO) run ./cmd/shop serve --setup
+
+stop-db: ## stop the private PostgreSQL that `make run` started (and nothing else)
+	@./scripts/dev-postgres stop
 
 test: check-generated vet fmt-check ## the whole suite, with the race detector
 	$(GO) test -race -count=1 -timeout 20m ./...
@@ -44,10 +51,10 @@ build: ## build the shop binary into ./bin/shop
 	$(GO) build -o bin/shop ./cmd/shop
 
 seed: ## reseed the database (SCALE=1 by default; destroys its data)
-	$(GO) run ./cmd/shop seed --reset --scale $(or $(SCALE),1)
+	@$(WITH_DB) $(GO) run ./cmd/shop seed --reset --scale $(or $(SCALE),1)
 
 migrate: ## apply pending migrations
-	$(GO) run ./cmd/shop migrate up
+	@$(WITH_DB) $(GO) run ./cmd/shop migrate up
 
 generate: $(SQLC) ## regenerate internal/db from db/queries and db/migrations
 	$(SQLC) generate
