@@ -16,7 +16,7 @@ import (
 var benchEnv []string
 
 func benchCmd(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", stderr)
+	fs := newFlags("bench", "", stderr)
 	scale := fs.Float64("scale", 1, "dataset size: 1 is about a thousand products")
 	seedValue := fs.Int64("seed", 1, "picks the dataset and the requests: the same seed makes the same run")
 	quick := fs.Bool("quick", false, "a short run (under 2 minutes): off and memory only, short steps")
@@ -27,7 +27,7 @@ func benchCmd(ctx context.Context, cfg config, args []string, stdout, stderr io.
 	profile := fs.Bool("profile", false, "save CPU profiles of the cache-on shop")
 	rewrite := fs.String("report", "", "write the report (Markdown, plots, and the README table with --readme) again from a run's JSON, without measuring")
 	redisServer := fs.String("redis-server", "", "redis-server binary for the Redis configurations (default: from PATH)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	self, err := os.Executable()

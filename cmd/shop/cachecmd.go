@@ -13,6 +13,7 @@ import (
 
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/web"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 const cacheUsage = `Usage: shop cache <command>
@@ -24,9 +25,32 @@ const cacheUsage = `Usage: shop cache <command>
 `
 
 func cacheCmd(ctx context.Context, cfg config, args []string, logger *slog.Logger, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, cacheUsage)
-		return errors.New("cache needs a command")
+	// The command line is read before the store is looked at, so that
+	// help shows whatever the store.
+	fs := newFlags("cache", "", stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), cacheUsage) }
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return &usageError{err: errors.New("cache needs a command")}
+	}
+	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	keys := newFlags("cache keys", "PATTERN", stderr)
+	limit := keys.Int("limit", 1000, "list at most this many keys")
+	switch cmd {
+	case "stats", "flush", "invalidate":
+	case "keys":
+		if err := parseFlags(keys, rest); err != nil {
+			return err
+		}
+		if keys.NArg() != 1 {
+			return &usageError{err: errors.New("cache keys needs one pattern, like 'shop:*:default:*' (shop cache stats shows the prefixes)")}
+		}
+	default:
+		fs.Usage()
+		return &usageError{err: fmt.Errorf("unknown cache command %q", cmd)}
 	}
 	switch cfg.Cache.Store {
 	case "memory", "none":
@@ -35,38 +59,36 @@ func cacheCmd(ctx context.Context, cfg config, args []string, logger *slog.Logge
 		return fmt.Errorf("CACHE_STORE=%s: each shop process keeps its cache in its own memory, which this command cannot reach; "+
 			"use /admin/cache of the running shop, or a shared store (redis, tiered, memcached)", cfg.Cache.Store)
 	}
-	caches, err := cache.Open(cfg.Cache, nil, logger)
+	// The keys are under the database's identity: the command acts on
+	// the entries of the shop of DATABASE_URL, and no other.
+	var caches *cache.Caches
+	err := withPool(ctx, cfg.DatabaseURL, func(pool *pgxpool.Pool) (err error) {
+		caches, err = openCaches(ctx, cfg.Cache, pool, nil, logger)
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	defer caches.Close()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	switch cmd, rest := args[0], args[1:]; cmd {
+	switch cmd {
 	case "stats":
 		return cacheStats(ctx, caches, stdout)
 	case "keys":
-		fs := newFlags("cache keys", stderr)
-		limit := fs.Int("limit", 1000, "list at most this many keys")
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			return errors.New("cache keys needs one pattern, like 'shop:default:*'")
-		}
-		return cacheKeys(ctx, caches, fs.Arg(0), *limit, stdout)
+		return cacheKeys(ctx, caches, keys.Arg(0), *limit, stdout)
 	case "flush":
 		if len(rest) != 1 || caches.Alias(rest[0]) == nil {
-			return errors.New("cache flush needs an alias: default, long_term or sessions")
+			return &usageError{err: errors.New("cache flush needs an alias: default, long_term or sessions")}
 		}
 		if err := caches.Alias(rest[0]).Flush(ctx); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "flushed the %s alias\n", rest[0])
 		return nil
-	case "invalidate":
+	default: // invalidate
 		if len(rest) == 0 {
-			return errors.New("cache invalidate needs tags, like product:42")
+			return &usageError{err: errors.New("cache invalidate needs tags, like product:42")}
 		}
 		if err := caches.Tags.Invalidate(ctx, rest...); err != nil {
 			return err
@@ -74,8 +96,6 @@ func cacheCmd(ctx context.Context, cfg config, args []string, logger *slog.Logge
 		fmt.Fprintf(stdout, "invalidated %s\n", strings.Join(rest, ", "))
 		return nil
 	}
-	fmt.Fprint(stderr, cacheUsage)
-	return fmt.Errorf("unknown cache command %q", args[0])
 }
 
 func cacheStats(ctx context.Context, c *cache.Caches, w io.Writer) error {

@@ -8,6 +8,8 @@ import (
 
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/cachetest"
+	"example.com/shop/internal/db"
+	"example.com/shop/internal/testdb"
 )
 
 // TestCacheCommand: `shop cache` reads and acts on the shared cache a
@@ -19,7 +21,14 @@ func TestCacheCommand(t *testing.T) {
 	for k, v := range cachetest.Relaxed {
 		vars[k] = v
 	}
-	shop := cachetest.Caches(t, vars) // what a running shop would hold
+	url := testdb.NewURL(t)
+	vars["DATABASE_URL"] = url
+	pool, err := db.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	shop := cachetest.CachesFor(t, pool, vars) // what a running shop on that database would hold
 	ctx := context.Background()
 	tagged := cache.Opts{Tags: []string{"product:42"}}
 	for _, k := range []string{"card-42", "card-43"} {
@@ -40,7 +49,7 @@ func TestCacheCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, "redis") {
 		t.Errorf("cache stats: %v\n%s", err, out)
 	}
-	out, err = shopCmd("keys", vars["CACHE_PREFIX"]+":default:*")
+	out, err = shopCmd("keys", shop.Config.Prefix+":default:*")
 	if err != nil || !strings.Contains(out, "card-42") || !strings.Contains(out, "card-43") || strings.Contains(out, "day-2026") {
 		t.Errorf("cache keys: %v\n%s", err, out)
 	}

@@ -90,6 +90,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.Cache, err = cache.ConfigFromEnv(getenv); err != nil {
 		return config{}, err
 	}
+	// A load that concurrent requests share is bounded as one request is.
+	c.Cache.LoadTimeout = c.RequestTimeout
 	return c, nil
 }
 

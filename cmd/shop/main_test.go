@@ -57,12 +57,13 @@ func TestServeSetup(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// One buffer for both, as on a terminal.
 	var stdout syncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--setup"}, env(map[string]string{
-			"DATABASE_URL": url, "SHOP_ADDR": "127.0.0.1:0", "SHOP_BCRYPT_COST": "4", "LOG_LEVEL": "warn",
-		}), &stdout, io.Discard)
+			"DATABASE_URL": url, "SHOP_ADDR": "127.0.0.1:0", "SHOP_BCRYPT_COST": "4", "LOG_LEVEL": "info",
+		}), &stdout, &stdout)
 	}()
 
 	addr := regexp.MustCompile(`serving on (http://\S+)`)
@@ -98,6 +99,17 @@ func TestServeSetup(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the shop never became ready")
 		}
+	}
+	// The address and the logins are the last thing the start says, not
+	// pushed off the screen by the warm-up's requests.
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if n := len(lines); n < 2 || !strings.Contains(lines[n-2], "serving on "+base) || !strings.HasPrefix(lines[n-1], "log in as admin@shop.test") ||
+		strings.Contains(stdout.String(), "msg=request") {
+		t.Errorf("the start does not end with the address and the logins, or logged requests:\n%s", stdout.String())
+	}
+	// A first start has no changes to have missed, and says nothing of them.
+	if out := stdout.String(); strings.Contains(out, "invalidating") || strings.Contains(out, "level=WARN") {
+		t.Errorf("a first start warns or speaks of invalidating:\n%s", out)
 	}
 	for _, path := range []string{"/healthz", "/readyz", "/", "/products"} {
 		res, err := http.Get(base + path)

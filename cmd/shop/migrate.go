@@ -9,15 +9,26 @@ import (
 	"example.com/shop/internal/db"
 )
 
-func migrate(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	fs := newFlags("migrate", stdout)
+func migrate(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", "", stderr)
 	fs.Usage = func() { fmt.Fprintln(fs.Output(), "Usage: shop migrate up | down | status") }
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	var apply func(*db.Migrator) error
+	switch {
+	case fs.NArg() != 1:
 		fs.Usage()
-		return errors.New("migrate needs one of up, down, status")
+		return &usageError{err: errors.New("migrate needs one of up, down, status")}
+	case fs.Arg(0) == "up":
+		apply = func(m *db.Migrator) error { return m.Up(ctx, stdout) }
+	case fs.Arg(0) == "down":
+		apply = func(m *db.Migrator) error { return m.Down(ctx, stdout) }
+	case fs.Arg(0) == "status":
+		apply = func(m *db.Migrator) error { return m.Status(ctx, stdout) }
+	default:
+		fs.Usage()
+		return &usageError{err: fmt.Errorf("unknown migrate direction %q", fs.Arg(0))}
 	}
 	pool, err := db.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -29,14 +40,5 @@ func migrate(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 		return err
 	}
 	defer m.Close()
-	switch fs.Arg(0) {
-	case "up":
-		return m.Up(ctx, stdout)
-	case "down":
-		return m.Down(ctx, stdout)
-	case "status":
-		return m.Status(ctx, stdout)
-	}
-	fs.Usage()
-	return fmt.Errorf("unknown migrate direction %q", fs.Arg(0))
+	return apply(m)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"example.com/shop/internal/bench"
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/testdb"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // TestMain lets the test binary be the shop: with SHOP_TEST_MAIN=1 it runs
@@ -24,6 +26,9 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	benchEnv = []string{"SHOP_TEST_MAIN=1"}
+	// The Redis client library logs to the whole process; the tests'
+	// clients are their own, and say what went wrong through their errors.
+	cachetest.QuietRedis()
 	os.Exit(m.Run())
 }
 
@@ -44,7 +49,10 @@ func startShop(t *testing.T, env map[string]string, args ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
+	// The shop's log is shown only when the test fails: a fault test's
+	// shop logs the faults it was made to see.
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +65,10 @@ func startShop(t *testing.T, env map[string]string, args ...string) *process {
 		case <-done:
 		case <-time.After(15 * time.Second):
 			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("shop serve %s said on stderr:\n%s", strings.Join(args, " "), stderr.String())
 		}
 	})
 	found := bench.ServingAddress(stdout)
@@ -92,6 +104,41 @@ func get(t *testing.T, url string) (string, http.Header) {
 	return string(b), res.Header
 }
 
+// heard waits until the change listener of each process has handled every
+// change committed so far, as its /metrics says. A process runs the rules
+// of another's write again when the write's notification reaches it (the
+// writer has already run them itself), which makes whatever was cached in
+// between a miss: a test that needs a page to stay cached waits for that
+// first.
+func heard(t *testing.T, pool *pgxpool.Pool, ps ...*process) {
+	t.Helper()
+	var last int64
+	// The change log holds committed changes only; the sequence also
+	// counts numbers that rolled back, which no listener ever hears of.
+	if err := pool.QueryRow(t.Context(), `SELECT coalesce(max(seq), 0) FROM shop_change_log`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			body, _ := get(t, p.url+"/metrics")
+			at := -1.0
+			for _, line := range strings.Split(body, "\n") {
+				if v, ok := strings.CutPrefix(line, "shop_changes_processed "); ok {
+					at, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
+				}
+			}
+			if int64(at) >= last {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the change listener of %s is at change %.0f, not %d, after 10 s", p.url, at, last)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
 // TestTwoProcesses: two real `shop serve` processes share one database and
 // one Redis. A price changed through one is never followed by the old price
 // from the other, and a price changed with SQL shows on both.
@@ -112,6 +159,7 @@ func TestTwoProcesses(t *testing.T) {
 			a, b := startShop(t, env, "--migrate=false", "--warm=never"), startShop(t, env, "--migrate=false", "--warm=never")
 			path := fmt.Sprintf("/products/%d", product)
 			for i := range 5 {
+				heard(t, pool, a, b) // the previous round's write: B hears it too
 				get(t, b.url+path)
 				if _, h := get(t, b.url+path); h.Get("X-Cache") != "HIT" {
 					t.Fatalf("the page is not cached on B (X-Cache %s)", h.Get("X-Cache"))

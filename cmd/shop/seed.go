@@ -12,11 +12,11 @@ import (
 )
 
 func seedCmd(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("seed", stderr)
+	fs := newFlags("seed", "", stderr)
 	scale := fs.Float64("scale", 1, "dataset size: 1 is ~1k products, 100 is ~100k products")
 	seedValue := fs.Int64("seed", 1, "which dataset: the same seed and scale give the same rows")
 	reset := fs.Bool("reset", false, "empty every shop table first (destroys its data)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *scale <= 0 || *scale > 10_000 {

@@ -49,14 +49,14 @@ func (m *warmMode) IsBoolFlag() bool { return true }
 
 var _ flag.Value = (*warmMode)(nil)
 
-func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, stdout io.Writer) error {
-	fs := newFlags("serve", stdout)
+func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "", stderr)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on")
-	setup := fs.Bool("setup", false, "create the database if missing, migrate, and seed scale 1 when empty (what `make run` does)")
+	setup := fs.Bool("setup", false, "create the database if missing, migrate, and seed scale 1 when empty (what make run does)")
 	migrateFirst := fs.Bool("migrate", true, "apply pending migrations before serving")
 	mode := warmAuto
 	fs.Var(&mode, "warm", "warm the caches before /readyz says ready: auto (after a deploy that changed templates or key versions), always (--warm) or never")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	logger.Info("starting", "config", cfg)
@@ -105,9 +105,11 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 		return err
 	}
 	defer s.Close()
-	logger.Info("caches", "config", cfg.Cache)
+	logger.Info("caches", "config", s.caches.Config)
 
-	listener = changes.NewListener(cfg.DatabaseURL, s.origin, s.services.Events, s.caches.Tags.Store(), cfg.Cache.Prefix, logger)
+	listener = changes.NewListener(cfg.DatabaseURL, s.origin, s.services.Events, s.caches.Tags.Store(), s.caches.Config.Prefix, logger)
+	listener.CacheInUse = s.caches.InUse
+	s.services.Metrics.ChangesProcessed(listener.Processed)
 	listenCtx, stopListening := context.WithCancel(ctx)
 	defer stopListening()
 	go listener.Run(listenCtx)
@@ -127,21 +129,50 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "the shop is serving on http://%s\n", displayAddr(ln.Addr()))
-	if *setup {
-		printLogins(stdout, cfg)
-	}
+	warmDone := make(chan struct{})
 	go func() {
+		defer close(warmDone)
 		defer warmed.Store(true)
+		// After the catch-up: one that invalidates everything would
+		// empty what the warm-up filled.
+		select {
+		case <-listener.Ready():
+		case <-ctx.Done():
+			return
+		}
 		if _, err := warmOnStart(ctx, s, cfg, mode, logger); err != nil && ctx.Err() == nil {
 			logger.Warn("warming the caches failed; serving cold", "err", err)
 		}
 	}()
 
-	select {
-	case err := <-serveErr:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
+	// The address (and, on `make run`, the logins) is printed once the
+	// shop is ready, after what the start logs, so that it is the last
+	// thing on the screen; or after a while, with what it waits for.
+	announce := func(note string) {
+		fmt.Fprintf(stdout, "the shop is serving on http://%s%s\n", displayAddr(ln.Addr()), note)
+		if *setup {
+			printLogins(stdout, cfg)
+		}
+	}
+	done, notYet := (<-chan struct{})(warmDone), time.After(30*time.Second)
+	for ctx.Err() == nil {
+		select {
+		case err := <-serveErr:
+			return fmt.Errorf("serve: %w", err)
+		case <-done:
+			if ctx.Err() == nil {
+				announce("")
+			}
+			done, notYet = nil, nil
+		case <-notYet:
+			note := ""
+			if err := ready(); err != nil {
+				note = " (not ready yet: " + err.Error() + ")"
+			}
+			announce(note)
+			done, notYet = nil, nil
+		case <-ctx.Done():
+		}
 	}
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -163,11 +194,11 @@ func warmOnStart(ctx context.Context, s *shop, cfg config, mode warmMode, logger
 	}
 	var mark string
 	if mode == warmAuto {
-		fp, err := deployFingerprint(cfg.Cache)
+		fp, err := deployFingerprint(s.caches.Config)
 		if err != nil {
 			return warm.Summary{}, err
 		}
-		mark = cfg.Cache.Prefix + ":warmed:" + fp
+		mark = s.caches.Config.Prefix + ":warmed:" + fp
 		first, err := s.caches.Default.Store().Add(ctx, mark, []byte("1"), 30*24*time.Hour)
 		if err != nil {
 			return warm.Summary{}, err
@@ -185,7 +216,7 @@ func warmOnStart(ctx context.Context, s *shop, cfg config, mode warmMode, logger
 		_ = s.caches.Default.Store().Delete(context.WithoutCancel(ctx), mark)
 	}
 	s.services.Metrics.Warmed(sum, err)
-	logger.Info("warmed the caches", "pages", sum.Pages, "keys", sum.Keys, "bytes", sum.Bytes, "errors", sum.Errors, "took", sum.Took)
+	logger.Info("warmed the caches", "pages", sum.Pages, "keys", sum.Keys, "bytes", sum.Bytes, "errors", sum.Errors, "took", sum.Took.Round(time.Millisecond))
 	return sum, err
 }
 

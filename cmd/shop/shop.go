@@ -44,7 +44,7 @@ func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func()
 	if err != nil {
 		return nil, err
 	}
-	caches, err := cache.Open(cfg.Cache, metrics.Cache, logger)
+	caches, err := openCaches(ctx, cfg.Cache, pool, metrics.Cache, logger)
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -70,7 +70,22 @@ func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func()
 	return s, nil
 }
 
+// openCaches opens the caches of cfg for the database of pool: every key
+// and generation lives under the database's identity (see
+// cache.Config.ForDatabase), so that no other database served through the
+// same store reads them.
+func openCaches(ctx context.Context, cfg cache.Config, pool *pgxpool.Pool, metrics *cache.Metrics, logger *slog.Logger) (*cache.Caches, error) {
+	id, err := db.New(pool).DatabaseIdentity(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the database's identity (is it migrated? shop migrate up): %w", err)
+	}
+	return cache.Open(cfg.ForDatabase(id), metrics, logger)
+}
+
 func (s *shop) Close() {
+	if s.services.Accounts != nil {
+		s.services.Accounts.Close() // its pending logouts need the caches
+	}
 	_ = s.caches.Close()
 	s.pool.Close()
 }

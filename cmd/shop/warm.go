@@ -12,13 +12,13 @@ import (
 )
 
 func warmCmd(ctx context.Context, cfg config, args []string, logger *slog.Logger, stdout, stderr io.Writer) error {
-	fs := newFlags("warm", stderr)
+	fs := newFlags("warm", "", stderr)
 	home := fs.Bool("home", false, "warm the home page and the category list")
 	categories := fs.Bool("categories", false, "warm the first page of every category")
 	products := fs.Bool("products", false, "warm product pages, best sellers first")
 	maxProducts := fs.Int("max-products", 0, "warm at most this many product pages (0: all)")
 	concurrency := fs.Int("concurrency", 4, "pages warmed at once")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if !*home && !*categories && !*products {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,7 @@ import (
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/testdb"
+	"example.com/shop/internal/testlog"
 )
 
 func testConfig(t *testing.T, vars map[string]string) config {
@@ -42,7 +42,7 @@ func TestWarmOnStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testConfig(t, map[string]string{"DATABASE_URL": url, "REDIS_URL": cachetest.SharedRedisURL(), "CACHE_STORE": "redis", "CACHE_PREFIX": cachetest.Prefix(t)})
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := testlog.New(t, slog.LevelWarn)
 	ctx := context.Background()
 
 	s, err := openShop(ctx, cfg, logger, nil)
@@ -114,4 +114,43 @@ func TestWarmCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"warm"}, env(vars), &out, &errOut); err == nil || !strings.Contains(err.Error(), "shop serve --warm") {
 		t.Errorf("warming a memory store from another process: %v", err)
 	}
+}
+
+// TestWarmUpIsNotAccessLogged: the pages a warm-up asks for are not
+// access-logged (on `make run` they would push the shop's address and
+// logins off the screen); one line sums the warm-up up instead. A
+// visitor's request after it is logged as ever.
+func TestWarmUpIsNotAccessLogged(t *testing.T) {
+	t.Parallel()
+	_, url := testdb.Seeded(t, 0.05)
+	cfg := testConfig(t, map[string]string{"DATABASE_URL": url, "CACHE_STORE": "memory"})
+	var log syncBuffer
+	logger := slog.New(slog.NewTextHandler(&log, nil))
+	s, err := openShop(t.Context(), cfg, logger, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sum, err := warmOnStart(t.Context(), s, cfg, warmAlways, logger)
+	if err != nil || sum.Pages < 10 || sum.Errors != 0 {
+		t.Fatalf("warm-up: %s, %v", sum, err)
+	}
+	warmLog := log.String()
+	if n := strings.Count(warmLog, "msg=request"); n != 0 {
+		t.Errorf("the warm-up's %d pages left %d access-log lines, such as\n%s", sum.Pages, n, firstLines(warmLog, 3))
+	}
+	if want := fmt.Sprintf("msg=\"warmed the caches\" pages=%d ", sum.Pages); strings.Count(warmLog, want) != 1 {
+		t.Errorf("the log does not sum the warm-up up in one line %q:\n%s", want, firstLines(warmLog, 20))
+	}
+
+	rec := httptest.NewRecorder()
+	s.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/products", nil))
+	if after := strings.TrimPrefix(log.String(), warmLog); !strings.Contains(after, "msg=request method=GET path=/products status=200") {
+		t.Errorf("a visitor's request after the warm-up is not access-logged:\n%s", after)
+	}
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	return strings.Join(lines[:min(n, len(lines))], "\n")
 }

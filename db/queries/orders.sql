@@ -28,7 +28,8 @@ WHERE p.id = u.product_id;
 DELETE FROM cart_items WHERE user_id = @user_id AND product_id = ANY(@product_ids::bigint[]);
 
 -- name: ListUserOrders :many
-SELECT o.*, (SELECT count(*) FROM order_items oi WHERE oi.order_id = o.id)::int AS item_count
+-- item_count is in units, as the cart counts them: 3 of one product is 3.
+SELECT o.*, (SELECT coalesce(sum(oi.quantity), 0) FROM order_items oi WHERE oi.order_id = o.id)::int AS item_count
 FROM orders o
 WHERE o.user_id = @user_id
 ORDER BY o.created_at DESC, o.id DESC
@@ -43,7 +44,7 @@ SELECT * FROM order_items WHERE order_id = $1 ORDER BY id;
 
 -- name: ListOrdersForAdmin :many
 SELECT o.*, u.email AS user_email,
-       (SELECT count(*) FROM order_items oi WHERE oi.order_id = o.id)::int AS item_count
+       (SELECT coalesce(sum(oi.quantity), 0) FROM order_items oi WHERE oi.order_id = o.id)::int AS item_count
 FROM orders o
 JOIN users u ON u.id = o.user_id
 ORDER BY o.created_at DESC, o.id DESC

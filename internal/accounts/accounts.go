@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/mail"
 	"strings"
 	"time"
@@ -74,6 +75,9 @@ type Options struct {
 	// (per user, invalidated by Rules).
 	Sessions, Cache *cache.Alias
 	Events          Publisher
+	// Logger gets what the service notices but its callers do not see,
+	// such as a session store that cannot be read (nil: discarded).
+	Logger *slog.Logger
 }
 
 // Service is the accounts domain. It is safe for concurrent use.
@@ -85,7 +89,9 @@ type Service struct {
 	sessions   *cache.Alias
 	cache      *cache.Alias
 	events     Publisher
+	logger     *slog.Logger
 	now        func() time.Time
+	ends       *endings // sessions logged out while their store was down
 }
 
 // NewService returns the accounts service.
@@ -97,11 +103,20 @@ func NewService(store Store, o Options) (*Service, error) {
 	if o.Sessions == nil || o.Cache == nil {
 		return nil, errors.New("accounts: the sessions and cache aliases are required")
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	return &Service{
 		store: store, cost: o.BcryptCost, dummyHash: dummy, sessionTTL: o.Timeouts.withDefaults(),
-		sessions: o.Sessions, cache: o.Cache, events: o.Events, now: time.Now,
+		sessions: o.Sessions, cache: o.Cache, events: o.Events, logger: o.Logger, now: time.Now,
+		ends: newEndings(),
 	}, nil
 }
+
+// Close stops retrying the logouts that the sessions store could not take
+// (see MaxPendingLogouts), after one last try. Call it before closing the
+// caches; the service must not be used afterwards.
+func (s *Service) Close() { s.ends.close(s.deleteSessions) }
 
 // UserTag is the tag of one user's account: what a page built for that
 // user depends on besides its own reads.

@@ -26,6 +26,7 @@ func newService(t *testing.T, timeouts SessionTimeouts) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	return s
 }
 

@@ -3,10 +3,12 @@ package accounts
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"example.com/shop/internal/viewer"
 	"github.com/labstack/echo/v4"
@@ -23,6 +25,9 @@ type LoginPage struct {
 	Email string
 	Next  string
 	Error string
+	// Notice is news for the visitor that is not an error (a logout the
+	// session store could not take yet).
+	Notice string
 }
 
 // RegisterPage is the data of the registration page.
@@ -121,15 +126,27 @@ func HandleRegister(s *Service, secureCookies bool) echo.HandlerFunc {
 	}
 }
 
-// HandleLogout ends the session and clears the cookie.
+// HandleLogout ends the session and clears the cookie, whatever the
+// session store says: a logout that fails would leave a shared computer
+// logged in. When the store is down, the service ends the session once it
+// is back (see EndSession), and the visitor is told so on the login page
+// rather than sent home as if nothing had happened.
 func HandleLogout(s *Service, secureCookies bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if cookie, err := c.Cookie(CookieName); err == nil {
-			if err := s.EndSession(c.Request().Context(), cookie.Value); err != nil {
-				return err
-			}
+		var err error
+		if cookie, cerr := c.Cookie(CookieName); cerr == nil {
+			err = s.EndSession(c.Request().Context(), cookie.Value)
 		}
 		clearCookie(c, secureCookies)
+		if err != nil {
+			notice := "You are logged out on this device. The shop could not reach its session store just now; " +
+				"it will end your session there as soon as it can."
+			if !errors.Is(err, ErrLogoutPending) {
+				notice = fmt.Sprintf("You are logged out on this device. The shop could not reach its session store just now; "+
+					"your session there ends by itself after %s without use.", shortDuration(s.sessionTTL.Idle))
+			}
+			return c.Render(http.StatusOK, pageLogin, LoginPage{Next: "/", Notice: notice})
+		}
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
 }
@@ -168,3 +185,12 @@ func safeNext(next string) string {
 func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// shortDuration spells d for people: "24h", "30m", "1h30m".
+func shortDuration(d time.Duration) string {
+	s := strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -43,6 +42,10 @@ const CookieName = "shop_session"
 // touchEvery limits how often a request moves a session's idle deadline,
 // so that browsing is not a cache write per page.
 const touchEvery = time.Minute
+
+// maxTokenLen bounds what is taken for a session token: the shop's are 43
+// characters.
+const maxTokenLen = 100
 
 // Errors of sessions.
 var (
@@ -90,10 +93,13 @@ func (s *Service) StartSession(ctx context.Context, userID int64) (string, error
 // read: the visitor is then served as anonymous, never taken for somebody
 // else, and keeps the cookie for when the store is back.
 func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
-	if token == "" || len(token) > 100 {
+	if token == "" || len(token) > maxTokenLen {
 		return User{}, ErrNoSession
 	}
 	key := sessionKey(token)
+	if s.ends.pending(key) {
+		return User{}, ErrNoSession // logged out while the store was down
+	}
 	sess, ok, err := cache.Lookup[session](ctx, s.sessions, key, s.sessionOpts())
 	if err != nil {
 		return User{}, fmt.Errorf("%w: %w", ErrSessionsDown, err)
@@ -119,14 +125,29 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
 }
 
 // EndSession logs a session out. Ending an unknown session is not an error.
+// When the store cannot delete the session now, the service deletes it
+// once the store is back and refuses it meanwhile (see MaxPendingLogouts);
+// EndSession then returns ErrLogoutPending, wrapped with ErrSessionsDown,
+// and the caller clears the cookie all the same.
 func (s *Service) EndSession(ctx context.Context, token string) error {
-	if token == "" {
+	if token == "" || len(token) > maxTokenLen {
+		return nil // no session has such a token
+	}
+	key := sessionKey(token)
+	err := s.sessions.Delete(ctx, key)
+	if err == nil {
 		return nil
 	}
-	if err := s.sessions.Delete(ctx, sessionKey(token)); err != nil {
+	if !s.ends.add(key, s.deleteSessions) {
+		s.logger.WarnContext(ctx, "logout: the sessions store is down and too many logouts wait for it; this session lasts until its idle timeout", "waiting", MaxPendingLogouts, "err", err)
 		return fmt.Errorf("%w: delete session: %w", ErrSessionsDown, err)
 	}
-	return nil
+	return fmt.Errorf("%w: %w: delete session: %w", ErrSessionsDown, ErrLogoutPending, err)
+}
+
+// deleteSessions deletes session keys: the retries of EndSession.
+func (s *Service) deleteSessions(ctx context.Context, keys []string) error {
+	return s.sessions.Delete(ctx, keys...)
 }
 
 // LoadViewer is middleware that reads the session cookie and puts its
@@ -149,7 +170,7 @@ func (s *Service) LoadViewer(secureCookies bool) echo.MiddlewareFunc {
 				clearCookie(c, secureCookies)
 				return next(c)
 			case err != nil:
-				slog.WarnContext(req.Context(), "session lookup failed; serving as anonymous", "err", err)
+				s.logger.WarnContext(req.Context(), "session lookup failed; serving as anonymous", "err", err)
 				c.SetRequest(req.WithContext(context.WithValue(req.Context(), unreadKey{}, err)))
 				return next(c)
 			}

@@ -6,23 +6,34 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
+
+	"example.com/shop/internal/cache"
 )
 
 // Login throttling. Failed logins are counted in the sessions store (never
 // evicted by cache data, shared by every instance), in windows of
 // ThrottleWindow:
 //
-//   - per account and address: after FailuresPerAccountAddress failures,
-//     that address may not try that account again until the window ends;
 //   - per address: after FailuresPerAddress failures on any accounts,
-//     that address may not log in at all until the window ends.
+//     that address may not log in at all until the window ends;
+//   - per account and address: after FailuresPerAccountAddress failures,
+//     that address may not try that account again until the window ends.
 //
 // Nothing is counted per account alone, so an attacker somewhere else
 // cannot lock a customer out: the customer's own address has counts of its
 // own. Counts are kept for whatever e-mail is typed, known or not, and a
 // throttled login is refused before the password is checked, so neither
 // the answers nor their timing tell which accounts exist.
+//
+// What an address can make the store keep is bounded, because the store
+// never evicts and a full one would stop every login: checking writes
+// nothing, a throttled address writes nothing, and a failure gets a
+// per-account counter only while its address is within its limit. So an
+// address leaves at most 1 + FailuresPerAddress keys per window, however
+// many e-mails it sprays. An IPv6 client counts as its /64 (see
+// throttleGroup).
 const (
 	ThrottleWindow            = 15 * time.Minute
 	FailuresPerAccountAddress = 5
@@ -38,6 +49,23 @@ type Throttled struct{ RetryAfter time.Duration }
 func (t Throttled) Error() string { return ErrThrottled.Error() }
 func (t Throttled) Unwrap() error { return ErrThrottled }
 
+// throttleGroup returns what address is counted as: an IPv4 address
+// itself, an IPv6 address's /64 (one host or household holds a whole /64,
+// and would otherwise have 2^64 fresh budgets), and a digest of anything
+// that is not an address, so that a key stays short.
+func throttleGroup(address string) string {
+	ip, err := netip.ParseAddr(address)
+	if err != nil {
+		sum := sha256.Sum256([]byte(address))
+		return "?" + hex.EncodeToString(sum[:12])
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	return netip.PrefixFrom(ip, 64).Masked().String()
+}
+
 func (s *Service) throttleKeys(email, address string) (pair, addr string, left time.Duration) {
 	now := s.now()
 	window := now.Truncate(ThrottleWindow)
@@ -49,31 +77,47 @@ func (s *Service) throttleKeys(email, address string) (pair, addr string, left t
 	}
 	sum := sha256.Sum256([]byte(normal))
 	stamp := window.Unix()
-	return fmt.Sprintf("login-failures:%s:%s:%d", hex.EncodeToString(sum[:12]), address, stamp),
-		fmt.Sprintf("login-failures:%s:%d", address, stamp), left
+	group := throttleGroup(address)
+	return fmt.Sprintf("login-failures:%s:%s:%d", hex.EncodeToString(sum[:12]), group, stamp),
+		fmt.Sprintf("login-failures:%s:%d", group, stamp), left
+}
+
+// peek returns the counter under key without creating it (0 when there is
+// none). Counter with a delta of 0 would store a zero for every key it is
+// asked about: that is how sprayed e-mails used to fill the store.
+func (s *Service) peek(ctx context.Context, key string) (int64, error) {
+	n, err := s.sessions.Store().Incr(ctx, s.sessions.Prefix()+key, 0)
+	if errors.Is(err, cache.ErrMiss) {
+		return 0, nil
+	}
+	return n, err
 }
 
 // checkThrottle returns a Throttled error when the address may not try
-// the account now. A store that cannot say lets the login go on: the
-// password is still checked, and sessions need the same store anyway.
+// the account now, the address's own count first. It writes nothing. A
+// store that cannot say lets the login go on: the password is still
+// checked, and sessions need the same store anyway.
 func (s *Service) checkThrottle(ctx context.Context, email, address string) error {
 	pair, addr, left := s.throttleKeys(email, address)
-	n, err := s.sessions.Counter(ctx, pair, 0, ThrottleWindow)
-	if err == nil && n >= FailuresPerAccountAddress {
+	if n, err := s.peek(ctx, addr); err == nil && n >= FailuresPerAddress {
 		return Throttled{RetryAfter: left}
 	}
-	n, err = s.sessions.Counter(ctx, addr, 0, ThrottleWindow)
-	if err == nil && n >= FailuresPerAddress {
+	if n, err := s.peek(ctx, pair); err == nil && n >= FailuresPerAccountAddress {
 		return Throttled{RetryAfter: left}
 	}
 	return nil
 }
 
-// countFailure counts a failed login of email from address.
+// countFailure counts a failed login of email from address: the address
+// first, and the account only while the address is within its limit, so
+// that concurrent failures cannot make more per-account keys than that.
 func (s *Service) countFailure(ctx context.Context, email, address string) {
 	pair, addr, _ := s.throttleKeys(email, address)
+	n, err := s.sessions.Counter(ctx, addr, 1, ThrottleWindow)
+	if err != nil || n > FailuresPerAddress {
+		return
+	}
 	_, _ = s.sessions.Counter(ctx, pair, 1, ThrottleWindow)
-	_, _ = s.sessions.Counter(ctx, addr, 1, ThrottleWindow)
 }
 
 // Login authenticates email and password from address, throttled: it

@@ -31,6 +31,7 @@ type Alias struct {
 	shared   bool // the store is shared by processes: take locks across them
 	disabled map[Layer]bool
 	lockWait time.Duration
+	loadTime time.Duration // bounds a load shared by concurrent callers
 	metrics  *Metrics
 	logger   *slog.Logger
 
@@ -63,8 +64,14 @@ type AliasOptions struct {
 	// LockWait bounds how long a miss waits for another process's load
 	// before loading itself (default 250ms).
 	LockWait time.Duration
-	Metrics  *Metrics
-	Logger   *slog.Logger
+	// LoadTimeout bounds a load that concurrent misses of one key share
+	// (default 10s; the shop gives its request timeout). The load runs on
+	// a context of its own, with the values of the caller that started it
+	// but not its cancellation, so that one caller going away does not
+	// fail the others; this is its deadline instead.
+	LoadTimeout time.Duration
+	Metrics     *Metrics
+	Logger      *slog.Logger
 }
 
 // NewAlias returns an alias.
@@ -84,13 +91,16 @@ func NewAlias(o AliasOptions) *Alias {
 	if o.LockWait <= 0 {
 		o.LockWait = 250 * time.Millisecond
 	}
+	if o.LoadTimeout <= 0 {
+		o.LoadTimeout = 10 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	_, none := o.Store.(None)
 	a := &Alias{
 		name: o.Name, store: o.Store, tags: o.Tags, ttl: o.TTL, jitter: o.Jitter, codec: o.Codec,
-		none: none, shared: o.Shared, disabled: map[Layer]bool{}, lockWait: o.LockWait,
+		none: none, shared: o.Shared, disabled: map[Layer]bool{}, lockWait: o.LockWait, loadTime: o.LoadTimeout,
 		metrics: o.Metrics, logger: o.Logger, refreshing: make(chan struct{}, 16),
 		prefix: fmt.Sprintf("%s:v%d:", strings.TrimSuffix(o.Prefix, ":"), max(o.Version, 1)),
 	}
@@ -211,6 +221,9 @@ func (a *Alias) record(ctx context.Context, start time.Time, layer Layer, key st
 			call = "failed"
 		}
 		a.metrics.call(a.name, call, took)
+		if call == "get" {
+			a.metrics.lookedUp(layer, took)
+		}
 	}
 	switch o {
 	case Hit, Stale:
@@ -221,17 +234,24 @@ func (a *Alias) record(ctx context.Context, start time.Time, layer Layer, key st
 }
 
 // failed notes a store error: logged at debug (the breaker logs the state
-// that matters), counted, and the request stops asking the cache.
+// that matters), counted, and the request stops asking this alias's
+// stores (an error does not say whether the entry or the generations
+// failed: both are left alone), and only them.
 func (a *Alias) failed(ctx context.Context, layer Layer, key string, err error, took time.Duration) {
+	StatsFrom(ctx).storeFailed(a.store, a.tags.store)
 	a.record(ctx, time.Now().Add(-took), layer, key, Failed, 0, took)
 	if !errors.Is(err, ErrUnavailable) {
 		a.logger.Debug("cache: store call failed", "alias", a.name, "key", key, "err", err)
 	}
 }
 
-// skip reports whether this request should leave the cache alone: the
-// store is None, or already failed during the request.
-func (a *Alias) skip(ctx context.Context) bool { return a.none || StatsFrom(ctx).Failed() }
+// skip reports whether this request should leave the alias alone: the
+// store is None, or the alias's entries or generations live on a store
+// that already failed during the request. Another store's failure (the
+// sessions' Redis) is no reason to skip this one.
+func (a *Alias) skip(ctx context.Context) bool {
+	return a.none || StatsFrom(ctx).avoids(a.store, a.tags.store)
+}
 
 // found is a looked-up entry and what was learnt about it.
 type found struct {

@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +27,56 @@ type Config struct {
 	Codec               string  // CACHE_CODEC: json or msgpack
 	Disabled            []Layer // from CACHE_LAYERS: the layers not listed
 	Aliases             map[string]AliasConfig
+	// LoadTimeout bounds a load shared by concurrent requests, which no
+	// single request's deadline bounds (see AliasOptions.LoadTimeout). It
+	// is not read from the environment: the shop gives its request
+	// timeout (SHOP_REQUEST_TIMEOUT). Zero: 10 seconds.
+	LoadTimeout time.Duration
+	// Database is the identity of the database the caches are for, which
+	// ForDatabase puts in every prefix. It is not read from the
+	// environment: the database keeps it (db.Queries.DatabaseIdentity).
+	Database string
+}
+
+// ForDatabase returns c with every key, generation and channel under the
+// identity of the database the caches are for (the shop reads it with
+// db.Queries.DatabaseIdentity): "shop:default:…" becomes
+// "shop:<namespace>:default:…", and an alias prefix set on its own gets
+// ":<namespace>" after it. A cache is a copy of one database's values, so
+// two databases served through one store (a second shop on the same
+// Redis, a database dropped and made again, a copy beside its original)
+// must never read each other's entries; CACHE_PREFIX alone does not keep
+// them apart, since nobody remembers to change it. Every instance on one
+// database gets the same namespace, so they share entries as before.
+//
+// Call it once, on a Config from ConfigFromEnv; Open refuses a shared
+// store without it.
+func (c Config) ForDatabase(identity string) Config {
+	if c.Database != "" {
+		return c // already namespaced: once is the rule, twice would nest
+	}
+	ns := Namespace(identity)
+	aliases := make(map[string]AliasConfig, len(c.Aliases))
+	for name, a := range c.Aliases {
+		if a.Prefix == c.Prefix+":"+name || a.Prefix == "" {
+			a.Prefix = c.Prefix + ":" + ns + ":" + name
+		} else {
+			a.Prefix = strings.TrimSuffix(a.Prefix, ":") + ":" + ns
+		}
+		aliases[name] = a
+	}
+	c.Aliases = aliases
+	c.Prefix = c.Prefix + ":" + ns
+	c.Database = identity
+	return c
+}
+
+// Namespace is the short form of a database identity that keys carry: 16
+// hex digits of its SHA-256, so that a key stays well under memcached's
+// 250 bytes whatever the identity looks like.
+func Namespace(identity string) string {
+	sum := sha256.Sum256([]byte(identity))
+	return hex.EncodeToString(sum[:8])
 }
 
 // AliasConfig is what can be set per alias: CACHE_DEFAULT_TTL,
@@ -173,6 +225,7 @@ func or(v, fallback string) string {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("store", c.Store),
+		slog.String("prefix", c.Prefix),
 		slog.String("redis", redactURL(c.RedisURL)),
 		slog.String("sessions_redis", redactURL(c.SessionsRedisURL)),
 		slog.String("memcached", strings.Join(c.MemcachedServers, ",")),
@@ -237,6 +290,10 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Database == "" && (cfg.Store == "redis" || cfg.Store == "tiered" || cfg.Store == "memcached" || cfg.SessionsRedisURL != "") {
+		return nil, errors.New("cache: no database identity (Config.ForDatabase): on a shared store, " +
+			"another database's shop would read these entries")
+	}
 	c := &Caches{Config: cfg}
 	codec := JSON
 	if cfg.Codec == "msgpack" {
@@ -244,6 +301,15 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 	}
 	guard := func(s Store, name string) Store {
 		return NewGuard(s, GuardOptions{Name: name, Timeout: cfg.Timeout, Logger: logger, Metrics: metrics})
+	}
+	// generations returns where the tag generations of Redis r live: the
+	// guarded r itself, or for a Ring a client whose keys never move to
+	// another shard (see doc.go, "Stores that re-shard").
+	generations := func(r *Redis, guarded Store) Store {
+		if g := r.Generations(); g != r {
+			return guard(g, "redis-generations")
+		}
+		return guarded
 	}
 	openRedis := func(url string) (*Redis, error) {
 		o := cfg.Redis
@@ -274,7 +340,7 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 		}
 		c.Redis = r
 		store = guard(r, "redis")
-		tagStore = store
+		tagStore = generations(r, store)
 	case "tiered":
 		r, err := openRedis(cfg.RedisURL)
 		if err != nil {
@@ -283,8 +349,9 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 		}
 		c.Redis = r
 		c.Memory = NewMemory(cfg.MemoryBytes)
-		tagStore = guard(r, "redis")
-		t := NewTiered(c.Memory, tagStore, r.Client(), cfg.L1TTL, cfg.Prefix+":l1-deletes", logger)
+		l2 := guard(r, "redis")
+		tagStore = generations(r, l2)
+		t := NewTiered(c.Memory, l2, r.Client(), cfg.L1TTL, cfg.Prefix+":l1-deletes", logger)
 		c.closers = append(c.closers, t.Close)
 		store = t
 	case "memcached":
@@ -304,7 +371,7 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 		ac := cfg.Aliases[name]
 		return NewAlias(AliasOptions{
 			Name: name, Store: s, Tags: tags, Prefix: ac.Prefix, Version: ac.Version, TTL: ac.TTL,
-			Codec: codec, Disabled: cfg.Disabled, Shared: shared, Metrics: metrics, Logger: logger,
+			Codec: codec, Disabled: cfg.Disabled, Shared: shared, LoadTimeout: cfg.LoadTimeout, Metrics: metrics, Logger: logger,
 		})
 	}
 	c.Default = alias(AliasDefault, store, c.Tags, shared)
@@ -314,11 +381,12 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 	// SESSIONS_REDIS_URL of their own, ideally with noeviction), and
 	// otherwise in a memory store of their own, so that cache data never
 	// pushes them out. CACHE_STORE=none does not turn them off.
-	var sessions Store
+	var sessions, sessionTags Store
 	sessionsShared := false
 	switch {
 	case cfg.SessionsRedisURL != "" && cfg.SessionsRedisURL == cfg.RedisURL && c.Redis != nil:
 		sessions, sessionsShared = guard(c.Redis, "redis-sessions"), true
+		sessionTags = generations(c.Redis, sessions)
 	case cfg.SessionsRedisURL != "":
 		r, err := openRedis(cfg.SessionsRedisURL)
 		if err != nil {
@@ -326,15 +394,17 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 			return nil, err
 		}
 		sessions, sessionsShared = guard(r, "redis-sessions"), true
+		sessionTags = generations(r, sessions)
 	default:
 		m := NewMemory(cfg.SessionsMemoryBytes)
 		c.closers = append(c.closers, m.Close)
-		sessions = m
+		sessions, sessionTags = m, m
 	}
 	sc := cfg.Aliases[AliasSessions]
 	c.Sessions = NewAlias(AliasOptions{
-		Name: AliasSessions, Store: sessions, Tags: NewTags(sessions, cfg.Prefix+":sessions:"), Prefix: sc.Prefix,
-		Version: sc.Version, TTL: sc.TTL, Jitter: -1, Codec: codec, Shared: sessionsShared, Metrics: metrics, Logger: logger,
+		Name: AliasSessions, Store: sessions, Tags: NewTags(sessionTags, cfg.Prefix+":sessions:"), Prefix: sc.Prefix,
+		Version: sc.Version, TTL: sc.TTL, Jitter: -1, Codec: codec, Shared: sessionsShared, LoadTimeout: cfg.LoadTimeout,
+		Metrics: metrics, Logger: logger,
 	})
 	return c, nil
 }

@@ -67,7 +67,7 @@ func TestOpenEveryStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := cache.Open(cfg, nil, nil)
+			c, err := cache.Open(cfg.ForDatabase("test-database:"+cfg.Prefix), nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,6 +87,39 @@ func TestOpenEveryStore(t *testing.T) {
 				t.Errorf("sessions on CACHE_STORE=%s: %q, %v", store, v, ok)
 			}
 		})
+	}
+}
+
+// TestForDatabase: every prefix of the configuration, the aliases' own
+// included, is under the database's namespace, and a shared store is not
+// opened without one.
+func TestForDatabase(t *testing.T) {
+	cfg, err := cache.ConfigFromEnv(env(map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "CACHE_LONG_TERM_PREFIX": "archive"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cache.Open(cfg, nil, nil); err == nil {
+		t.Error("Open took a Redis configuration without a database identity")
+	}
+	one, two := cfg.ForDatabase("db-one"), cfg.ForDatabase("db-two")
+	ns := cache.Namespace("db-one")
+	tests := []struct{ name, got, want string }{
+		{"prefix", one.Prefix, "shop:" + ns},
+		{"default alias", one.Aliases[cache.AliasDefault].Prefix, "shop:" + ns + ":default"},
+		{"sessions alias", one.Aliases[cache.AliasSessions].Prefix, "shop:" + ns + ":sessions"},
+		{"an alias prefix of its own", one.Aliases[cache.AliasLongTerm].Prefix, "archive:" + ns},
+		{"once only", one.ForDatabase("db-one").Prefix, one.Prefix},
+		{"the original is left alone", cfg.Aliases[cache.AliasDefault].Prefix, "shop:default"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+	for name := range cfg.Aliases {
+		if one.Aliases[name].Prefix == two.Aliases[name].Prefix {
+			t.Errorf("alias %s: two databases share the prefix %q", name, one.Aliases[name].Prefix)
+		}
 	}
 }
 

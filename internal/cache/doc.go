@@ -19,7 +19,8 @@
 //     because tag generations are always read from Redis (see Tiered).
 //   - Memcached (CACHE_STORE=memcached, MEMCACHED_SERVERS): several
 //     servers, keys spread by the client; a server that dies takes its
-//     keys with it, and the others take over.
+//     keys with it, and the others take over its values (not its
+//     generations: see "Stores that re-shard").
 //   - None (CACHE_STORE=none): caching off, the baseline the benchmark
 //     compares against. Sessions still work (they have a store of their
 //     own).
@@ -42,7 +43,60 @@
 // the database before the write. Its TTL only decides how long an
 // unchanged value is kept. A value without tags is as stale as its TTL
 // (plus Opts.Stale and Opts.StaleIfError, when given): use that only for
-// values whose staleness is declared, such as "as of" statistics.
+// values whose staleness is declared, such as "as of" statistics, and
+// declare it with a Declared, whose bound a test holds to the TTL and
+// stale window that keep it.
+//
+// # Whose entries
+//
+// A cache holds copies of one database's rows, so every key, tag
+// generation and channel lives under that database's identity
+// (Config.ForDatabase): "shop:<namespace>:default:v1:…", where the
+// namespace is made of the id a migration stored in the database and the
+// database's oid. Two shops on two databases served through one Redis,
+// with the same CACHE_PREFIX, never read each other's entries; nor does a
+// database dropped and made again, or a copy made beside its original.
+// Open refuses a shared store without an identity.
+//
+// # Stores that re-shard
+//
+// Memcached (client-side hashing) and a Redis Ring move the keys of a
+// server they take for down (one timeout for memcached, a few failed
+// heartbeats for a Ring) to the other servers, and back when it answers.
+// For values that is harmless: an entry that moved, or that comes back
+// with its server, is checked against the current generations like any
+// other. For generations it is not: a generation that moved would start
+// afresh on the next server (where an increment finds none), and when
+// the first server came back its old generation would be current again,
+// with every entry that recorded it, on every instance. And instances do
+// not agree on which servers are down: one that never saw the timeout
+// keeps reading the old server throughout.
+//
+// So, for a Ring, generations live where they cannot move:
+// Redis.Generations keeps each generation on its own server,
+// up or down. While that server does not answer, what depends on its
+// generations is read from the database and not stored, and an
+// invalidation that cannot reach it fails: Tags keeps it, bypasses the
+// cache in that process and retries until it goes through (see Tags). A
+// server that comes back therefore holds generations no other server
+// contradicts, and one that lost them (restarted) starts them above
+// anything handed out before. The price is availability, never
+// correctness: one server of three down makes a third of the generations
+// unreadable, and with them most pages, until it is back.
+//
+// Memcached does not do this yet: its generations move with their keys,
+// so a server frozen past its down-mark can bring an old generation back
+// when it thaws. Pinning them as for a Ring made one dead server of three
+// stop the page cache on every instance; the design that keeps both (a
+// server that comes back is flushed before it is used again) is still to
+// be built. Another instance may read the old generation in the
+// moment between the server's return and the writer's retry (at most the
+// retry's interval, two seconds), as with a single Redis that was frozen.
+// One Redis node never moves keys. Redis Cluster and Sentinel move them
+// only by a failover to a replica, which may lack the last writes
+// acknowledged before it, increments of generations among them: that
+// loss is the failover's, not the hashing's, and this section does not
+// cover it.
 //
 // # Reading the code
 //

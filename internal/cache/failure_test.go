@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -137,6 +138,10 @@ func TestTagsFailLoudly(t *testing.T) {
 	}
 }
 
+// TestMemcachedServerDown: one of three memcached servers dies with
+// connections to it open. No call fails, not even the first ones to meet
+// it: the dead server is left out and its keys go to the other two, which
+// stay in use, and the breaker in front stays closed.
 func TestMemcachedServerDown(t *testing.T) {
 	t.Parallel()
 	servers := cachetest.StartMemcached(t, 3)
@@ -145,40 +150,46 @@ func TestMemcachedServerDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
+	g := cache.NewGuard(m, cache.GuardOptions{Name: "memcached"})
 	ctx := context.Background()
+	prefix := cachetest.Prefix(t)
 	keys := make([]string, 60)
 	for i := range keys {
-		keys[i] = cachetest.Prefix(t) + ":k"
-		if err := m.Set(ctx, keys[i], []byte("v"), time.Minute); err != nil {
+		keys[i] = fmt.Sprintf("%s:k%d", prefix, i)
+		if err := g.Set(ctx, keys[i], []byte("v"), time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
-	servers[1].Kill()
-	// The first calls to the dead server fail and mark it down; after that
-	// its keys go to the other two, and nothing fails.
-	for range 3 {
-		for _, k := range keys {
-			_ = m.Set(ctx, k, []byte("v"), time.Minute)
+	dead := servers[1].Addr
+	servers[1].Kill() // the client keeps idle connections to it
+
+	// A read across every server first: its error must leave out the
+	// server that failed, not the one its first key is on.
+	if _, err := g.GetMany(ctx, keys); err != nil {
+		t.Fatalf("GetMany with one server down: %v", err)
+	}
+	for _, k := range keys {
+		if _, err := g.Get(ctx, k); err != nil && !errors.Is(err, cache.ErrMiss) {
+			t.Fatalf("Get with one server down: %v", err)
 		}
 	}
 	for _, k := range keys {
-		if err := m.Set(ctx, k, []byte("v2"), time.Minute); err != nil {
+		if err := g.Set(ctx, k, []byte("v2"), time.Minute); err != nil {
 			t.Fatalf("Set with one server down: %v", err)
 		}
-		if got, err := m.Get(ctx, k); err != nil || string(got) != "v2" {
+		if got, err := g.Get(ctx, k); err != nil || string(got) != "v2" {
 			t.Fatalf("Get with one server down: %q, %v", got, err)
 		}
 	}
-	up := 0
-	for _, ok := range m.Servers() {
-		if ok {
-			up++
+	for addr, up := range m.Servers() {
+		if up == (addr == dead) {
+			t.Errorf("server %s seen up: %v (the dead one is %s)", addr, up, dead)
 		}
 	}
-	if up != 2 {
-		t.Errorf("%d servers seen up, want 2", up)
+	if g.Open() {
+		t.Error("the breaker opened although two of three servers answer")
 	}
-	if _, err := m.Get(ctx, "never-set"); !errors.Is(err, cache.ErrMiss) {
+	if _, err := g.Get(ctx, "never-set"); !errors.Is(err, cache.ErrMiss) {
 		t.Errorf("a miss with one server down: %v", err)
 	}
 }
@@ -218,5 +229,57 @@ func TestFailedInvalidationIsNotForgotten(t *testing.T) {
 	}
 	if v, _ := cache.Remember(ctx, a, "p1", o, load); v != "new" {
 		t.Errorf("after the retry the cache served %q", v)
+	}
+}
+
+// TestFailedStoreLeavesOthersAlone: the sessions live on a Redis of their
+// own that is down. A request that failed to read its session still gets
+// the cache's hits from the healthy Redis; it only leaves the dead store
+// alone for the rest of it.
+func TestFailedStoreLeavesOthersAlone(t *testing.T) {
+	t.Parallel()
+	dead, err := cache.NewRedis(cache.RedisOptions{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", cachetest.FreePort(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dead.Close() })
+	sessionsStore := cache.NewGuard(dead, cache.GuardOptions{Name: "redis-sessions"})
+	p := cachetest.Prefix(t)
+	sessions := cache.NewAlias(cache.AliasOptions{Name: "sessions", Store: sessionsStore,
+		Tags: cache.NewTags(sessionsStore, p+":sessions:"), Prefix: p + ":sessions", Shared: true})
+	def := newAlias(t, "redis")
+
+	o := cache.Opts{Tags: []string{"product:1"}}
+	c := &counter{}
+	c.value.Store("cached")
+	if _, err := cache.Remember(context.Background(), def, "p1", o, c.load); err != nil {
+		t.Fatal(err)
+	}
+	if err := cache.Set(context.Background(), def, "plain", "cached", cache.Opts{}); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, stats := cache.WithStats(context.Background())
+	if _, _, err := cache.Lookup[string](ctx, sessions, "session:x", cache.Opts{Layer: cache.LayerSession}); !errors.Is(err, cache.ErrUnavailable) {
+		t.Fatalf("session lookup on a dead Redis: %v, want ErrUnavailable", err)
+	}
+	if v, err := cache.Remember(ctx, def, "p1", o, c.load); err != nil || v != "cached" {
+		t.Fatalf("Remember = %q, %v", v, err)
+	}
+	if n := c.calls.Load(); n != 1 {
+		t.Errorf("the healthy cache was skipped: %d loads, want 1", n)
+	}
+	if v, ok := cache.Get[string](ctx, def, "plain", cache.Opts{}); !ok || v != "cached" {
+		t.Errorf("Get on the healthy cache = %q, %v", v, ok)
+	}
+	if n := stats.Count(cache.LayerObject, cache.Hit); n != 2 {
+		t.Errorf("%d hits from the healthy cache, want 2", n)
+	}
+	// The dead store is not asked again in the same request.
+	if _, _, err := cache.Lookup[string](ctx, sessions, "session:x", cache.Opts{Layer: cache.LayerSession}); !errors.Is(err, cache.ErrUnavailable) {
+		t.Errorf("second session lookup: %v, want ErrUnavailable", err)
+	}
+	if n := stats.Count(cache.LayerSession, cache.Failed); n != 1 {
+		t.Errorf("%d failed calls to the dead store, want 1", n)
 	}
 }

@@ -19,23 +19,34 @@ import (
 // html/template. A fragment is a named template; its key is made of:
 //
 //   - its name;
+//   - the build (see NewFragments), so that changed template functions or
+//     data methods never serve the old build's HTML;
 //   - a digest of its source and of every template it calls, so a changed
 //     template never serves old HTML;
-//   - the version of its data: the data's CacheKey() when it has one
-//     (catalog.Product says "product-42-<updated_at>"), or else a hash of
-//     the data itself.
+//   - the version of its data: a digest of the data itself (its exported
+//     fields, as the msgpack codec encodes them), or its CacheKey() when
+//     it has one.
 //
 // So a fragment's HTML is a function of its key: it cannot be stale, and
-// needs no invalidation. Its data has no way to reach the viewer (the
+// needs no invalidation. A CacheKey must change whenever anything the
+// fragment shows does, which a timestamp does not promise (two writes in
+// one microsecond, or a joined row that changed): the catalog's data has
+// none and is keyed by its content. Its data has no way to reach the viewer (the
 // template gets a FragmentData, which has none of the page's per-user
 // fields), so nothing per-user can end up in a shared fragment.
 type Fragments struct {
 	alias   *Alias
+	build   string
 	digests sync.Map // template name -> digest
 }
 
-// NewFragments returns fragment caching in alias.
-func NewFragments(a *Alias) *Fragments { return &Fragments{alias: a} }
+// NewFragments returns fragment caching in alias for the templates of one
+// build. build names what a template's source does not show: the code of
+// its functions (stars, plural), of the methods its data has, and the
+// static files (the shop gives web.BuildVersion). A deploy that changes
+// any of them is a new build, whose fragments share no key with the old
+// one's.
+func NewFragments(a *Alias, build string) *Fragments { return &Fragments{alias: a, build: build} }
 
 // Prepare computes the digest of every template of tpl. Call it before tpl
 // is first executed: html/template rewrites its trees when it escapes
@@ -46,7 +57,9 @@ func (f *Fragments) Prepare(tpl *template.Template) {
 	}
 }
 
-// Keyer is implemented by data that knows its own cache version.
+// Keyer is implemented by data that knows its own cache version: one
+// that changes whenever anything a fragment can show of the data does.
+// Without it, the data's content is its version, which is always right.
 type Keyer interface {
 	CacheKey() string
 }
@@ -85,7 +98,7 @@ func (fr *Frag) key(name string, data any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return Key("frag", name, fr.f.digest(fr.tpl, name), v), nil
+	return Key("frag", name, fr.f.build, fr.f.digest(fr.tpl, name), v), nil
 }
 
 // Cache returns the HTML of template name executed with data, from the

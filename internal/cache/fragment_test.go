@@ -36,7 +36,7 @@ func TestFragments(t *testing.T) {
 	ctx := context.Background()
 	var renders atomic.Int64
 	tpl := parse(t, `{{with .Data}}<li>{{.Name}}</li>{{end}}`, &renders)
-	frags := cache.NewFragments(a)
+	frags := cache.NewFragments(a, "build-1")
 	frags.Prepare(tpl)
 	f := frags.For(ctx, tpl)
 
@@ -95,13 +95,13 @@ func TestFragmentDigest(t *testing.T) {
 	newer := parse(t, `{{with .Data}}<li class="new">{{.Name}}</li>{{end}}`, &renders)
 	c := []card{{1, "Lamp", 1}}
 
-	f1 := cache.NewFragments(a)
+	f1 := cache.NewFragments(a, "build-1")
 	f1.Prepare(old)
 	if _, err := f1.For(ctx, old).Each("card", c); err != nil {
 		t.Fatal(err)
 	}
 	// A new process (a deploy) with the changed template, on the same cache.
-	f2 := cache.NewFragments(a)
+	f2 := cache.NewFragments(a, "build-1")
 	f2.Prepare(newer)
 	html, err := f2.For(ctx, newer).Each("card", c)
 	if err != nil {
@@ -111,11 +111,40 @@ func TestFragmentDigest(t *testing.T) {
 		t.Errorf("the changed template served the old HTML: %q", html)
 	}
 	// The outer template's digest covers the templates it calls.
-	f3 := cache.NewFragments(a)
+	f3 := cache.NewFragments(a, "build-1")
 	f3.Prepare(newer)
 	list, _ := f3.For(ctx, newer).Cache("list", c)
 	if !strings.Contains(string(list), `class="new"`) {
 		t.Errorf("the outer fragment kept the old inner HTML: %q", list)
+	}
+}
+
+// TestFragmentBuild: the same template source with changed functions (a
+// deploy that changed the code of a template function) never serves the
+// old build's HTML.
+func TestFragmentBuild(t *testing.T) {
+	t.Parallel()
+	a := newAlias(t, "memory")
+	ctx := context.Background()
+	source := `{{define "card"}}{{with .Data}}<li>{{stars .Ver}}</li>{{end}}{{end}}`
+	stars := func(draw string) *template.Template {
+		return template.Must(template.New("set").Funcs(template.FuncMap{
+			"stars": func(n int) string { return strings.Repeat(draw, n) },
+		}).Parse(source))
+	}
+	c := []card{{1, "Lamp", 3}}
+	for _, build := range []struct{ name, draw, want string }{
+		{"build-1", "*", "<li>***</li>"},
+		{"build-2", "★", "<li>★★★</li>"}, // the same source, another stars
+	} {
+		tpl := stars(build.draw)
+		f := cache.NewFragments(a, build.name)
+		f.Prepare(tpl)
+		for range 2 {
+			if html, err := f.For(ctx, tpl).Each("card", c); err != nil || string(html) != build.want {
+				t.Errorf("%s: %q, %v; want %q", build.name, html, err, build.want)
+			}
+		}
 	}
 }
 
@@ -124,7 +153,7 @@ func TestFragmentsOff(t *testing.T) {
 	a := newAlias(t, "memory", func(o *cache.AliasOptions) { o.Disabled = []cache.Layer{cache.LayerFragment} })
 	var renders atomic.Int64
 	tpl := parse(t, `{{with .Data}}<li>{{.Name}}</li>{{end}}`, &renders)
-	f := cache.NewFragments(a).For(context.Background(), tpl)
+	f := cache.NewFragments(a, "build-1").For(context.Background(), tpl)
 	for range 3 {
 		if html, err := f.Each("card", []card{{1, "Lamp", 1}}); err != nil || string(html) != "<li>Lamp</li>" {
 			t.Fatalf("%q, %v", html, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -17,6 +18,21 @@ import (
 // server that stops answering is left out for a while, so its keys move to
 // the others instead of failing (they come back when it does, cold).
 //
+// A call that finds a server not answering is not an error for its caller
+// while other servers answer: the server is left out at once and the call
+// is made again, on the server its keys go to now (where they miss, having
+// just moved). So a dead server costs the requests that meet it one
+// refused connection (or one timeout, for a frozen one), and the circuit
+// breaker in front (see Guard) sees failures only when most of the pool
+// does not answer, instead of opening on one server's death and leaving
+// the live ones unused.
+//
+// The tag generations are the exception: they go through Generations,
+// whose keys never move. A generation that moved would start afresh on
+// the next server, and the old one would be current again when its server
+// came back, with every entry that recorded it (see doc.go, "Stores that
+// re-shard").
+//
 // memcached's limits hold: keys of at most 250 bytes without spaces or
 // control bytes (the key builder guarantees both) and values of at most
 // 1 MB (bigger ones are not cached: ErrTooLarge). It cannot list keys, so
@@ -24,6 +40,10 @@ import (
 type Memcached struct {
 	client *memcache.Client
 	sel    *rendezvous
+	// pinned: every key stays on its own server, up or down (the
+	// generations' store).
+	pinned bool
+	gens   *Memcached // nil on the generations' store itself
 }
 
 // MaxMemcachedValue is memcached's default item size limit.
@@ -39,10 +59,51 @@ func NewMemcached(servers []string, timeout time.Duration) (*Memcached, error) {
 	if timeout <= 0 {
 		timeout = 100 * time.Millisecond
 	}
-	c := memcache.NewFromSelector(sel)
-	c.Timeout = timeout
-	c.MaxIdleConns = 32
-	return &Memcached{client: c, sel: sel}, nil
+	client := func(s memcache.ServerSelector) *memcache.Client {
+		c := memcache.NewFromSelector(s)
+		c.Timeout = timeout
+		c.MaxIdleConns = 32
+		c.DialContext = dialServer
+		return c
+	}
+	gens := &Memcached{client: client(homeSelector{sel}), sel: sel, pinned: true}
+	return &Memcached{client: client(sel), sel: sel, gens: gens}, nil
+}
+
+// Generations returns the store of the tag generations on the same
+// servers: each key on its own server (the first in its rendezvous
+// order), whether that server answers or not. A server that does not
+// answer fails the calls for its generations (an invalidation is then
+// kept and retried, and the cache bypassed meanwhile: see Tags), and
+// leaves it out for the other keys, as any call does. Closing m closes it.
+func (m *Memcached) Generations() *Memcached {
+	if m.gens == nil {
+		return m
+	}
+	return m.gens
+}
+
+// dialServer connects to a server with a connection whose every failure
+// names the server: the client reports an idle connection that the server
+// closed (it died, or restarted) as a bare io.EOF, which would not tell
+// which server to leave out.
+func dialServer(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return serverConn{c}, nil
+}
+
+type serverConn struct{ net.Conn }
+
+func (c serverConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if errors.Is(err, io.EOF) {
+		err = &net.OpError{Op: "read", Net: c.RemoteAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	}
+	return n, err
 }
 
 // seconds turns a TTL into memcached's expiration: whole seconds, at least
@@ -52,37 +113,66 @@ func seconds(ttl time.Duration) int32 {
 	return max(s, 1)
 }
 
-// failed tells the selector about a server that did not answer.
-func (m *Memcached) failed(key string, err error) error {
-	if err == nil || errors.Is(err, memcache.ErrCacheMiss) || errors.Is(err, memcache.ErrNotStored) ||
-		errors.Is(err, memcache.ErrCASConflict) || errors.Is(err, memcache.ErrMalformedKey) {
-		return err
-	}
-	var netErr net.Error
+// downServer returns the server a call's error says did not answer: it
+// refused or dropped the connection, or timed out. An answer (a miss, "not
+// stored", a conflict), a bad key or a protocol error names none.
+func downServer(err error) (string, bool) {
 	var cte *memcache.ConnectTimeoutError
-	if errors.As(err, &netErr) || errors.As(err, &cte) || errors.Is(err, memcache.ErrNoServers) {
-		m.sel.markDown(key)
+	if errors.As(err, &cte) && cte.Addr != nil {
+		return cte.Addr.String(), true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Addr != nil {
+		return op.Addr.String(), true
+	}
+	return "", false
+}
+
+// do runs call and, when a server did not answer it, leaves that server
+// out and runs it once more: the keys the server had now go to the next
+// one in line. The server is the one the error names, not the one a key
+// maps to now: by then another call may have left the dead one out, and
+// the key's server would be a live one.
+//
+// On the generations' store there is no second call: the key would go to
+// the same server.
+func (m *Memcached) do(call func() error) error {
+	err := call()
+	if addr, down := downServer(err); down {
+		m.sel.markDown(addr)
+		if m.pinned {
+			return err
+		}
+		err = call()
+		if addr, down := downServer(err); down {
+			m.sel.markDown(addr)
+		}
 	}
 	return err
 }
 
 func (m *Memcached) Get(_ context.Context, key string) ([]byte, error) {
-	it, err := m.client.Get(key)
+	var it *memcache.Item
+	err := m.do(func() (err error) {
+		it, err = m.client.Get(key)
+		return err
+	})
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return nil, ErrMiss
 	}
 	if err != nil {
-		return nil, m.failed(key, err)
+		return nil, err
 	}
 	return it.Value, nil
 }
 
 func (m *Memcached) GetMany(_ context.Context, keys []string) (map[string][]byte, error) {
-	items, err := m.client.GetMulti(keys)
+	var items map[string]*memcache.Item
+	err := m.do(func() (err error) {
+		items, err = m.client.GetMulti(keys)
+		return err
+	})
 	if err != nil {
-		if len(keys) > 0 {
-			m.failed(keys[0], err)
-		}
 		return nil, err
 	}
 	out := make(map[string][]byte, len(items))
@@ -96,7 +186,7 @@ func (m *Memcached) Set(_ context.Context, key string, value []byte, ttl time.Du
 	if len(value) > MaxMemcachedValue-len(key)-64 {
 		return ErrTooLarge
 	}
-	return m.failed(key, m.client.Set(&memcache.Item{Key: key, Value: value, Expiration: seconds(ttl)}))
+	return m.do(func() error { return m.client.Set(&memcache.Item{Key: key, Value: value, Expiration: seconds(ttl)}) })
 }
 
 func (m *Memcached) SetMany(ctx context.Context, items []Item) error {
@@ -110,17 +200,17 @@ func (m *Memcached) SetMany(ctx context.Context, items []Item) error {
 }
 
 func (m *Memcached) Add(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	err := m.client.Add(&memcache.Item{Key: key, Value: value, Expiration: seconds(ttl)})
+	err := m.do(func() error { return m.client.Add(&memcache.Item{Key: key, Value: value, Expiration: seconds(ttl)}) })
 	if errors.Is(err, memcache.ErrNotStored) {
 		return false, nil
 	}
-	return err == nil, m.failed(key, err)
+	return err == nil, err
 }
 
 func (m *Memcached) Delete(_ context.Context, keys ...string) error {
 	for _, k := range keys {
-		if err := m.client.Delete(k); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
-			return m.failed(k, err)
+		if err := m.do(func() error { return m.client.Delete(k) }); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+			return err
 		}
 	}
 	return nil
@@ -131,64 +221,85 @@ func (m *Memcached) Delete(_ context.Context, keys ...string) error {
 // anyone wrote the key in between, and which keeps Add from succeeding),
 // then deletes the marker.
 func (m *Memcached) DeleteIf(_ context.Context, key string, value []byte) (bool, error) {
-	it, err := m.client.Get(key)
+	var it *memcache.Item
+	err := m.do(func() (err error) {
+		it, err = m.client.Get(key)
+		return err
+	})
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return false, nil
 	}
 	if err != nil {
-		return false, m.failed(key, err)
+		return false, err
 	}
 	if string(it.Value) != string(value) {
 		return false, nil
 	}
 	it.Value, it.Expiration = nil, 1
+	// Not made again on another server: a CAS id means nothing there.
 	err = m.client.CompareAndSwap(it)
 	if errors.Is(err, memcache.ErrCASConflict) || errors.Is(err, memcache.ErrNotStored) || errors.Is(err, memcache.ErrCacheMiss) {
 		return false, nil
 	}
-	if err != nil {
-		return false, m.failed(key, err)
+	if addr, down := downServer(err); down {
+		m.sel.markDown(addr)
 	}
-	if err := m.client.Delete(key); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
-		return true, m.failed(key, err)
+	if err != nil {
+		return false, err
+	}
+	if err := m.do(func() error { return m.client.Delete(key) }); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+		return true, err
 	}
 	return true, nil
 }
 
 func (m *Memcached) Incr(_ context.Context, key string, delta int64) (int64, error) {
 	var n uint64
-	var err error
-	if delta >= 0 {
-		n, err = m.client.Increment(key, uint64(delta))
-	} else {
-		n, err = m.client.Decrement(key, uint64(-delta))
-	}
+	err := m.do(func() (err error) {
+		if delta >= 0 {
+			n, err = m.client.Increment(key, uint64(delta))
+		} else {
+			n, err = m.client.Decrement(key, uint64(-delta))
+		}
+		return err
+	})
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return 0, ErrMiss
 	}
-	return int64(n), m.failed(key, err)
+	return int64(n), err
 }
 
 func (m *Memcached) Touch(_ context.Context, key string, ttl time.Duration) (bool, error) {
-	err := m.client.Touch(key, seconds(ttl))
+	err := m.do(func() error { return m.client.Touch(key, seconds(ttl)) })
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return false, nil
 	}
-	return err == nil, m.failed(key, err)
+	return err == nil, err
 }
 
 func (m *Memcached) Scan(context.Context, string, func([]string) bool) error { return ErrUnsupported }
 
-func (m *Memcached) Close() error { return m.client.Close() }
+func (m *Memcached) Close() error {
+	if m.gens != nil {
+		return errors.Join(m.client.Close(), m.gens.Close())
+	}
+	return m.client.Close()
+}
 
 var _ Store = (*Memcached)(nil)
 
 // rendezvous picks a key's server by highest-random-weight hashing: each
-// server scores hash(server, key) and the best live one wins, so removing
-// a server moves only its own keys. A server marked down is skipped for
-// downFor, then tried again.
+// server scores mix(hash(server) ^ hash(key)) and the best live one wins,
+// so removing a server moves only its own keys. A server marked down is
+// skipped for downFor, then tried again.
+//
+// The mix is what spreads the keys. Scored by FNV over the server's
+// address and then the key, servers whose addresses differ in a few
+// characters keep the same order for almost every key: of three servers
+// on one host, one got five keys in six and another none at all.
 type rendezvous struct {
-	addrs []net.Addr
+	addrs  []net.Addr
+	hashes []uint64 // of each address
 
 	mu   sync.Mutex
 	down map[string]time.Time // addr -> until
@@ -208,6 +319,7 @@ func newRendezvous(servers []string) (*rendezvous, error) {
 			return nil, err
 		}
 		r.addrs = append(r.addrs, a)
+		r.hashes = append(r.hashes, fnv64(a.String()))
 	}
 	if len(r.addrs) == 0 {
 		return nil, errors.New("memcached: no servers given")
@@ -215,18 +327,31 @@ func newRendezvous(servers []string) (*rendezvous, error) {
 	return r, nil
 }
 
+func fnv64(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// mix64 is SplitMix64's finalizer: every bit of x moves every bit of the
+// result, which FNV's last steps do not do.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
 func (r *rendezvous) ranked(key string) []net.Addr {
 	type scored struct {
 		a     net.Addr
 		score uint64
 	}
+	k := mix64(fnv64(key))
 	best := make([]scored, 0, len(r.addrs))
-	for _, a := range r.addrs {
-		h := fnv.New64a()
-		h.Write([]byte(a.String()))
-		h.Write([]byte{0})
-		h.Write([]byte(key))
-		best = append(best, scored{a, h.Sum64()})
+	for i, a := range r.addrs {
+		best = append(best, scored{a, mix64(r.hashes[i] ^ k)})
 	}
 	for i := 1; i < len(best); i++ { // a handful of servers: insertion sort
 		for j := i; j > 0 && best[j].score > best[j-1].score; j-- {
@@ -253,13 +378,18 @@ func (r *rendezvous) PickServer(key string) (net.Addr, error) {
 	return ranked[0], nil // all down: try the first, it may be back
 }
 
-func (r *rendezvous) markDown(key string) {
-	a, err := r.PickServer(key)
-	if err != nil {
-		return
-	}
+// homeSelector picks each key's first server in rendezvous order, up or
+// down: where the generations live (see Memcached.Generations).
+type homeSelector struct{ r *rendezvous }
+
+func (h homeSelector) PickServer(key string) (net.Addr, error) { return h.r.ranked(key)[0], nil }
+
+func (h homeSelector) Each(f func(net.Addr) error) error { return h.r.Each(f) }
+
+// markDown leaves the server at addr out for downFor.
+func (r *rendezvous) markDown(addr string) {
 	r.mu.Lock()
-	r.down[a.String()] = time.Now().Add(downFor)
+	r.down[addr] = time.Now().Add(downFor)
 	r.mu.Unlock()
 }
 

@@ -22,6 +22,7 @@ import (
 type Memory struct {
 	c     *otter.Cache[string, memEntry]
 	stats *stats.Counter
+	now   func() time.Time // the clock entries expire by
 }
 
 type memEntry struct {
@@ -29,8 +30,8 @@ type memEntry struct {
 	expires time.Time
 }
 
-func newMemEntry(value []byte, ttl time.Duration) memEntry {
-	return memEntry{value: value, expires: time.Now().Add(ttlOrDefault(ttl))}
+func (m *Memory) newEntry(value []byte, ttl time.Duration) memEntry {
+	return memEntry{value: value, expires: m.now().Add(ttlOrDefault(ttl))}
 }
 
 // entryOverhead approximates what an entry costs besides its key and
@@ -39,20 +40,36 @@ const entryOverhead = 64
 
 // NewMemory returns a Memory store holding at most maxBytes of keys and
 // values.
-func NewMemory(maxBytes int64) *Memory {
-	counter := stats.NewCounter()
-	c := otter.Must(&otter.Options[string, memEntry]{
+func NewMemory(maxBytes int64) *Memory { return newMemory(maxBytes, nil) }
+
+// newMemory returns a Memory whose entries expire by now (nil: the real
+// time), so that a test can let days pass without waiting for them.
+func newMemory(maxBytes int64, now func() time.Time) *Memory {
+	m := &Memory{stats: stats.NewCounter(), now: time.Now}
+	var clock otter.Clock
+	if now != nil {
+		m.now, clock = now, memClock(now)
+	}
+	m.c = otter.Must(&otter.Options[string, memEntry]{
 		MaximumWeight: uint64(maxBytes),
 		Weigher: func(k string, e memEntry) uint32 {
 			return uint32(len(k) + len(e.value) + entryOverhead)
 		},
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, memEntry]) time.Duration {
-			return max(time.Until(e.Value.expires), time.Nanosecond)
+			return max(e.Value.expires.Sub(m.now()), time.Nanosecond)
 		}),
-		StatsRecorder: counter,
+		StatsRecorder: m.stats,
+		Clock:         clock,
 	})
-	return &Memory{c: c, stats: counter}
+	return m
 }
+
+// memClock is a clock given to newMemory, as otter reads it. It has no
+// ticks: expired entries are dropped when read or pushed out, not swept.
+type memClock func() time.Time
+
+func (c memClock) NowNano() int64                    { return c().UnixNano() }
+func (memClock) Tick(time.Duration) <-chan time.Time { return nil }
 
 // MemoryInfo describes a Memory store's use.
 type MemoryInfo struct {
@@ -98,7 +115,7 @@ func (m *Memory) GetMany(_ context.Context, keys []string) (map[string][]byte, e
 // change what is cached. Values handed out are shared and must not be
 // modified.
 func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
-	m.c.Set(key, newMemEntry(bytes.Clone(value), ttl))
+	m.c.Set(key, m.newEntry(bytes.Clone(value), ttl))
 	return nil
 }
 
@@ -110,7 +127,7 @@ func (m *Memory) SetMany(ctx context.Context, items []Item) error {
 }
 
 func (m *Memory) Add(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	_, added := m.c.SetIfAbsent(key, newMemEntry(bytes.Clone(value), ttl))
+	_, added := m.c.SetIfAbsent(key, m.newEntry(bytes.Clone(value), ttl))
 	return added, nil
 }
 
@@ -152,7 +169,7 @@ func (m *Memory) Incr(_ context.Context, key string, delta int64) (int64, error)
 
 func (m *Memory) Touch(_ context.Context, key string, ttl time.Duration) (bool, error) {
 	_, found := m.c.ComputeIfPresent(key, func(old memEntry) (memEntry, otter.ComputeOp) {
-		return newMemEntry(old.value, ttl), otter.WriteOp
+		return m.newEntry(old.value, ttl), otter.WriteOp
 	})
 	return found, nil
 }

@@ -19,6 +19,7 @@ type Metrics struct {
 	refresh  *prometheus.CounterVec
 	coalesce *prometheus.CounterVec
 	counts   counts
+	lat      latencies // by layer, for the admin page's latency chart
 }
 
 // NewMetrics registers the cache's metrics with reg.
@@ -75,6 +76,7 @@ func (m *Metrics) moved(alias string, layer Layer, direction string, n int) {
 func (m *Metrics) loaded(alias string, layer Layer, took time.Duration) {
 	if m != nil {
 		m.loads.WithLabelValues(alias, string(layer)).Observe(took.Seconds())
+		m.lat.observe(layer, loadTime, took)
 	}
 }
 

@@ -12,17 +12,18 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Sampler keeps the recent history of the cache's hit rates (the seed's
-// CacheMonitoringMiddleware, over time): a point every interval, by layer
-// and by alias, for the admin page's chart.
+// Sampler keeps the recent history of the cache's hit rates and latencies
+// (the seed's CacheMonitoringMiddleware, over time): a point every
+// interval, by layer and by alias, for the admin page's charts.
 type Sampler struct {
 	m     *Metrics
 	every time.Duration
 	keep  int
 
-	mu     sync.Mutex
-	last   map[string]Totals
-	points []Sample
+	mu      sync.Mutex
+	last    map[string]Totals
+	lastLat map[latencyKey]*buckets
+	points  []Sample
 }
 
 // Sample is the traffic of one interval.
@@ -30,11 +31,14 @@ type Sample struct {
 	At      time.Time
 	ByLayer map[Layer]Totals
 	ByAlias map[string]Totals
+	// Latency is each layer's lookup and load times in the interval
+	// (layers with neither are left out).
+	Latency map[Layer]Latency
 }
 
 // NewSampler samples m every interval and keeps the last keep samples.
 func NewSampler(m *Metrics, every time.Duration, keep int) *Sampler {
-	return &Sampler{m: m, every: every, keep: keep, last: m.Snapshot()}
+	return &Sampler{m: m, every: every, keep: keep, last: m.Snapshot(), lastLat: m.latencySnapshot()}
 }
 
 // Run samples until ctx ends.
@@ -46,16 +50,20 @@ func (s *Sampler) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			s.sample(now)
+			s.Take(now)
 		}
 	}
 }
 
-func (s *Sampler) sample(now time.Time) {
-	cur := s.m.Snapshot()
+// Take records the traffic since the last sample as the sample of now. Run
+// calls it every interval; a test calls it to have samples at once.
+func (s *Sampler) Take(now time.Time) {
+	cur, lat := s.m.Snapshot(), s.m.latencySnapshot()
 	p := Sample{At: now, ByLayer: map[Layer]Totals{}, ByAlias: map[string]Totals{}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	p.Latency = latencyByLayer(lat, s.lastLat)
+	s.lastLat = lat
 	for k, v := range cur {
 		d := v.minus(s.last[k])
 		alias, layer, _ := strings.Cut(k, "/")

@@ -68,7 +68,9 @@ type page struct {
 // one request renders, the others wait for it and then read the entry
 // again, validating it against the generations as they are after the
 // wait, so none of them is served a page rendered before a write it saw.
-// Each route's page cache has its own.
+// Nothing is shared but the wait: when the rendering request fails or its
+// client goes away, the others render for themselves. Each route's page
+// cache has its own.
 type pageFlights struct {
 	mu sync.Mutex
 	m  map[string]chan struct{}
@@ -87,7 +89,7 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 			req := c.Request()
 			ctx := req.Context()
 			stats := StatsFrom(ctx)
-			if !a.Enabled(LayerPage) || req.Method != http.MethodGet || stats.Failed() {
+			if !a.Enabled(LayerPage) || req.Method != http.MethodGet || a.skip(ctx) {
 				return next(c)
 			}
 			var key string
@@ -120,12 +122,15 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 			}
 
 			// A miss: wait if another request of this process renders the
-			// same page, then look again.
+			// same page, then look again. As long as it renders: unlike a
+			// lock across processes, a flight in this one cannot outlive
+			// its request, and a waiter that gave up would only render the
+			// same page again beside it, slower on a busy machine. Its own
+			// request's deadline still bounds the wait.
 			done, leader := flights.join(full)
 			if !leader {
 				select {
 				case <-done:
-				case <-time.After(a.lockWait):
 				case <-ctx.Done():
 				}
 				if p2, s2, err := lookupPage(ctx, a, full); err == nil && s2 == pageFresh {
@@ -142,8 +147,13 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 			tctx, deps := Track(ctx)
 			a.observe(tctx, a.allTags(userTags))
 			c.SetRequest(req.WithContext(tctx))
+			rendering := time.Now()
 			herr := next(c)
 			c.SetRequest(req)
+			if herr == nil {
+				// Rendering is the page layer's load: what a hit saves.
+				a.metrics.loaded(a.name, LayerPage, time.Since(rendering))
+			}
 
 			if herr != nil && state == pageStale {
 				// The handler failed and an entry, past its TTL but never

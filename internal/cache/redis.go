@@ -20,8 +20,14 @@ import (
 // Its defaults suit a cache on the same network: short timeouts, no
 // retries, so that a dead or frozen server costs a request tens of
 // milliseconds, once, before the circuit breaker (see Guard) stops asking.
+//
+// A Ring moves the keys of a shard it finds down to the others, and back
+// when the shard answers again. Its tag generations go through
+// Generations instead, whose keys never move (see doc.go, "Stores that
+// re-shard").
 type Redis struct {
 	client redis.UniversalClient
+	gens   *Redis // a Ring's generations; nil otherwise
 }
 
 // RedisOptions configures NewRedis.
@@ -61,18 +67,42 @@ func (o RedisOptions) withDefaults() RedisOptions {
 // server: a Redis that is down at start is a cache that misses.
 func NewRedis(o RedisOptions) (*Redis, error) {
 	o = o.withDefaults()
-	client, err := newRedisClient(o)
+	client, err := newRedisClient(o, false)
 	if err != nil {
 		return nil, err
 	}
-	return &Redis{client: client}, nil
+	r := &Redis{client: client}
+	if _, ring := client.(*redis.Ring); ring {
+		gens, err := newRedisClient(o, true)
+		if err != nil {
+			client.Close()
+			return nil, err
+		}
+		r.gens = &Redis{client: gens}
+	}
+	return r, nil
+}
+
+// Generations returns where the tag generations live: r itself, or for a
+// Ring a client of the same shards that never takes a shard for down, so
+// that a key stays on its shard. A shard that does not answer then fails
+// the calls for its generations (an invalidation is kept and retried, and
+// the cache bypassed meanwhile: see Tags) instead of starting them afresh
+// on another shard. Closing r closes it.
+func (r *Redis) Generations() *Redis {
+	if r.gens == nil {
+		return r
+	}
+	return r.gens
 }
 
 // Client returns the underlying go-redis client, for INFO and the other
 // admin commands of the monitoring pages.
 func (r *Redis) Client() redis.UniversalClient { return r.client }
 
-func newRedisClient(o RedisOptions) (redis.UniversalClient, error) {
+// newRedisClient returns the client of o.URL; pinned (for a Ring only)
+// makes one whose shards are never taken for down.
+func newRedisClient(o RedisOptions, pinned bool) (redis.UniversalClient, error) {
 	u, err := url.Parse(o.URL)
 	if err != nil {
 		return nil, fmt.Errorf("parse redis url: %w", err)
@@ -118,11 +148,17 @@ func newRedisClient(o RedisOptions) (redis.UniversalClient, error) {
 		for i, h := range hosts(u) {
 			shards["shard"+strconv.Itoa(i)] = h
 		}
-		return redis.NewRing(&redis.RingOptions{
+		ro := &redis.RingOptions{
 			Addrs: shards, DB: db, Username: u.User.Username(), Password: password(u),
 			PoolSize: o.PoolSize, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
 			PoolTimeout: poolTimeout, MaxRetries: maxRetries, DialerRetries: dialRetries, ContextTimeoutEnabled: true,
-		}), nil
+		}
+		if pinned {
+			// Every shard always up: the heartbeat never re-shards.
+			ro.HeartbeatFn = func(context.Context, *redis.Client) bool { return true }
+			ro.HeartbeatFrequency = time.Hour
+		}
+		return redis.NewRing(ro), nil
 	}
 	return nil, fmt.Errorf("redis url scheme %q: use redis://, rediss://, redis+cluster://, redis+sentinel:// or redis+ring://", u.Scheme)
 }
@@ -293,6 +329,11 @@ func (r *Redis) Scan(ctx context.Context, pattern string, fn func([]string) bool
 	return err
 }
 
-func (r *Redis) Close() error { return r.client.Close() }
+func (r *Redis) Close() error {
+	if r.gens != nil {
+		return errors.Join(r.client.Close(), r.gens.Close())
+	}
+	return r.client.Close()
+}
 
 var _ Store = (*Redis)(nil)

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	mrand "math/rand/v2"
+	"runtime/debug"
 	"time"
 )
 
@@ -22,7 +24,9 @@ import (
 //   - Concurrent misses of one key share one load in a process
 //     (singleflight) and, on a shared store, across processes (a lock with
 //     an owner token; the others wait up to the alias's LockWait for the
-//     value, then load themselves rather than wait on a dead owner).
+//     value, then load themselves rather than wait on a dead owner). The
+//     shared load outlives any one caller: a caller whose context ends
+//     gets its context's error, the others the value (see fill).
 //   - A hot value is refreshed before it expires, by one caller, in the
 //     background, with probabilistic early expiration (XFetch: the load's
 //     duration is stored with the value, and the slower the load the
@@ -41,7 +45,13 @@ func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load fun
 		return load(ctx) // cache off: nothing but the load, as a shop without a cache would do
 	}
 	tags := a.allTags(o.Tags)
-	if !a.Enabled(layer) || StatsFrom(ctx).Failed() {
+	if a.skip(ctx) {
+		// The store failed earlier in this request: what is built from
+		// this value cannot learn its generations, so it is not cached.
+		tracking(ctx).breaks()
+		return load(ctx)
+	}
+	if !a.Enabled(layer) {
 		// This layer is off, but a page around it may still be cached: it
 		// must know what it depends on.
 		a.observe(ctx, tags)
@@ -176,6 +186,13 @@ func refreshLater[T any](ctx context.Context, a *Alias, full, key string, gens m
 // gets the result of a load that started before it) and, on a shared
 // store, once across processes. In the background it gives up when
 // another process holds the lock.
+//
+// The shared load is not the first caller's: it runs on a context with
+// that caller's values (the query counters, the dependencies of its page)
+// but neither its cancellation nor its deadline, bounded by the alias's
+// LoadTimeout instead. Each caller waits for it only as long as its own
+// context lets it: a client that hangs up gets its context's error, and
+// the others, still waiting, get the value.
 func fill[T any](ctx context.Context, a *Alias, full, key string, gens map[string]int64, o Opts, load func(context.Context) (T, error), background bool) (T, Outcome, error) {
 	layer := a.layer(o)
 	fp := fingerprint(gens)
@@ -192,58 +209,100 @@ func fill[T any](ctx context.Context, a *Alias, full, key string, gens map[strin
 		a.metrics.loaded(a.name, layer, time.Since(start))
 		return v, Miss, err
 	}
-	res, err, shared := a.flights.Do(flight, func() (any, error) {
-		if a.shared {
-			release, got, v, ok := waitOrLock[T](ctx, a, full, fp, gens, o, background)
-			if ok {
-				a.metrics.coalesced(a.name, layer, "lock")
-				return filled[T]{v: v, outcome: Hit}, nil
+	ch := a.flights.DoChan(flight, func() (res any, err error) {
+		// DoChan runs this in a goroutine of its own, where a panic would
+		// end the process: it is handed to the callers instead.
+		defer func() {
+			if p := recover(); p != nil {
+				res, err = nil, &loadPanic{value: p, stack: debug.Stack()}
 			}
-			if !got && background {
-				return filled[T]{outcome: Miss}, errRefreshSkipped
-			}
-			defer release()
-		}
-		// Look again, as the seed's get_or_set_with_lock does: a load that
-		// finished between our miss and now (its flight over, its lock
-		// released) has stored what we were about to load.
-		if !background {
-			if v, ok := currentValue[T](ctx, a, full, gens, o); ok {
-				a.metrics.coalesced(a.name, layer, "recheck")
-				return filled[T]{v: v, outcome: Hit}, nil
-			}
-		}
-		start := time.Now()
-		v, err := load(ctx)
-		took := time.Since(start)
-		a.metrics.loaded(a.name, layer, took)
-		if err != nil {
-			if o.NotFound != nil && o.NotFoundTTL > 0 && errors.Is(err, o.NotFound) {
-				a.storeEntry(ctx, full, key, layer, entry{notFound: true, codec: a.codecOf(o), deps: depsOf(gens),
-					freshUntil: time.Now().Add(o.NotFoundTTL), delta: took}, o.NotFoundTTL)
-			}
-			return filled[T]{v: v, outcome: Miss}, err
-		}
-		payload, merr := a.codecOf(o).Marshal(v)
-		if merr != nil {
-			a.logger.Error("cache: cannot encode a value; it is not cached", "alias", a.name, "key", key, "err", merr)
-			return filled[T]{v: v, outcome: Miss}, nil
-		}
-		fresh := a.freshTTL(o.TTL)
-		a.storeEntry(ctx, full, key, layer, entry{freshUntil: time.Now().Add(fresh), delta: took, deps: depsOf(gens),
-			payload: payload, codec: a.codecOf(o)}, storeTTL(fresh, o))
-		return filled[T]{v: v, outcome: Miss}, nil
+		}()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.loadTime)
+		defer cancel()
+		return sharedLoad(ctx, a, full, key, fp, gens, o, load, background)
 	})
-	f, _ := res.(filled[T])
-	if shared {
-		a.metrics.coalesced(a.name, layer, "singleflight")
+	var zero T
+	select {
+	case <-ctx.Done():
+		return zero, Miss, ctx.Err()
+	case r := <-ch:
+		var p *loadPanic
+		if errors.As(r.Err, &p) {
+			panic(p)
+		}
+		f, _ := r.Val.(filled[T])
+		if r.Shared {
+			a.metrics.coalesced(a.name, layer, "singleflight")
+		}
+		return f.v, f.outcome, r.Err
 	}
-	return f.v, f.outcome, err
+}
+
+// sharedLoad is the work of fill that concurrent callers share: take the
+// lock across processes, look again, load and store.
+func sharedLoad[T any](ctx context.Context, a *Alias, full, key, fp string, gens map[string]int64, o Opts, load func(context.Context) (T, error), background bool) (any, error) {
+	layer := a.layer(o)
+	if a.shared {
+		release, got, v, ok := waitOrLock[T](ctx, a, full, fp, gens, o, background)
+		if ok {
+			a.metrics.coalesced(a.name, layer, "lock")
+			return filled[T]{v: v, outcome: Hit}, nil
+		}
+		if !got && background {
+			return filled[T]{outcome: Miss}, errRefreshSkipped
+		}
+		defer release()
+	}
+	// Look again, as the seed's get_or_set_with_lock does: a load that
+	// finished between our miss and now (its flight over, its lock
+	// released) has stored what we were about to load.
+	if !background {
+		if v, ok := currentValue[T](ctx, a, full, gens, o); ok {
+			a.metrics.coalesced(a.name, layer, "recheck")
+			return filled[T]{v: v, outcome: Hit}, nil
+		}
+	}
+	start := time.Now()
+	v, err := load(ctx)
+	took := time.Since(start)
+	a.metrics.loaded(a.name, layer, took)
+	if err != nil {
+		if o.NotFound != nil && o.NotFoundTTL > 0 && errors.Is(err, o.NotFound) {
+			a.storeEntry(ctx, full, key, layer, entry{notFound: true, codec: a.codecOf(o), deps: depsOf(gens),
+				freshUntil: time.Now().Add(o.NotFoundTTL), delta: took}, o.NotFoundTTL)
+		}
+		return filled[T]{v: v, outcome: Miss}, err
+	}
+	payload, merr := a.codecOf(o).Marshal(v)
+	if merr != nil {
+		a.logger.Error("cache: cannot encode a value; it is not cached", "alias", a.name, "key", key, "err", merr)
+		return filled[T]{v: v, outcome: Miss}, nil
+	}
+	fresh := a.freshTTL(o.TTL)
+	a.storeEntry(ctx, full, key, layer, entry{freshUntil: time.Now().Add(fresh), delta: took, deps: depsOf(gens),
+		payload: payload, codec: a.codecOf(o)}, storeTTL(fresh, o))
+	return filled[T]{v: v, outcome: Miss}, nil
 }
 
 type filled[T any] struct {
 	v       T
 	outcome Outcome
+}
+
+// loadPanic is a panic of a shared load, raised again in each caller,
+// where the request's recovery sees it.
+type loadPanic struct {
+	value any
+	stack []byte
+}
+
+func (p *loadPanic) Error() string {
+	return fmt.Sprintf("cache: the load panicked: %v\n\n%s", p.value, p.stack)
+}
+
+func (p *loadPanic) Unwrap() error {
+	err, _ := p.value.(error)
+	return err
 }
 
 var errRefreshSkipped = errors.New("cache: another process is refreshing")
@@ -342,7 +401,11 @@ func RememberMany[K comparable, T any](ctx context.Context, a *Alias, ids []K, o
 	if a.none || len(ids) == 0 {
 		return load(ctx, ids)
 	}
-	if !a.Enabled(layer) || StatsFrom(ctx).Failed() {
+	if a.skip(ctx) {
+		tracking(ctx).breaks() // as in Remember
+		return load(ctx, ids)
+	}
+	if !a.Enabled(layer) {
 		var all []string
 		for _, id := range ids {
 			all = append(all, tagsOf(id)...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -281,17 +282,35 @@ func TestStaleWhileRevalidateAndIfError(t *testing.T) {
 	if v, _ := cache.Remember(ctx, a, "swr", o, c.load); v != "v1" {
 		t.Fatal(v)
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // past the TTL, within Stale
 	c.value.Store("v2")
-	c.delay = 200 * time.Millisecond
-	begin := time.Now()
-	reqCtx, stats := cache.WithStats(ctx)
-	v, _ := cache.Remember(reqCtx, a, "swr", o, c.load)
-	if v != "v1" || time.Since(begin) > 150*time.Millisecond || stats.Count(cache.LayerObject, cache.Stale) != 1 {
-		t.Fatalf("expired value: got %q after %s (stale %d); want v1 at once, served stale",
-			v, time.Since(begin), stats.Count(cache.LayerObject, cache.Stale))
+	// The refresh's load is held until the stale read has answered: a
+	// read that waited for it would never answer.
+	release := make(chan struct{})
+	held := func(ctx context.Context) (string, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+		return c.load(ctx)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	reqCtx, stats := cache.WithStats(ctx)
+	answered := make(chan string, 1)
+	go func() {
+		v, _ := cache.Remember(reqCtx, a, "swr", o, held)
+		answered <- v
+	}()
+	select {
+	case v := <-answered:
+		if v != "v1" || stats.Count(cache.LayerObject, cache.Stale) != 1 {
+			t.Fatalf("expired value: got %q (stale %d); want v1, served stale", v, stats.Count(cache.LayerObject, cache.Stale))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a read of a stale value waits for its refresh")
+	}
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if v, _ := cache.Remember(ctx, a, "swr", o, c.load); v == "v2" {
 			break
@@ -364,8 +383,12 @@ func TestEarlyRefresh(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if !refreshed && c.calls.Load() < 2 {
-		t.Errorf("no early refresh before expiry (%d loads)", c.calls.Load())
+	// No read came after expiry, so a second load can only be a refresh
+	// one of them started before it; it may take a moment to begin.
+	for deadline := time.Now().Add(10 * time.Second); !refreshed && c.calls.Load() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no early refresh before expiry (%d loads)", c.calls.Load())
+		}
 	}
 }
 
@@ -518,4 +541,127 @@ func TestNoneAliasOnlyLoads(t *testing.T) {
 	if n := c.calls.Load(); n != 3 {
 		t.Errorf("%d loads for 3 reads with the cache off, want 3", n)
 	}
+}
+
+// TestSharedLoadOutlivesTheFirstCaller: two requests miss the same key and
+// share one load; the first goes away (its client hung up) while the load
+// runs. It gets its own context's error at once; the other, still live,
+// gets the value, from the one load, which saw the first caller's values.
+func TestSharedLoadOutlivesTheFirstCaller(t *testing.T) {
+	t.Parallel()
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			a := newAlias(t, kind)
+			type ctxKey struct{}
+			release, started := make(chan struct{}), make(chan struct{})
+			var calls atomic.Int64
+			var sawValue atomic.Bool
+			load := func(ctx context.Context) (string, error) {
+				if calls.Add(1) == 1 {
+					sawValue.Store(ctx.Value(ctxKey{}) == "first")
+					close(started)
+				}
+				select {
+				case <-release:
+					return "value", nil
+				case <-ctx.Done():
+					return "", ctx.Err()
+				}
+			}
+			o := cache.Opts{Tags: []string{"t"}}
+			within := func(what string, ch <-chan struct{}) {
+				t.Helper()
+				select {
+				case <-ch:
+				case <-time.After(10 * time.Second):
+					t.Fatal(what)
+				}
+			}
+
+			first, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "first"))
+			defer cancel()
+			var firstErr error
+			firstDone := make(chan struct{})
+			go func() {
+				defer close(firstDone)
+				_, firstErr = cache.Remember(first, a, "k", o, load)
+			}()
+			within("the first caller's load never started", started)
+
+			second, deps := cache.Track(context.Background())
+			var got string
+			var secondErr error
+			secondDone := make(chan struct{})
+			go func() {
+				defer close(secondDone)
+				got, secondErr = cache.Remember(second, a, "k", o, load)
+			}()
+			// Once it has read the generations it is on its way into the
+			// shared load.
+			deadline := time.Now().Add(10 * time.Second)
+			for len(deps.Gens()) == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("the second caller never looked the key up")
+				}
+				time.Sleep(time.Millisecond)
+			}
+
+			cancel()
+			within("the cancelled caller is still waiting for the load", firstDone)
+			if !errors.Is(firstErr, context.Canceled) {
+				t.Errorf("the cancelled caller got %v, want context.Canceled", firstErr)
+			}
+			close(release)
+			within("the live caller never got its value", secondDone)
+			if secondErr != nil || got != "value" {
+				t.Errorf("the live caller got %q, %v; want the value", got, secondErr)
+			}
+			if n := calls.Load(); n != 1 {
+				t.Errorf("%d loads, want the one shared", n)
+			}
+			if !sawValue.Load() {
+				t.Error("the shared load lost the values of the context that started it")
+			}
+		})
+	}
+}
+
+// TestSharedLoadHasADeadline: a load that nobody's deadline bounds any
+// more is still bounded, by the alias's LoadTimeout (the shop's request
+// timeout).
+func TestSharedLoadHasADeadline(t *testing.T) {
+	t.Parallel()
+	a := newAlias(t, "memory", func(o *cache.AliasOptions) { o.LoadTimeout = 50 * time.Millisecond })
+	done := make(chan error, 1)
+	go func() {
+		_, err := cache.Remember(context.Background(), a, "stuck", cache.Opts{}, func(ctx context.Context) (string, error) {
+			<-ctx.Done()
+			return "", ctx.Err()
+		})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("a stuck load ended with %v, want its deadline", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a stuck load ran on with no deadline")
+	}
+}
+
+// TestSharedLoadPanicReachesTheCaller: a load that panics panics in its
+// caller, where the request's recovery answers it, and not in a goroutine
+// of its own, where it would end the process.
+func TestSharedLoadPanicReachesTheCaller(t *testing.T) {
+	t.Parallel()
+	a := newAlias(t, "memory")
+	defer func() {
+		if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "boom") {
+			t.Errorf("recovered %v, want the load's panic", p)
+		}
+	}()
+	cache.Remember(context.Background(), a, "k", cache.Opts{}, func(context.Context) (string, error) { panic("boom") })
+	t.Error("Remember returned from a load that panicked")
 }

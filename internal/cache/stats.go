@@ -59,7 +59,7 @@ type Stats struct {
 	mu     sync.Mutex
 	counts map[Layer]map[Outcome]int
 	ops    []Op
-	failed bool // a store failed during this request: skip the cache for the rest of it
+	failed map[Store]bool // the stores that failed during this request: left alone for the rest of it
 	took   time.Duration
 	page   Outcome // what the page cache did; "" when it was not asked
 }
@@ -94,9 +94,6 @@ func (s *Stats) Record(op Op) {
 	}
 	m[op.Outcome]++
 	s.took += op.Took
-	if op.Outcome == Failed {
-		s.failed = true
-	}
 	if len(s.ops) < MaxOps {
 		if op.At.IsZero() {
 			op.At = time.Now().Add(-op.Took)
@@ -153,16 +150,65 @@ func (s *Stats) Took() time.Duration {
 	return s.took
 }
 
-// Failed reports whether a store failed during the request. After the
-// first failure the request stops asking the cache: a slow store then
-// costs one timeout per request, not one per lookup.
+// Failed reports whether any store failed during the request.
 func (s *Stats) Failed() bool {
 	if s == nil {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.failed
+	return len(s.failed) > 0
+}
+
+// storeFailed records that a store failed. The rest of the request leaves
+// that store alone: a slow store then costs one timeout per request, not
+// one per lookup. The other stores go on serving it: a sessions Redis that
+// is down must not cost every visitor with a cookie the page and query
+// caches of a healthy cache Redis.
+func (s *Stats) storeFailed(stores ...Store) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed == nil {
+		s.failed = map[Store]bool{}
+	}
+	for _, st := range stores {
+		s.failed[serverOf(st)] = true
+	}
+}
+
+// avoids reports whether one of stores failed earlier in the request.
+func (s *Stats) avoids(stores ...Store) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range stores {
+		if s.failed[serverOf(st)] {
+			return true
+		}
+	}
+	return false
+}
+
+// serverOf names what can fail behind a store: the store a Guard keeps,
+// the shared tier of a Tiered (its memory tier cannot fail). Two Guards on
+// one Redis client, as the cache and the sessions have when they share a
+// server, are one server that fails for both.
+func serverOf(s Store) Store {
+	for {
+		switch v := s.(type) {
+		case *Guard:
+			s = v.store
+		case *Tiered:
+			s = v.l2
+		default:
+			return s
+		}
+	}
 }
 
 // SetPage records what the page cache did with this request.

@@ -32,6 +32,15 @@ import (
 // at the current time in nanoseconds, above any value it can have had, so
 // an eviction makes entries miss but never brings an old one back.
 //
+// A generation key has a TTL (genTTL), so that the generations of tags
+// nobody reads any more (a deleted product, a user who never came back)
+// go away by themselves, whatever the store's eviction policy. One in use
+// never expires: each process gives a generation it reads a new TTL once
+// a day (genRefresh). Otherwise the sessions alias's generation, which
+// every session records, would expire a month after it was first read and
+// log everybody out at once, and the default alias's would empty the whole
+// cache at once.
+//
 // An invalidation that cannot reach the store (Redis is down) is not
 // forgotten: its tags are kept and retried in the background, and until
 // they have all gone through, the Tags are not trusted: every alias on
@@ -41,20 +50,34 @@ import (
 type Tags struct {
 	store  Store
 	prefix string
+	now    func() time.Time // tells when a generation is due for a new TTL
 
 	mu        sync.Mutex
 	pending   map[string]bool // tags whose invalidation has not gone through
 	retrying  bool
 	untrusted atomic.Bool
+
+	touchMu sync.Mutex
+	touched map[string]time.Time // when this process last gave a generation its TTL
 }
 
-// genTTL keeps generation keys around far longer than any entry that
-// records them; one that expires anyway only causes misses.
-const genTTL = 30 * 24 * time.Hour
+const (
+	// genTTL is how long a generation nobody reads is kept: far longer
+	// than any entry that records it lives (long_term's 7 days).
+	genTTL = 30 * 24 * time.Hour
+	// genRefresh is how often a process gives a generation it reads a new
+	// genTTL. A generation read when an entry is stored was given its TTL
+	// at most genRefresh before, so it outlives the entry as long as
+	// genRefresh plus the entry's life is under genTTL.
+	genRefresh = 24 * time.Hour
+	// maxTouched bounds the generations a process remembers refreshing;
+	// past it, it forgets them all, which only costs one Touch each.
+	maxTouched = 1 << 16
+)
 
 // NewTags returns the generations kept in store under prefix.
 func NewTags(store Store, prefix string) *Tags {
-	return &Tags{store: store, prefix: prefix + "tag:", pending: map[string]bool{}}
+	return &Tags{store: store, prefix: prefix + "tag:", now: time.Now, pending: map[string]bool{}, touched: map[string]time.Time{}}
 }
 
 // Store returns where the generations live.
@@ -146,6 +169,9 @@ func (t *Tags) bump(ctx context.Context, tag string) error {
 		// No generation yet: starting one at "now" is an increment too,
 		// since it is above anything the tag had before.
 		added, err := t.store.Add(ctx, k, strconv.AppendInt(nil, time.Now().UnixNano(), 10), genTTL)
+		if added {
+			t.gaveTTL(tag)
+		}
 		if err != nil || added {
 			return err
 		}
@@ -178,11 +204,13 @@ func (t *Tags) parse(ctx context.Context, tags []string, raw map[string][]byte) 
 		return nil, ErrUntrusted
 	}
 	gens := make(map[string]int64, len(tags))
+	var read []string
 	for _, tag := range tags {
 		b, ok := raw[t.key(tag)]
 		if ok {
 			if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
 				gens[tag] = n
+				read = append(read, tag)
 				continue
 			}
 		}
@@ -192,7 +220,50 @@ func (t *Tags) parse(ctx context.Context, tags []string, raw map[string][]byte) 
 		}
 		gens[tag] = n
 	}
+	t.refresh(ctx, read)
 	return gens, nil
+}
+
+// refresh gives the generations just read a new TTL, those this process
+// has not given one for genRefresh: a generation in use never expires.
+// It costs one Touch per generation per process a day; one that fails is
+// tried again at the next read.
+func (t *Tags) refresh(ctx context.Context, tags []string) {
+	if len(tags) == 0 {
+		return
+	}
+	now := t.now()
+	var due []string
+	t.touchMu.Lock()
+	for _, tag := range tags {
+		if last, ok := t.touched[tag]; ok && now.Sub(last) < genRefresh {
+			continue
+		}
+		if len(t.touched) >= maxTouched {
+			clear(t.touched)
+		}
+		t.touched[tag] = now // claimed: concurrent readers leave it to us
+		due = append(due, tag)
+	}
+	t.touchMu.Unlock()
+	for _, tag := range due {
+		if found, err := t.store.Touch(ctx, t.key(tag), genTTL); err != nil || !found {
+			// Not refreshed (or gone: the next read starts it again).
+			t.touchMu.Lock()
+			delete(t.touched, tag)
+			t.touchMu.Unlock()
+		}
+	}
+}
+
+// gaveTTL records that a generation was just written with a full genTTL.
+func (t *Tags) gaveTTL(tag string) {
+	t.touchMu.Lock()
+	defer t.touchMu.Unlock()
+	if len(t.touched) >= maxTouched {
+		clear(t.touched)
+	}
+	t.touched[tag] = t.now()
 }
 
 // start gives a tag without a generation its first one, or reads the one
@@ -206,6 +277,7 @@ func (t *Tags) start(ctx context.Context, tag string) (int64, error) {
 			return 0, err
 		}
 		if added {
+			t.gaveTTL(tag)
 			return n, nil
 		}
 		b, err := t.store.Get(ctx, k)

@@ -37,6 +37,25 @@ func NewCachedStore(store Store, c *cache.Alias) *CachedStore {
 	return &CachedStore{db: store, cache: c, searches: cache.NewAdmission(SearchAdmissionSize, SearchAdmissionWindow)}
 }
 
+// Declarations are the catalog's reads whose staleness is declared rather
+// than invalidated, by name, each with its bound and how it is cached.
+func Declarations() map[string]cache.Declared {
+	return map[string]cache.Declared{"search results": searchStaleness()}
+}
+
+// searchStaleness is how search results are cached: which products match,
+// and their order by text rank and price, are never stale (the search
+// tags move on every write that changes them); their order by sales is,
+// since a sale moves no tag: fresh for SearchTTL, never served past it
+// while the database answers, a search given up after 30 seconds: at most
+// 5 minutes old. When the database does not answer, an older result
+// stands in for up to an hour, with the time it was made.
+func searchStaleness() cache.Declared {
+	o := opts(tagSearch)
+	o.TTL, o.Stale = SearchTTL, 0
+	return cache.Declared{Bound: SearchStaleness, Load: 30 * time.Second, Opts: o}
+}
+
 // Search caches results by normalized query (ParseSearch made them so),
 // filters and page, but only queries that recur: a query is stored on its
 // second miss within SearchAdmissionWindow, so that the long tail of
@@ -47,19 +66,23 @@ func NewCachedStore(store Store, c *cache.Alias) *CachedStore {
 // rank and price, since every product write that can change them moves
 // tagSearch (text, category, activity) or, for results sorted by price,
 // tagSearchPrice. The popularity order (sort=popular and the tie-break of
-// equal ranks) follows sales within SearchTTL (within an hour while the
-// database does not answer, when an older result stands in): a sale does
-// not move tagSearch, or every checkout would empty the search cache.
+// equal ranks) is at most SearchStaleness old (see searchStaleness; the
+// result's AsOf says when it was made): a sale does not move tagSearch,
+// or every checkout would empty the search cache.
 func (s *CachedStore) Search(ctx context.Context, arg db.SearchParams) (db.SearchResult, error) {
 	key := cache.Key("search", cache.Named{"w": arg.Words, "p": arg.Prefix, "category": arg.CategoryID,
 		"sort": string(arg.Sort), "lim": arg.Lim, "off": arg.Off})
-	o := opts(tagSearch)
+	d := searchStaleness()
+	o := d.Opts
 	if arg.Sort == db.SortPriceAsc || arg.Sort == db.SortPriceDesc {
-		o = opts(tagSearch, tagSearchPrice)
+		o.Tags = append(o.Tags[:len(o.Tags):len(o.Tags)], tagSearchPrice)
 	}
-	o.TTL, o.Stale, o.Admit = SearchTTL, 0, s.searches
-	return cache.Remember(ctx, s.cache, key, o,
-		func(ctx context.Context) (db.SearchResult, error) { return s.db.Search(ctx, arg) })
+	o.Admit = s.searches
+	return cache.Remember(ctx, s.cache, key, o, func(ctx context.Context) (db.SearchResult, error) {
+		ctx, cancel := context.WithTimeout(ctx, d.Load)
+		defer cancel()
+		return s.db.Search(ctx, arg)
+	})
 }
 
 func opts(tags ...string) cache.Opts {

@@ -66,9 +66,11 @@ const (
 
 // How search results are cached (CachedStore.Search): kept SearchTTL, and
 // admitted on their second miss within SearchAdmissionWindow, among the
-// last SearchAdmissionSize queries missed.
+// last SearchAdmissionSize queries missed. Their order by sales is at most
+// SearchStaleness old, which the search page says (see searchStaleness).
 const (
-	SearchTTL             = 5 * time.Minute
+	SearchStaleness       = 5 * time.Minute
+	SearchTTL             = 4*time.Minute + 30*time.Second
 	SearchAdmissionWindow = 10 * time.Minute
 	SearchAdmissionSize   = 10_000
 )
@@ -85,6 +87,11 @@ type Category struct {
 
 // A Product is something the shop sells. CategorySlug and CategoryName are
 // only filled by the reads that join the category.
+//
+// It has no CacheKey: its fragments are keyed by its content (see
+// cache.Fragments). updated_at would not do: it is the writing
+// transaction's start time, which two writes can share, and it does not
+// move when the joined category is renamed.
 type Product struct {
 	ID           int64       `json:"id"`
 	CategoryID   int64       `json:"category_id"`
@@ -195,13 +202,6 @@ func (s *Service) publish(ctx context.Context, e events.Event) {
 func stateOf(p Product) *events.ProductState {
 	return &events.ProductState{CategoryID: p.CategoryID, Active: p.Active, Featured: p.Featured,
 		Text: p.Name + "\x00" + p.Description, Price: p.Price.String()}
-}
-
-// CacheKey is the product's version for the fragment cache: its id and
-// the time of its last change (updated_at is set by the database on every
-// update, whoever makes it).
-func (p Product) CacheKey() string {
-	return fmt.Sprintf("product-%d-%d", p.ID, p.UpdatedAt.UnixMicro())
 }
 
 // Initial returns the first letter of the name, which the pages draw in

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/params"
@@ -43,6 +44,9 @@ type SearchList struct {
 	// names like them (a misspelling, most likely).
 	Similar bool
 	HasNext bool
+	// AsOf is when the matches were ranked: their order by sales may be
+	// that old (at most SearchStaleness); the products are current.
+	AsOf time.Time
 }
 
 // Search returns a page of the active products that match a query, best
@@ -88,7 +92,10 @@ func (s *Service) Search(ctx context.Context, r SearchRequest) (SearchList, erro
 	if list.Products, err = s.ProductsByIDs(ctx, ids); err != nil {
 		return SearchList{}, err
 	}
-	list.Similar = res.Similar
+	list.Similar, list.AsOf = res.Similar, res.AsOf
+	if list.AsOf.IsZero() {
+		list.AsOf = time.Now() // a store that does not say: ranked just now
+	}
 	return list, nil
 }
 
@@ -136,6 +143,26 @@ type SearchPage struct {
 	Similar  bool
 	Sorts    []SortOption
 	Pager    params.Pager
+	// AsOf is when the results were ranked, and Staleness how old that
+	// may be (SearchStaleness): the page says both, and marks the results
+	// with the bound.
+	AsOf      time.Time
+	Staleness time.Duration
+}
+
+// StalenessAttr is Staleness for the data-staleness attribute that marks
+// the part of the page that may lag the database: whole seconds, "300s".
+func (p SearchPage) StalenessAttr() string { return fmt.Sprintf("%ds", int(p.Staleness/time.Second)) }
+
+// StalenessText is Staleness for people: "5 minutes".
+func (p SearchPage) StalenessText() string {
+	if m := int(p.Staleness / time.Minute); time.Duration(m)*time.Minute == p.Staleness {
+		if m == 1 {
+			return "1 minute"
+		}
+		return fmt.Sprintf("%d minutes", m)
+	}
+	return p.Staleness.String()
 }
 
 // Title returns the page's heading.
@@ -196,7 +223,7 @@ func HandleSearch(s *Service) echo.HandlerFunc {
 		}
 		path := c.Request().URL.Path
 		page := SearchPage{Query: r.Query, Category: list.Category, Products: list.Products, Similar: list.Similar,
-			Pager: params.Links(path, keep, "page", r.Page, list.HasNext)}
+			Pager: params.Links(path, keep, "page", r.Page, list.HasNext), AsOf: list.AsOf, Staleness: SearchStaleness}
 		if !r.Query.Empty() {
 			page.Sorts = sortOptions(path, keep, SearchSorts, r.Sort)
 		}

@@ -50,10 +50,15 @@ func TestSearchTableFollowsRenames(t *testing.T) {
 		_, err := pool.Exec(ctx, `INSERT INTO products (id, category_id, slug, name, price) VALUES (3, 1, 'wall-lamp', 'Wall Lamp', 30)`)
 		inserted <- err
 	}()
-	select {
-	case err := <-inserted:
-		t.Fatalf("the insert did not wait for the rename (err %v)", err)
-	case <-time.After(200 * time.Millisecond):
+	for deadline := time.Now().Add(10 * time.Second); !waitingForLock(t, pool, "INSERT INTO products%"); time.Sleep(5 * time.Millisecond) {
+		select {
+		case err := <-inserted:
+			t.Fatalf("the insert did not wait for the rename (err %v)", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the insert neither waits for the rename nor ends, after 10 s")
+		}
 	}
 	if err := rename.Commit(ctx); err != nil {
 		t.Fatal(err)
@@ -73,7 +78,13 @@ func TestSearchTableFollowsRenames(t *testing.T) {
 		_, err := pool.Exec(ctx, `UPDATE categories SET name = 'Lighting' WHERE id = 1`)
 		renamed <- err
 	}()
-	time.Sleep(200 * time.Millisecond) // the rename reaches the moved row's lock, or finishes
+	// Once the rename waits for the moved row's lock (or has finished, if
+	// it does not need it), the move commits.
+	for deadline := time.Now().Add(10 * time.Second); len(renamed) == 0 && !waitingForLock(t, pool, "UPDATE categories%"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the rename neither waits for the move nor ends, after 10 s")
+		}
+	}
 	if err := moved.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +108,18 @@ func TestSearchTableFollowsRenames(t *testing.T) {
 	if n != 0 {
 		t.Error("a deleted product kept its search row")
 	}
+}
+
+// waitingForLock reports whether a statement like query (a LIKE pattern)
+// is waiting for a lock in the test's database.
+func waitingForLock(t *testing.T, pool *pgxpool.Pool, query string) bool {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1`, query).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
 }
 
 func begin(t *testing.T, pool *pgxpool.Pool) pgx.Tx {

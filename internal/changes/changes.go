@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"example.com/shop/internal/cache"
@@ -51,8 +52,18 @@ type Listener struct {
 	seen   string
 	logger *slog.Logger
 
+	// CacheInUse, when set before Run, tells whether the cache holds
+	// anything the shop could serve. It tells a first start from a gap
+	// when no mark of the changes processed is found: on a cache never
+	// used (or one that lost everything) there is nothing to have missed,
+	// and nothing worth saying; on one in use the mark was lost (evicted),
+	// which an operator should hear of. Nil: a missing mark counts as a
+	// first start.
+	CacheInUse func(ctx context.Context) (bool, error)
+
 	readyOnce sync.Once
 	ready     chan struct{}
+	processed atomic.Int64 // the highest change number whose rules have run
 }
 
 // NewListener returns a listener on the database at url. origin is the
@@ -69,6 +80,13 @@ func NewListener(url, origin string, bus Publisher, marks cache.Store, prefix st
 // Ready is closed once the listener has listened and caught up for the
 // first time.
 func (l *Listener) Ready() <-chan struct{} { return l.ready }
+
+// Processed returns the highest change number (shop_change_seq) this
+// listener has handled: the rules of every change up to it have run here.
+// Against the sequence's current value it says how far behind the
+// database the instance is; a test waits on it for an instance to have
+// heard a write.
+func (l *Listener) Processed() int64 { return l.processed.Load() }
 
 // Run listens until ctx ends, reconnecting after every failure.
 func (l *Listener) Run(ctx context.Context) {
@@ -157,13 +175,42 @@ func (l *Listener) catchUp(ctx context.Context, conn *pgx.Conn) error {
 			l.logger.Info("caught up with the changes made while not listening", "changes", len(payloads), "sequence", cur, "processed", seen)
 		}
 	default:
-		l.logger.Info("changes may have been missed and the log does not reach back: invalidating everything", "sequence", cur, "processed", seen)
+		l.sayWhyEverything(ctx, ok, at, cur, seen)
+		// Also on a first start, where it only starts the aliases'
+		// generations: cheaper than being wrong about "first".
 		if err := l.bus.Publish(ctx, events.Everything{}); err != nil {
 			return err
 		}
 	}
 	l.mark(ctx, cur)
 	return nil
+}
+
+// sayWhyEverything logs why a catch-up invalidates everything, at a level
+// that fits: a first start (no mark, and a cache with nothing in it) is
+// the normal start of a new shop or of a process with a memory store, and
+// says nothing above debug; a mark too old for the change log follows a
+// long stop; a lost mark on a cache in use means the store evicts what it
+// should not.
+func (l *Listener) sayWhyEverything(ctx context.Context, marked bool, at time.Time, cur, seen int64) {
+	if marked {
+		l.logger.Info("the shop has not listened for database changes since longer than the change log keeps: invalidating every cached entry",
+			"since", at.Format(time.RFC3339), "log_keeps", LogRetention, "sequence", cur, "processed", seen)
+		return
+	}
+	inUse := false
+	if l.CacheInUse != nil {
+		var err error
+		if inUse, err = l.CacheInUse(ctx); err != nil {
+			inUse = true // cannot tell: say the worse
+		}
+	}
+	if inUse {
+		l.logger.Warn("the mark of the database changes processed is gone from a cache in use (evicted?): invalidating every cached entry",
+			"key", l.seen, "sequence", cur)
+		return
+	}
+	l.logger.Debug("first start on this cache: no database changes to catch up", "sequence", cur)
 }
 
 // lastMark returns the last change processed and when it was marked.
@@ -183,6 +230,14 @@ func (l *Listener) lastMark(ctx context.Context) (seq int64, at time.Time, ok bo
 
 func (l *Listener) mark(ctx context.Context, seq int64) {
 	_ = l.marks.Set(ctx, l.seen, []byte(fmt.Sprintf("%d@%d", seq, time.Now().Unix())), 30*24*time.Hour)
+	for {
+		// Notifications come in commit order, not number order: keep the
+		// highest.
+		old := l.processed.Load()
+		if seq <= old || l.processed.CompareAndSwap(old, seq) {
+			return
+		}
+	}
 }
 
 // notification is the payload of the triggers' notifications.

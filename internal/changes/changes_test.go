@@ -1,9 +1,12 @@
 package changes_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +16,8 @@ import (
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/events"
 	"example.com/shop/internal/testdb"
+	"example.com/shop/internal/testlog"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // recorder is a bus that keeps what it is told.
@@ -58,9 +63,10 @@ func (r *recorder) reset() {
 	r.mu.Unlock()
 }
 
-func start(t *testing.T, url, origin string, bus changes.Publisher, marks cache.Store) (stop func()) {
+// start runs a listener until the test ends, or until stop is called.
+func start(t *testing.T, url, origin string, bus changes.Publisher, marks cache.Store) (l *changes.Listener, stop func()) {
 	t.Helper()
-	l := changes.NewListener(url, origin, bus, marks, "test", nil)
+	l = changes.NewListener(url, origin, bus, marks, "test", testlog.New(t, slog.LevelInfo))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
@@ -70,7 +76,22 @@ func start(t *testing.T, url, origin string, bus changes.Publisher, marks cache.
 	case <-time.After(10 * time.Second):
 		t.Fatal("the listener did not start")
 	}
-	return func() { cancel(); <-done }
+	return l, func() { cancel(); <-done }
+}
+
+// heardAll waits until l has handled, and marked as processed, every
+// change committed so far.
+func heardAll(t *testing.T, pool *pgxpool.Pool, l *changes.Listener) {
+	t.Helper()
+	var last int64
+	if err := pool.QueryRow(t.Context(), `SELECT coalesce(max(seq), 0) FROM shop_change_log`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); l.Processed() < last; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the listener is at change %d, not %d, after 10 s", l.Processed(), last)
+		}
+	}
 }
 
 // TestNotificationsBecomeEvents: writes made with SQL come back as the
@@ -165,13 +186,13 @@ func TestCatchUp(t *testing.T) {
 	pool, url := testdb.Seeded(t, 0.02)
 	marks := cache.NewMemory(1 << 20)
 	first := &recorder{}
-	start(t, url, "shop/a", first, marks)
+	a, _ := start(t, url, "shop/a", first, marks)
 	first.wait(t, func(e events.Event) bool { _, ok := e.(events.Everything); return ok }) // nothing was processed before
 
 	// Processed by a listener sharing the marks: nothing is missed.
 	_, _ = pool.Exec(context.Background(), `UPDATE products SET price = price + 1 WHERE id = 1`)
 	first.wait(t, func(e events.Event) bool { _, ok := e.(events.ProductsChanged); return ok })
-	time.Sleep(100 * time.Millisecond)
+	heardAll(t, pool, a)
 	second := &recorder{}
 	start(t, url, "shop/b", second, marks)
 	for _, e := range second.snapshot() {
@@ -195,10 +216,10 @@ func TestCatchUpReplaysTheLog(t *testing.T) {
 	pool, url := testdb.Seeded(t, 0.02)
 	marks := cache.NewMemory(1 << 20)
 	first := &recorder{}
-	stop := start(t, url, "shop/a", first, marks)
+	a, stop := start(t, url, "shop/a", first, marks)
 	_, _ = pool.Exec(context.Background(), `UPDATE products SET price = price + 1 WHERE id = 1`)
 	first.wait(t, func(e events.Event) bool { p, ok := e.(events.ProductsChanged); return ok && p.IDs[0] == 1 })
-	time.Sleep(100 * time.Millisecond)
+	heardAll(t, pool, a) // and marked it processed
 	stop()
 
 	_, _ = pool.Exec(context.Background(), `UPDATE products SET price = price + 1 WHERE id = 3`) // nobody listens
@@ -223,4 +244,92 @@ func TestEventsOfUnknownTable(t *testing.T) {
 	if err != nil || fmt.Sprint(evs) != fmt.Sprint([]events.Event{events.Everything{}}) {
 		t.Errorf("all rows of a table: %v, %v", evs, err)
 	}
+}
+
+// TestCatchUpLog: what a listener says when its catch-up invalidates
+// everything. A first start (no mark, and a cache with nothing in it) is
+// how every new shop and every process with a memory store starts: it
+// says nothing above debug. A mark lost from a cache in use (evicted) is
+// a warning; a mark older than the change log follows a long stop and is
+// said at info, in those words.
+func TestCatchUpLog(t *testing.T) {
+	t.Parallel()
+	pool, url := testdb.Seeded(t, 0.02)
+	if _, err := pool.Exec(t.Context(), `UPDATE products SET price = price + 1 WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := cache.ConfigFromEnv(func(k string) string { return map[string]string{"CACHE_STORE": "memory"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	caches, err := cache.Open(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer caches.Close()
+	listen := func(prefix string) string {
+		var log syncBuffer
+		logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		bus := &recorder{}
+		l := changes.NewListener(url, "shop/log", bus, caches.Tags.Store(), prefix, logger)
+		l.CacheInUse = caches.InUse
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { l.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		select {
+		case <-l.Ready():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the listener did not start")
+		}
+		bus.wait(t, func(e events.Event) bool { _, ok := e.(events.Everything); return ok })
+		return log.String()
+	}
+	above := func(log string) []string {
+		var out []string
+		for _, line := range strings.Split(log, "\n") {
+			if strings.Contains(line, "level=INFO") || strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+				out = append(out, line)
+			}
+		}
+		return out
+	}
+
+	if log := listen("first"); len(above(log)) != 0 || !strings.Contains(log, "first start") {
+		t.Errorf("a first start said, above debug: %q\n(all: %s)", above(log), log)
+	}
+
+	if err := caches.Default.Flush(t.Context()); err != nil { // in use: the alias has a generation
+		t.Fatal(err)
+	}
+	if got := above(listen("lost")); len(got) != 1 || !strings.Contains(got[0], "level=WARN") || !strings.Contains(got[0], "mark") {
+		t.Errorf("a lost mark on a cache in use said %q, want one warning", got)
+	}
+
+	old := fmt.Sprintf("0@%d", time.Now().Add(-2*changes.LogRetention).Unix())
+	if err := caches.Tags.Store().Set(t.Context(), "old:changes:seen", []byte(old), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := above(listen("old")); len(got) != 1 || !strings.Contains(got[0], "level=INFO") || !strings.Contains(got[0], "longer than the change log keeps") {
+		t.Errorf("a mark older than the change log said %q, want one line at info", got)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that the listener writes while the test
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/money"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type OrderStatus string
@@ -127,6 +128,12 @@ type ShopChangeLog struct {
 	Seq     int64
 	At      time.Time
 	Payload string
+}
+
+type ShopIdentity struct {
+	One       bool
+	ID        pgtype.UUID
+	CreatedAt time.Time
 }
 
 type User struct {

@@ -136,7 +136,7 @@ func (q *Queries) ListOrderItems(ctx context.Context, orderID int64) ([]OrderIte
 
 const listOrdersForAdmin = `-- name: ListOrdersForAdmin :many
 SELECT o.id, o.user_id, o.status, o.total, o.created_at, o.updated_at, u.email AS user_email,
-       (SELECT count(*) FROM order_items oi WHERE oi.order_id = o.id)::int AS item_count
+       (SELECT coalesce(sum(oi.quantity), 0) FROM order_items oi WHERE oi.order_id = o.id)::int AS item_count
 FROM orders o
 JOIN users u ON u.id = o.user_id
 ORDER BY o.created_at DESC, o.id DESC
@@ -189,7 +189,7 @@ func (q *Queries) ListOrdersForAdmin(ctx context.Context, arg ListOrdersForAdmin
 }
 
 const listUserOrders = `-- name: ListUserOrders :many
-SELECT o.id, o.user_id, o.status, o.total, o.created_at, o.updated_at, (SELECT count(*) FROM order_items oi WHERE oi.order_id = o.id)::int AS item_count
+SELECT o.id, o.user_id, o.status, o.total, o.created_at, o.updated_at, (SELECT coalesce(sum(oi.quantity), 0) FROM order_items oi WHERE oi.order_id = o.id)::int AS item_count
 FROM orders o
 WHERE o.user_id = $1
 ORDER BY o.created_at DESC, o.id DESC
@@ -212,6 +212,7 @@ type ListUserOrdersRow struct {
 	ItemCount int32
 }
 
+// item_count is in units, as the cart counts them: 3 of one product is 3.
 func (q *Queries) ListUserOrders(ctx context.Context, arg ListUserOrdersParams) ([]ListUserOrdersRow, error) {
 	rows, err := q.db.Query(ctx, listUserOrders, arg.UserID, arg.Off, arg.Lim)
 	if err != nil {

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // SortRelevance orders search results by how well they match, then by
@@ -20,18 +21,27 @@ type SearchParams struct {
 	Lim, Off            int32
 }
 
-// SearchResult is a page of search results: product ids, best first, and
+// SearchResult is a page of search results: product ids, best first,
 // whether they are the fallback's (names like the words) rather than
-// full-text matches.
+// full-text matches, and when the search began (a cached result's order
+// by sales is as of then).
 type SearchResult struct {
 	IDs     []int64
 	Similar bool
+	AsOf    time.Time
 }
 
 // Search runs the full-text search and, when it matches nothing at all,
 // the trigram fallback for misspellings. Like ListProducts it exists so
 // that callers, and the caches around them, see one method.
 func (q *Queries) Search(ctx context.Context, p SearchParams) (SearchResult, error) {
+	asOf := time.Now() // before the queries: their snapshots are no older
+	res, err := q.search(ctx, p)
+	res.AsOf = asOf
+	return res, err
+}
+
+func (q *Queries) search(ctx context.Context, p SearchParams) (SearchResult, error) {
 	arg := SearchProductsParams{Words: p.Words, Prefix: p.Prefix, CategoryID: p.CategoryID, Sort: string(p.Sort), Lim: p.Lim, Off: p.Off}
 	ids, err := q.SearchProducts(ctx, arg)
 	if err != nil {

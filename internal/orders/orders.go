@@ -104,7 +104,7 @@ type Order struct {
 	UserEmail string         `json:"user_email,omitempty"` // admin lists only
 	Status    db.OrderStatus `json:"status"`
 	Total     money.Money    `json:"total"`
-	ItemCount int            `json:"item_count,omitempty"`
+	ItemCount int            `json:"item_count,omitempty"` // units, as the cart counts them: not lines
 	Items     []Item         `json:"items,omitempty"`
 	CreatedAt time.Time      `json:"created_at"`
 	UpdatedAt time.Time      `json:"updated_at"`

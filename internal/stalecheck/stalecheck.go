@@ -11,6 +11,13 @@
 // acknowledged when its response arrives; a write through SQL when its
 // commit returns plus changes.ExternalBound, the time the shop allows
 // itself to hear of writes made behind its back.
+//
+// Differential (differential.go) checks the rule for every field a page
+// shows: after each of many random writes of every kind, the pages the
+// write can touch are fetched from cache-on instances and from a cache-off
+// one on the same database, and must be the same, byte for byte, except
+// for the parts a template marks with data-staleness, which are checked
+// against their declared bound instead.
 package stalecheck
 
 import (
@@ -46,6 +53,11 @@ type Config struct {
 	SQLShare                        float64 // the part of writes made with SQL (0 to 1)
 	Seed                            uint64
 	Products                        int // products written (default 6, all on the home page)
+	// MinReads and MinWrites make the check go on past Duration until it
+	// has done that much (at least one write by SQL too, when SQLShare is
+	// above 0), for at most ten times Duration: on a busy machine a fixed
+	// time checks too little to mean anything.
+	MinReads, MinWrites int
 }
 
 // Report is what a check found.
@@ -128,7 +140,8 @@ type checker struct {
 	client   *http.Client
 }
 
-// Run creates the products, checks for cfg.Duration and removes them.
+// Run creates the products, checks for at least cfg.Duration (longer until
+// the minimums of cfg are met) and removes them.
 func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Products <= 0 {
 		cfg.Products = 6
@@ -145,8 +158,27 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	defer c.tearDown(context.WithoutCancel(ctx))
 
-	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	runCtx, cancel := context.WithTimeout(ctx, 10*cfg.Duration)
 	defer cancel()
+	go func() {
+		timer := time.NewTimer(cfg.Duration)
+		defer timer.Stop()
+		select {
+		case <-runCtx.Done():
+			return
+		case <-timer.C:
+		}
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for !c.enough() {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+		cancel()
+	}()
 	var wg sync.WaitGroup
 	for i := range cfg.Writers {
 		r := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
@@ -197,6 +229,14 @@ func (c *checker) setUp(ctx context.Context) error {
 func (c *checker) tearDown(ctx context.Context) {
 	_, _ = c.cfg.DB.Exec(ctx, `DELETE FROM products WHERE category_id = (SELECT id FROM categories WHERE slug = $1)`, c.category)
 	_, _ = c.cfg.DB.Exec(ctx, `DELETE FROM categories WHERE slug = $1`, c.category)
+}
+
+// enough reports whether the check has done the work its config asks for.
+func (c *checker) enough() bool {
+	c.reportMu.Lock()
+	defer c.reportMu.Unlock()
+	r := c.report
+	return r.Reads >= c.cfg.MinReads && r.Writes >= c.cfg.MinWrites && (c.cfg.SQLShare <= 0 || r.SQLWrites > 0)
 }
 
 func (c *checker) count(f func(r *Report)) {

@@ -45,7 +45,7 @@ const (
 )
 
 // How stale the aggregates that are not invalidated may be. The pages that
-// show them say "as of".
+// show them say "as of" and mark the part with the bound.
 const (
 	// PopularStaleness bounds the best-seller rankings: every order moves
 	// them a little, and recomputing them on each order would make the
@@ -53,6 +53,23 @@ const (
 	// their order may be this old.
 	PopularStaleness = 10 * time.Minute
 )
+
+// Declarations are the aggregates whose staleness is declared rather than
+// invalidated, by name, each with its bound and how it is cached.
+func Declarations() map[string]cache.Declared {
+	return map[string]cache.Declared{"best sellers": rankingStaleness()}
+}
+
+// rankingStaleness is how the rankings are cached: fresh for 7 minutes,
+// then served for 2 more while one caller ranks again in the background
+// (so that no reader waits for the aggregate), a ranking given up after
+// 30 seconds: at most 9½ minutes old, within PopularStaleness. When the
+// database does not answer, the last ranking is served for a day, with
+// the time it was made.
+func rankingStaleness() cache.Declared {
+	return cache.Declared{Bound: PopularStaleness, Load: 30 * time.Second, Opts: cache.Opts{
+		Layer: cache.LayerAggregate, TTL: 7 * time.Minute, Stale: 2 * time.Minute, StaleIfError: 24 * time.Hour}}
+}
 
 // Service computes the aggregates. It is safe for concurrent use.
 type Service struct {
@@ -126,11 +143,12 @@ func (s *Service) PopularIn(ctx context.Context, categoryID int64) (Ranking, err
 }
 
 func (s *Service) ranking(ctx context.Context, key string, rank func(context.Context, time.Time) ([]int64, error)) (Ranking, error) {
-	// No tags: the ranking is allowed to be PopularStaleness old, and is
-	// refreshed in the background when it is, so no reader waits for the
-	// aggregate. It is served for a day when the database is down.
-	o := cache.Opts{Layer: cache.LayerAggregate, TTL: PopularStaleness, Stale: PopularStaleness / 2, StaleIfError: 24 * time.Hour}
-	return cache.Remember(ctx, s.cache, key, o, func(ctx context.Context) (Ranking, error) {
+	// No tags: the ranking is allowed to be PopularStaleness old (see
+	// rankingStaleness).
+	d := rankingStaleness()
+	return cache.Remember(ctx, s.cache, key, d.Opts, func(ctx context.Context) (Ranking, error) {
+		ctx, cancel := context.WithTimeout(ctx, d.Load)
+		defer cancel()
 		now := s.now()
 		ids, err := rank(ctx, now.Add(-PopularWindow))
 		if err != nil {

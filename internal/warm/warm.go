@@ -149,9 +149,20 @@ feed:
 	return s, ctx.Err()
 }
 
+// warmUpKey marks the context of a warm-up's requests.
+type warmUpKey struct{}
+
+// IsWarmUp reports whether a request is one of a warm-up's. The access log
+// leaves them out: a warm-up asks for hundreds of pages at once, and its
+// summary (Summary) says what they did.
+func IsWarmUp(ctx context.Context) bool {
+	v, _ := ctx.Value(warmUpKey{}).(bool)
+	return v
+}
+
 // warmOne requests one page and returns what it stored in the cache.
 func warmOne(ctx context.Context, shop http.Handler, path string) (keys, size int, err error) {
-	ctx, stats := cache.WithStats(ctx)
+	ctx, stats := cache.WithStats(context.WithValue(ctx, warmUpKey{}, true))
 	req := httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil)
 	rec := httptest.NewRecorder()
 	shop.ServeHTTP(rec, req)

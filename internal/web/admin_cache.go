@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -33,14 +34,22 @@ type CachePage struct {
 	ByLayer  []TotalsRow // since the start
 	ByAlias  []TotalsRow
 	Chart    Chart
-	Redis    []cache.NodeInfo
-	RedisErr string
-	Memory   *cache.MemoryInfo
-	Pattern  string
-	Keys     *cache.KeyReport
-	KeysErr  string
-	Warm     WarmStatus
-	Done     string // what the last action did
+	// Latency charts lookups and loads over the hour; LatencyRows has
+	// the figures since the start.
+	Latency     []LatencyChart
+	LatencyRows []LatencyRow
+	Redis       []cache.NodeInfo
+	RedisErr    string
+	Memory      *cache.MemoryInfo
+	Pattern     string
+	// AnalyzeHelp says what "Analyze a sample" does on the store in use;
+	// CanAnalyze is false when the store cannot list its keys.
+	AnalyzeHelp string
+	CanAnalyze  bool
+	Keys        *cache.KeyReport
+	KeysErr     string
+	Warm        WarmStatus
+	Done        string // what the last action did
 }
 
 // AliasRow describes an alias.
@@ -119,6 +128,9 @@ func (j *warmJob) start(shop func() http.Handler, svc Services, logger *slog.Log
 			},
 		})
 		svc.Metrics.Warmed(sum, err)
+		// Its pages are not access-logged: this line stands for them.
+		logger.Info("warmed the caches", "pages", sum.Pages, "keys", sum.Keys, "bytes", sum.Bytes, "errors", sum.Errors,
+			"took", sum.Took.Round(time.Millisecond), "by", "admin")
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		j.status.Running, j.status.Summary = false, sum.String()
@@ -153,10 +165,14 @@ func handleAdminCache(svc Services, job *warmJob) echo.HandlerFunc {
 		}
 		if svc.Metrics != nil {
 			page.ByLayer, page.ByAlias = totals(svc.Metrics.Cache.Snapshot())
+			page.LatencyRows = latencyRows(svc.Metrics.Cache.Latency())
 		}
 		if svc.Sampler != nil {
-			page.Chart = chart(svc.Sampler.Samples())
+			samples := svc.Sampler.Samples()
+			page.Chart = chart(samples)
+			page.Latency = latencyCharts(samples)
 		}
+		page.AnalyzeHelp, page.CanAnalyze = analyzeHelp(caches.Config.Store)
 		if caches.Redis != nil {
 			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			nodes, err := cache.RedisInfo(rctx, caches.Redis)
@@ -167,7 +183,7 @@ func handleAdminCache(svc Services, job *warmJob) echo.HandlerFunc {
 			page.Redis = nodes
 		}
 		page.Pattern = strings.TrimSpace(c.QueryParam("pattern"))
-		if c.QueryParam("analyze") == "1" {
+		if c.QueryParam("analyze") == "1" && page.CanAnalyze {
 			if page.Pattern == "" {
 				page.Pattern = caches.Config.Prefix + ":*"
 			}
@@ -240,6 +256,169 @@ func chart(samples []cache.Sample) Chart {
 		}
 	}
 	return ch
+}
+
+// LatencyChart is a latency chart of the sampled hour, on a logarithmic
+// scale: for each layer its median (solid) and 99th percentile (dashed).
+type LatencyChart struct {
+	Title         string
+	Width, Height int
+	Grid          []GridLine
+	Lines         []LatencyLine
+	From, To      time.Time
+}
+
+// GridLine is a horizontal line of a chart, with its label.
+type GridLine struct {
+	Y, LabelY float64
+	Label     string
+}
+
+// LatencyLine is one layer's latency over time.
+type LatencyLine struct {
+	Name, Color string
+	P50, P99    string // "x,y …"
+	// LastP50 and LastP99 are those of the last interval that had any.
+	LastP50, LastP99 string
+}
+
+// LatencyRow is a layer's latency since the start.
+type LatencyRow struct {
+	Name                                   string
+	Lookups, Loads                         int64
+	LookupP50, LookupP99, LoadP50, LoadP99 string
+}
+
+// latencyCharts lays the samples out as two charts: the layers' lookups,
+// and their loads on a miss.
+func latencyCharts(samples []cache.Sample) []LatencyChart {
+	if len(samples) < 2 {
+		return nil
+	}
+	lookups := func(l cache.Latency) (int64, time.Duration, time.Duration) {
+		return l.Lookups, l.LookupP50, l.LookupP99
+	}
+	loads := func(l cache.Latency) (int64, time.Duration, time.Duration) { return l.Loads, l.LoadP50, l.LoadP99 }
+	var out []LatencyChart
+	for _, k := range []struct {
+		title string
+		of    func(cache.Latency) (int64, time.Duration, time.Duration)
+	}{{"Cache lookups (a read of the store, hit or miss)", lookups}, {"Loads on a miss (what the cache saves)", loads}} {
+		if ch := latencyChart(k.title, samples, k.of); len(ch.Lines) > 0 {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+func latencyChart(title string, samples []cache.Sample, of func(cache.Latency) (int64, time.Duration, time.Duration)) LatencyChart {
+	ch := LatencyChart{Title: title, Width: 720, Height: 200, From: samples[0].At, To: samples[len(samples)-1].At}
+	// The scale: whole decades around every figure.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range samples {
+		for _, l := range s.Latency {
+			if n, p50, p99 := of(l); n > 0 {
+				lo = min(lo, math.Log10(float64(max(p50, time.Microsecond))))
+				hi = max(hi, math.Log10(float64(max(p99, time.Microsecond))))
+			}
+		}
+	}
+	if math.IsInf(lo, 1) {
+		return ch
+	}
+	lo, hi = math.Floor(lo), math.Ceil(hi)
+	if hi <= lo {
+		hi = lo + 1
+	}
+	y := func(d time.Duration) float64 {
+		return float64(ch.Height) * (1 - (math.Log10(float64(max(d, time.Microsecond)))-lo)/(hi-lo))
+	}
+	for e := lo; e <= hi; e++ {
+		d := time.Duration(math.Pow(10, e))
+		ch.Grid = append(ch.Grid, GridLine{Y: y(d), LabelY: max(y(d)-3, 10), Label: decadeText(d)})
+	}
+	for _, layer := range cache.Layers {
+		var p50, p99 strings.Builder
+		line := LatencyLine{Name: string(layer), Color: layerColors[layer]}
+		for i, s := range samples {
+			n, m, q := of(s.Latency[layer])
+			if n == 0 {
+				continue
+			}
+			x := float64(i) * float64(ch.Width) / float64(len(samples)-1)
+			fmt.Fprintf(&p50, "%.1f,%.1f ", x, y(m))
+			fmt.Fprintf(&p99, "%.1f,%.1f ", x, y(q))
+			line.LastP50, line.LastP99 = latencyText(m), latencyText(q)
+		}
+		if p50.Len() > 0 {
+			line.P50, line.P99 = strings.TrimSpace(p50.String()), strings.TrimSpace(p99.String())
+			ch.Lines = append(ch.Lines, line)
+		}
+	}
+	return ch
+}
+
+// latencyRows lists the layers' latency since the start, in the order
+// of cache.Layers.
+func latencyRows(byLayer map[cache.Layer]cache.Latency) []LatencyRow {
+	var out []LatencyRow
+	for _, layer := range cache.Layers {
+		l, ok := byLayer[layer]
+		if !ok {
+			continue
+		}
+		out = append(out, LatencyRow{
+			Name: string(layer), Lookups: l.Lookups, Loads: l.Loads,
+			LookupP50: latencyText(l.LookupP50), LookupP99: latencyText(l.LookupP99),
+			LoadP50: latencyText(l.LoadP50), LoadP99: latencyText(l.LoadP99),
+		})
+	}
+	return out
+}
+
+// latencyText writes a duration with two or three figures: 85 µs, 1.25 ms,
+// 240 ms, 1.5 s; a dash for none.
+func latencyText(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "–"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.2f s", d.Seconds())
+}
+
+// decadeText writes a power of ten of a duration: 10 µs, 1 ms, 10 s.
+func decadeText(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d/time.Microsecond)
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d/time.Millisecond)
+	}
+	return fmt.Sprintf("%d s", d/time.Second)
+}
+
+// analyzeHelp says what "Analyze a sample" does on a store, and whether
+// it can do it at all.
+func analyzeHelp(store string) (string, bool) {
+	switch store {
+	case "redis":
+		return "Scans at most 1,000 matching keys with SCAN (never KEYS, which blocks Redis) and measures each with MEMORY USAGE.", true
+	case "tiered":
+		return "Scans at most 1,000 matching keys of the Redis tier with SCAN (never KEYS) and measures each with MEMORY USAGE; " +
+			"the memory tier holds copies of some of them.", true
+	case "memory":
+		return "Lists at most 1,000 matching keys of this process's memory store and sizes each as the bytes of its key and value. " +
+			"Other instances of the shop have memory stores of their own.", true
+	case "memcached":
+		return "memcached cannot list its keys, so there is no sample to analyze.", false
+	}
+	return "The cache is off (CACHE_STORE=none): there are no keys.", false
 }
 
 func handleAdminCacheFlush(svc Services) echo.HandlerFunc {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/testdb"
+	"example.com/shop/internal/testlog"
 	"github.com/chromedp/chromedp"
 )
 
@@ -41,7 +42,10 @@ func browser(t *testing.T) context.Context {
 		chromedp.WindowSize(1280, 900),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
+	// chromedp logs what it cannot make of the browser with the log
+	// package; the test's log is where it belongs.
+	logs := testlog.Writer(t)
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(func(format string, v ...any) { fmt.Fprintf(logs, format+"\n", v...) }))
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	// Start the browser on this context, so that actions run with
 	// shorter-lived contexts derived from it do not take it down with them.

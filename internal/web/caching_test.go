@@ -242,7 +242,7 @@ func TestReplayCarriesThisRequestsFigures(t *testing.T) {
 
 // asOf hides the time of the "as of" rankings, which differ between shops
 // started a minute apart.
-var asOf = regexp.MustCompile(`as of \d\d:\d\d UTC`)
+var asOf = regexp.MustCompile(`as of <time datetime="[^"]+">\d\d:\d\d UTC</time>`)
 
 // TestEachLayerOffAloneChangesNothingVisible: every layer can be switched
 // off alone, and the shop answers the same pages.

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/stalecheck"
 	"example.com/shop/internal/testdb"
+	"example.com/shop/internal/testlog"
 	"example.com/shop/internal/web"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
@@ -50,7 +50,7 @@ func newCluster(t *testing.T, n int, env map[string]string) *cluster {
 		}
 		t.Cleanup(ipool.Close)
 		caches := cachetest.Caches(t, env)
-		logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+		logger := testlog.New(t, slog.LevelInfo)
 		svc, err := web.NewServices(ipool, caches, bcrypt.MinCost, logger)
 		if err != nil {
 			t.Fatal(err)
@@ -59,7 +59,9 @@ func newCluster(t *testing.T, n int, env map[string]string) *cluster {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(h)
+		srv := httptest.NewUnstartedServer(h)
+		srv.Config.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn) // as shop serve does
+		srv.Start()
 		t.Cleanup(srv.Close)
 		l := changes.NewListener(url, origin, svc.Events, caches.Tags.Store(), env["CACHE_PREFIX"], logger)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -74,6 +76,25 @@ func newCluster(t *testing.T, n int, env map[string]string) *cluster {
 		cl.listeners = append(cl.listeners, l)
 	}
 	return cl
+}
+
+// heard waits until every instance's change listener has handled every
+// change committed so far. An instance runs the rules of another's write
+// again when the write's notification reaches it (the writer has already
+// run them itself), which makes whatever it cached in between a miss: a
+// test that needs a page to stay cached waits for that first.
+func (cl *cluster) heard() {
+	cl.t.Helper()
+	var last int64
+	// The change log holds committed changes only; the sequence also
+	// counts numbers that rolled back, which no listener ever hears of.
+	if err := cl.pool.QueryRow(cl.t.Context(), `SELECT coalesce(max(seq), 0) FROM shop_change_log`).Scan(&last); err != nil {
+		cl.t.Fatal(err)
+	}
+	for i, l := range cl.listeners {
+		waitFor(cl.t, 10*time.Second, func() bool { return l.Processed() >= last },
+			"instance %d's change listener has not heard change %d", i, last)
+	}
 }
 
 func (cl *cluster) urls() []string {
@@ -104,6 +125,11 @@ func TestWriteOnOneInstanceShowsOnTheOther(t *testing.T) {
 			admin := a.client()
 			reader := b.client()
 			for i := range 10 {
+				// The previous round's write is heard by B's listener too,
+				// at a time of its own: B's pages are cached once that
+				// has passed, so that this round's write is what makes
+				// them miss.
+				cl.heard()
 				for _, p := range pages {
 					reader.get(p)
 					if r := reader.get(p); r.header.Get("X-Cache") != "HIT" {
@@ -231,6 +257,7 @@ func TestStaleReadChecker(t *testing.T) {
 				Instances: cl.urls(), DB: cl.pool, AdminToken: adminToken,
 				CustomerEmail: "demo@shop.test", CustomerPassword: testdb.Password,
 				Duration: duration, Writers: 2, Readers: 4, SQLShare: 0.3, Seed: 1,
+				MinReads: 50, MinWrites: 10,
 			})
 			if err != nil {
 				t.Fatal(err)

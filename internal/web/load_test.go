@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -112,12 +113,40 @@ func (w window) String() string {
 func (tr *traffic) between(from, to time.Duration) window {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
+	var in []sample
+	for _, s := range tr.samples {
+		if s.at >= from && s.at < to {
+			in = append(in, s)
+		}
+	}
+	return summarize(in, from, to)
+}
+
+// recent sums up the last n requests that began after from (all of them
+// when fewer did): what the shop does now, in a number of requests rather
+// than of seconds, which a busy machine fits fewer of.
+func (tr *traffic) recent(n int, from time.Duration) window {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var in []sample
+	for _, s := range tr.samples {
+		if s.at >= from {
+			in = append(in, s)
+		}
+	}
+	slices.SortFunc(in, func(a, b sample) int { return cmp.Compare(a.at, b.at) })
+	in = in[max(0, len(in)-n):]
+	if len(in) == 0 {
+		return summarize(nil, from, from)
+	}
+	return summarize(in, in[0].at, in[len(in)-1].at+in[len(in)-1].took)
+}
+
+// summarize sums up samples, which ran between from and to.
+func summarize(samples []sample, from, to time.Duration) window {
 	w := window{statuses: map[int]int{}}
 	var took []time.Duration
-	for _, s := range tr.samples {
-		if s.at < from || s.at >= to {
-			continue
-		}
+	for _, s := range samples {
 		w.n++
 		w.statuses[s.status]++
 		if s.status == 0 || s.status >= 500 {

@@ -16,7 +16,10 @@ import (
 // Metrics are the shop's Prometheus metrics, served at /metrics: HTTP
 // requests by route and status, SQL statements, cache operations by alias,
 // layer and outcome (cache.Metrics), invalidations by rule, warm-ups, and
-// Go's own. Each shop has its own registry: nothing is global.
+// Go's own. Each shop has its own registry: nothing is global. Every
+// label takes its values from a set the shop's code or configuration
+// fixes (aliases, layers, outcomes, rule names, route patterns), never
+// from what a request says: see request.
 type Metrics struct {
 	Registry *prometheus.Registry
 	Cache    *cache.Metrics
@@ -90,15 +93,49 @@ func (m *Metrics) Warmed(s warm.Summary, err error) {
 	m.warmed.WithLabelValues("error").Add(float64(s.Errors))
 }
 
-// request records an HTTP request; the route is its pattern, so the
-// number of series stays bounded whatever URLs are asked for.
-func (m *Metrics) request(c echo.Context, took time.Duration) {
+// ChangesProcessed publishes how far the change listener has got:
+// processed returns the last database change (shop_change_seq) whose
+// invalidations this instance has run. Against the sequence it says how
+// many changes from outside are yet to reach this instance's caches.
+func (m *Metrics) ChangesProcessed(processed func() int64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "shop_changes_processed", Help: "The last database change (shop_change_seq) whose invalidations this instance has run.",
+	}, func() float64 { return float64(processed()) }))
+}
+
+// request records an HTTP request. Every label has a bounded set of
+// values whatever a client sends, or a client could grow the registry (and
+// the scraper's storage) without limit: the route is the matched route's
+// pattern ("unmatched" for a 404), the method one of the standard ones or
+// "other", the status a standard code or "other", and x_cache what the
+// page cache did (cache.Stats.PageHeader).
+func (m *Metrics) request(c echo.Context, took time.Duration, pageCache string) {
+	status := c.Response().Status
 	route := c.Path()
-	if route == "" || route == "/*" || c.Response().Status == http.StatusNotFound {
+	if route == "" || route == "/*" || status == http.StatusNotFound {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status),
-		c.Response().Header().Get("X-Cache")).Observe(took.Seconds())
+	m.requests.WithLabelValues(route, methodLabel(c.Request().Method), statusLabel(status), pageCache).Observe(took.Seconds())
+}
+
+// methodLabel returns method when it is one of HTTP's, and "other" for
+// anything a client made up (methods are case-sensitive: "get" is one).
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
+// statusLabel returns status as a number when it is a standard code, and
+// "other" for anything else.
+func statusLabel(status int) string {
+	if http.StatusText(status) == "" {
+		return "other"
+	}
+	return strconv.Itoa(status)
 }
 
 // handler serves the metrics in Prometheus' text format.

@@ -12,6 +12,7 @@ import (
 
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/db"
+	"example.com/shop/internal/warm"
 	"github.com/labstack/echo/v4"
 )
 
@@ -60,7 +61,8 @@ func figures(cfg Config, tpl *Templates, caches *cache.Caches, metrics *Metrics)
 			h := c.Response().Header()
 			hits, misses, sets := cacheStats.Totals()
 			// Assigned, not Set, to keep the spelling DESIGN.md uses.
-			h["X-Cache"] = []string{cacheStats.PageHeader()}
+			pageCache := cacheStats.PageHeader()
+			h["X-Cache"] = []string{pageCache}
 			h["X-Cache-Hits"] = []string{strconv.Itoa(hits)}
 			h["X-Cache-Misses"] = []string{strconv.Itoa(misses)}
 			h["X-Cache-Sets"] = []string{strconv.Itoa(sets)}
@@ -78,7 +80,7 @@ func figures(cfg Config, tpl *Templates, caches *cache.Caches, metrics *Metrics)
 			}
 			rememberDebug()
 			if metrics != nil {
-				metrics.request(c, total)
+				metrics.request(c, total, pageCache)
 			}
 			return flush()
 		}
@@ -150,7 +152,9 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 
 // logRequests writes one log line per request: what, how it ended, how
 // long it took and how many SQL statements it ran. Query strings are left
-// out (they may carry what people typed); bodies are never logged.
+// out (they may carry what people typed); bodies are never logged. A
+// warm-up's requests are not logged: the warm-up logs one line for them
+// all (and each page that failed).
 func logRequests(logger *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -160,6 +164,9 @@ func logRequests(logger *slog.Logger) echo.MiddlewareFunc {
 				c.Error(err) // let the error handler write the response, so its status is logged
 			}
 			req, res := c.Request(), c.Response()
+			if warm.IsWarmUp(req.Context()) {
+				return nil
+			}
 			level := slog.LevelInfo
 			switch {
 			case req.URL.Path == "/healthz" || req.URL.Path == "/readyz":

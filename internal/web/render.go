@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"io/fs"
 	"math"
+	"os"
 	"path"
 	"runtime/debug"
 	"sort"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/stats"
 	"example.com/shop/internal/viewer"
 	assets "example.com/shop/web"
 	"github.com/labstack/echo/v4"
@@ -59,25 +62,36 @@ type Templates struct {
 	partials  *template.Template // the partials alone: the debug panel
 }
 
-// NewTemplates parses every page once, with the layout and the partials,
-// and fingerprints the static files. fragments caches the fragments the
-// templates ask for.
 // BuildVersion names what the shop's pages are made of: its templates and
-// static files, and the commit it was built from (with a mark when the
-// working tree had changes). Page-cache keys and the deploy fingerprint of
-// the warm-up hold it.
+// static files, and the code that renders them, as a digest of the running
+// binary (which holds the template functions, such as stars and plural,
+// and the methods of the pages' data); where the binary cannot be read,
+// the commit it was built from, with a mark when the working tree had
+// changes. Page-cache keys, fragment keys and the deploy fingerprint of
+// the warm-up hold it, so a deploy that changes any of it never serves
+// what the old build rendered. Go builds are reproducible: the instances
+// of one deploy agree on it.
 var BuildVersion = sync.OnceValue(func() string {
+	exe, _ := os.Executable()
+	return buildVersion(assets.FS, exe)
+})
+
+// buildVersion is BuildVersion for the files and the binary at exe.
+func buildVersion(files fs.FS, exe string) string {
 	h := sha256.New()
-	_ = fs.WalkDir(assets.FS, ".", func(p string, d fs.DirEntry, err error) error {
+	_ = fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		b, err := fs.ReadFile(assets.FS, p)
+		b, err := fs.ReadFile(files, p)
 		h.Write([]byte(p))
 		h.Write(b)
 		return err
 	})
-	if info, ok := debug.ReadBuildInfo(); ok {
+	if sum, err := fileDigest(exe); err == nil {
+		h.Write([]byte("binary="))
+		h.Write(sum)
+	} else if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
 				fmt.Fprintf(h, "%s=%s;", s.Key, s.Value)
@@ -85,8 +99,28 @@ var BuildVersion = sync.OnceValue(func() string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
-})
+}
 
+// fileDigest returns the SHA-256 of the file at path.
+func fileDigest(path string) ([]byte, error) {
+	if path == "" {
+		return nil, errors.New("no path")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
+
+// NewTemplates parses every page once, with the layout and the partials,
+// and fingerprints the static files. fragments caches the fragments the
+// templates ask for.
 func NewTemplates(cartCount CartCounter, fragments *cache.Fragments) (*Templates, error) {
 	t := &Templates{pages: map[string]*template.Template{}, assets: map[string]string{}, static: map[string][]byte{},
 		cartCount: cartCount, fragments: fragments}
@@ -184,6 +218,12 @@ func (t *Templates) funcs() template.FuncMap {
 			}
 			return many
 		},
+		// iso is a time for <time datetime>, to the millisecond.
+		"iso": func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") },
+		// rankingStaleness is how old a best-seller ranking may be, for the
+		// data-staleness attribute that marks it: the part of a page that
+		// may lag the database by that much, and no other.
+		"rankingStaleness": func() string { return fmt.Sprintf("%ds", int(stats.PopularStaleness/time.Second)) },
 	}
 }
 

@@ -226,7 +226,7 @@ func TestSearchFlood(t *testing.T) {
 			entries := func() int {
 				n := 0
 				count := func(keys []string) bool { n += len(keys); return true }
-				_ = shop.caches.Default.Store().Scan(t.Context(), "*search*", count)
+				_ = shop.caches.Default.Store().Scan(t.Context(), shop.caches.Config.Prefix+":*search*", count)
 				return n
 			}
 			before := entries()
@@ -334,6 +334,10 @@ func TestSearchRanking(t *testing.T) {
 	if !before(r.body, more, less) {
 		t.Error("of two equal matches, the less popular comes first")
 	}
+	// Asked again, the query is cached (see catalog.CachedStore.Search):
+	// from then on the page, and its "ranked as of", stay the same until
+	// the results change. Each fresh ranking is a new page.
+	r = anon.get(searchFor("vesper"))
 	etag := r.header.Get("ETag")
 	if etag == "" {
 		t.Fatal("a search page without an ETag")

@@ -84,7 +84,7 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 	}
 	tpl, err := NewTemplates(func(c echo.Context, userID int64) (int, error) {
 		return svc.Orders.CartCount(c.Request().Context(), userID)
-	}, cache.NewFragments(svc.Caches.Default))
+	}, cache.NewFragments(svc.Caches.Default, BuildVersion()))
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ func NewServices(pool *pgxpool.Pool, caches *cache.Caches, bcryptCost int, logge
 	queries := db.New(pool)
 	bus := events.NewBus(logger)
 	acc, err := accounts.NewService(queries, accounts.Options{
-		BcryptCost: bcryptCost, Sessions: caches.Sessions, Cache: caches.Default, Events: bus,
+		BcryptCost: bcryptCost, Sessions: caches.Sessions, Cache: caches.Default, Events: bus, Logger: logger,
 	})
 	if err != nil {
 		return Services{}, err

@@ -18,6 +18,7 @@ import (
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/testdb"
+	"example.com/shop/internal/testlog"
 	"example.com/shop/internal/web"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
@@ -59,11 +60,24 @@ type shopOptions struct {
 	dial func(url string) string
 	// config is the front's configuration; AdminToken is always set.
 	config web.Config
+	// database is the URL of a migrated database to serve; empty: a
+	// fresh one, seeded.
+	database string
 }
 
 func newTestShopOpts(t testing.TB, o shopOptions) *testShop {
 	t.Helper()
-	direct, url := testdb.Seeded(t, 0.2)
+	var direct *pgxpool.Pool
+	url := o.database
+	if url == "" {
+		direct, url = testdb.Seeded(t, 0.2)
+	} else {
+		var err error
+		if direct, err = db.Open(context.Background(), url); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(direct.Close)
+	}
 	if o.dial != nil {
 		url = o.dial(url)
 	}
@@ -73,12 +87,16 @@ func newTestShopOpts(t testing.TB, o shopOptions) *testShop {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	caches := cachetest.Caches(t, o.env, metrics.Cache)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// The caches are the database's, under its identity, as shop serve
+	// opens them.
+	caches := cachetest.CachesFor(t, direct, o.env, metrics.Cache)
+	// Warn and up: the access lines of a load would bury a failure.
+	logger := testlog.New(t, slog.LevelWarn)
 	svc, err := web.NewServices(pool, caches, bcrypt.MinCost, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(svc.Accounts.Close)
 	svc.Metrics = metrics
 	svc.Events.Observe(metrics.Rule)
 	svc.Sampler = cache.NewSampler(metrics.Cache, time.Hour, 10)
@@ -88,7 +106,9 @@ func newTestShopOpts(t testing.TB, o shopOptions) *testShop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn) // as shop serve does
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &testShop{t: t, pool: direct, url: srv.URL, caches: caches, svc: svc}
 }

@@ -11,8 +11,8 @@ package cachetest
 import (
 	"bufio"
 	"context"
-	"example.com/shop/internal/cache"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -23,7 +23,24 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"example.com/shop/internal/cache"
+	"example.com/shop/internal/db"
+	"example.com/shop/internal/testlog"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/logging"
 )
+
+// QuietRedis silences what the go-redis client library logs on its own
+// ("connection refused" from the pool of a client whose server a fault test
+// killed). The library has one logger per process, which no single test
+// owns, so a test package that starts Redis clients calls QuietRedis from
+// its TestMain; what a test needs to know about Redis it learns from the
+// errors its calls return.
+func QuietRedis() {
+	redis.SetLogger(&logging.VoidLogger{})
+}
 
 // SharedRedisURL is the Redis the suite shares (REDIS_TEST_URL, by default
 // the local one); tests keep apart by key prefix.
@@ -254,9 +271,28 @@ var Relaxed = map[string]string{
 
 // Caches opens the shop's caches for a test from cache settings (the
 // variables of cache.ConfigFromEnv; none: in memory; Relaxed timeouts
-// unless given), with a key prefix of the test's own, and closes them when
-// the test ends.
+// unless given), with a key prefix of the test's own, logging to the
+// test's log, and closes them when the test ends. Their database identity
+// is made of the prefix: caches opened with the same CACHE_PREFIX (several
+// instances of one shop) share their entries, as on one database.
 func Caches(t testing.TB, env map[string]string, metrics ...*cache.Metrics) *cache.Caches {
+	t.Helper()
+	return open(t, "", env, metrics)
+}
+
+// CachesFor is Caches for the database of pool, under its identity, as
+// the shop opens them (see cache.Config.ForDatabase): what a test of
+// several shops, or of a shop and a command, on one store needs.
+func CachesFor(t testing.TB, pool *pgxpool.Pool, env map[string]string, metrics ...*cache.Metrics) *cache.Caches {
+	t.Helper()
+	id, err := db.New(pool).DatabaseIdentity(context.Background())
+	if err != nil {
+		t.Fatalf("read the database's identity: %v", err)
+	}
+	return open(t, id, env, metrics)
+}
+
+func open(t testing.TB, identity string, env map[string]string, metrics []*cache.Metrics) *cache.Caches {
 	t.Helper()
 	vars := map[string]string{"CACHE_PREFIX": Prefix(t)}
 	for k, v := range Relaxed {
@@ -273,7 +309,10 @@ func Caches(t testing.TB, env map[string]string, metrics ...*cache.Metrics) *cac
 	if len(metrics) > 0 {
 		m = metrics[0]
 	}
-	c, err := cache.Open(cfg, m, nil)
+	if identity == "" {
+		identity = "test-database:" + cfg.Prefix
+	}
+	c, err := cache.Open(cfg.ForDatabase(identity), m, testlog.New(t, slog.LevelInfo))
 	if err != nil {
 		t.Fatal(err)
 	}
