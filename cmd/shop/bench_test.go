@@ -10,6 +10,7 @@ import (
 
 	"example.com/shop/internal/bench"
 	"example.com/shop/internal/testdb"
+	"example.com/shop/internal/testlog"
 )
 
 // TestBenchQuick runs `shop bench --quick --scale 1` against real shop
@@ -21,7 +22,7 @@ func TestBenchQuick(t *testing.T) {
 	out := t.TempDir()
 	readme := filepath.Join(out, "README.md")
 	os.WriteFile(readme, []byte("# Shop\n<!-- bench:begin -->\n<!-- bench:end -->\n"), 0o644)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testlog.Buffer
 	// Its own seed, so its dataset is its own too.
 	err := run(context.Background(), []string{"bench", "--quick", "--scale", "1", "--seed", "11", "--out", out, "--readme", readme},
 		env(map[string]string{"DATABASE_URL": testdb.ServerURL()}), &stdout, io.MultiWriter(&stderr, testWriter{t}))

@@ -15,6 +15,7 @@ import (
 	"example.com/shop/internal/bench"
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/testdb"
+	"example.com/shop/internal/testlog"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -51,7 +52,7 @@ func startShop(t *testing.T, env map[string]string, args ...string) *process {
 	}
 	// The shop's log is shown only when the test fails: a fault test's
 	// shop logs the faults it was made to see.
-	var stderr syncBuffer
+	var stderr testlog.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

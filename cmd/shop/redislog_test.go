@@ -9,6 +9,7 @@ import (
 
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/testdb"
+	"example.com/shop/internal/testlog"
 )
 
 // TestRedisClientLog: what the Redis client library reports on its own (a
@@ -24,7 +25,7 @@ func TestRedisClientLog(t *testing.T) {
 		// shop cache acts on the entries of this database (its identity).
 		"DATABASE_URL": testdb.NewURL(t),
 	}
-	var stderr syncBuffer
+	var stderr testlog.Buffer
 	if err := run(context.Background(), []string{"cache", "flush", "default"}, env(vars), io.Discard, &stderr); err == nil {
 		t.Fatal("flushing a Redis nobody runs succeeded")
 	}

@@ -103,7 +103,7 @@ func TestWarmCommand(t *testing.T) {
 		vars[k] = v
 	}
 	// The log and the progress bar share stderr, as they share a terminal.
-	var out, errOut syncBuffer
+	var out, errOut testlog.Buffer
 	if err := run(context.Background(), []string{"warm", "--categories", "--concurrency", "2"}, env(vars), &out, &errOut); err != nil {
 		t.Fatalf("warm: %v\n%s", err, errOut.String())
 	}
@@ -124,7 +124,7 @@ func TestWarmUpIsNotAccessLogged(t *testing.T) {
 	t.Parallel()
 	_, url := testdb.Seeded(t, 0.05)
 	cfg := testConfig(t, map[string]string{"DATABASE_URL": url, "CACHE_STORE": "memory"})
-	var log syncBuffer
+	var log testlog.Buffer
 	logger := slog.New(slog.NewTextHandler(&log, nil))
 	s, err := openShop(t.Context(), cfg, logger, nil)
 	if err != nil {

@@ -156,21 +156,8 @@ func TestIdleSessionsExpire(t *testing.T) {
 // again once the store is back; nobody can log in meanwhile.
 func TestSessionsFailClosed(t *testing.T) {
 	t.Parallel()
-	srv := cachetest.StartRedis(t)
-	caches := cachetest.Caches(t, map[string]string{"REDIS_URL": srv.URL(), "CACHE_STORE": "memory"})
-	s, err := NewService(db.New(testdb.New(t)), Options{BcryptCost: bcrypt.MinCost, Sessions: caches.Sessions, Cache: caches.Default})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, s, u, token := sessionOnPrivateRedis(t)
 	ctx := context.Background()
-	u, err := s.Register(ctx, Registration{Email: "a@example.com", Name: "Ann", Password: "correct horse"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := s.StartSession(ctx, u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := echo.New()
 	e.GET("/", func(c echo.Context) error {
 		return c.String(http.StatusOK, fmt.Sprint(viewer.From(c.Request().Context()).UserID))
@@ -207,4 +194,27 @@ func TestSessionsFailClosed(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// sessionOnPrivateRedis returns a service whose sessions live on a Redis
+// of the test's own (to freeze, kill and restart), a user registered on
+// it and a session of that user.
+func sessionOnPrivateRedis(t *testing.T) (*cachetest.Server, *Service, User, string) {
+	t.Helper()
+	srv := cachetest.StartRedis(t)
+	caches := cachetest.Caches(t, map[string]string{"REDIS_URL": srv.URL(), "CACHE_STORE": "memory"})
+	s, err := NewService(db.New(testdb.New(t)), Options{BcryptCost: bcrypt.MinCost, Sessions: caches.Sessions, Cache: caches.Default})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	u, err := s.Register(ctx, Registration{Email: "a@example.com", Name: "Ann", Password: "correct horse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := s.StartSession(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, s, u, token
 }

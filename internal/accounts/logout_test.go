@@ -6,11 +6,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"example.com/shop/internal/cache/cachetest"
-	"example.com/shop/internal/db"
-	"example.com/shop/internal/testdb"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // TestLogoutsWaitBounded: logouts the sessions store cannot take wait in a
@@ -18,21 +13,8 @@ import (
 // one more is told it did not fit; Close stops the retries at once.
 func TestLogoutsWaitBounded(t *testing.T) {
 	t.Parallel()
-	srv := cachetest.StartRedis(t)
-	caches := cachetest.Caches(t, map[string]string{"REDIS_URL": srv.URL(), "CACHE_STORE": "memory"})
-	s, err := NewService(db.New(testdb.New(t)), Options{BcryptCost: bcrypt.MinCost, Sessions: caches.Sessions, Cache: caches.Default})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, s, _, token := sessionOnPrivateRedis(t)
 	ctx := context.Background()
-	u, err := s.Register(ctx, Registration{Email: "a@example.com", Name: "Ann", Password: "correct horse"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := s.StartSession(ctx, u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	srv.Kill()
 	if err := s.EndSession(ctx, token); !errors.Is(err, ErrLogoutPending) || !errors.Is(err, ErrSessionsDown) {
@@ -46,7 +28,7 @@ func TestLogoutsWaitBounded(t *testing.T) {
 			t.Fatalf("logout %d with the store down: %v", i+1, err)
 		}
 	}
-	err = s.EndSession(ctx, "one-too-many")
+	err := s.EndSession(ctx, "one-too-many")
 	if err == nil || errors.Is(err, ErrLogoutPending) || !errors.Is(err, ErrSessionsDown) {
 		t.Errorf("logout %d with the store down: %v, want ErrSessionsDown and not pending", MaxPendingLogouts+1, err)
 	}

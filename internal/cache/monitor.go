@@ -267,7 +267,10 @@ func AnalyzeKeys(ctx context.Context, s Store, pattern string, sample int) (KeyR
 	return rep, nil
 }
 
-// unwrap returns the store behind a Guard, and the Redis tier of a Tiered.
+// unwrap returns the store behind a Guard, and the Redis tier of a Tiered:
+// what can fail behind a store (a Tiered's memory tier cannot). Two Guards
+// on one Redis client, as the cache and the sessions have when they share
+// a server, unwrap to one server that fails for both.
 func unwrap(s Store) Store {
 	for {
 		switch v := s.(type) {

@@ -175,7 +175,7 @@ func (s *Stats) storeFailed(stores ...Store) {
 		s.failed = map[Store]bool{}
 	}
 	for _, st := range stores {
-		s.failed[serverOf(st)] = true
+		s.failed[unwrap(st)] = true
 	}
 }
 
@@ -187,28 +187,11 @@ func (s *Stats) avoids(stores ...Store) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, st := range stores {
-		if s.failed[serverOf(st)] {
+		if s.failed[unwrap(st)] {
 			return true
 		}
 	}
 	return false
-}
-
-// serverOf names what can fail behind a store: the store a Guard keeps,
-// the shared tier of a Tiered (its memory tier cannot fail). Two Guards on
-// one Redis client, as the cache and the sessions have when they share a
-// server, are one server that fails for both.
-func serverOf(s Store) Store {
-	for {
-		switch v := s.(type) {
-		case *Guard:
-			s = v.store
-		case *Tiered:
-			s = v.l2
-		default:
-			return s
-		}
-	}
 }
 
 // SetPage records what the page cache did with this request.

@@ -1,7 +1,6 @@
 package changes_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -268,7 +267,7 @@ func TestCatchUpLog(t *testing.T) {
 	}
 	defer caches.Close()
 	listen := func(prefix string) string {
-		var log syncBuffer
+		var log testlog.Buffer
 		logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		bus := &recorder{}
 		l := changes.NewListener(url, "shop/log", bus, caches.Tags.Store(), prefix, logger)
@@ -313,23 +312,4 @@ func TestCatchUpLog(t *testing.T) {
 	if got := above(listen("old")); len(got) != 1 || !strings.Contains(got[0], "level=INFO") || !strings.Contains(got[0], "longer than the change log keeps") {
 		t.Errorf("a mark older than the change log said %q, want one line at info", got)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that the listener writes while the test
-// reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -6,6 +6,7 @@
 package testlog
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"sync"
@@ -48,4 +49,23 @@ func (w *writer) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return w.out.Write(p)
+}
+
+// Buffer is a bytes.Buffer that is safe for concurrent use: a server or a
+// listener writes it in its goroutine while the test reads it.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
