@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,6 +28,10 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	benchEnv = []string{"SHOP_TEST_MAIN=1"}
+	// The benchmark's shops are not under test for their timeouts either.
+	for k, v := range cachetest.Relaxed {
+		benchEnv = append(benchEnv, k+"="+v)
+	}
 	// The Redis client library logs to the whole process; the tests'
 	// clients are their own, and say what went wrong through their errors.
 	cachetest.QuietRedis()
@@ -157,6 +162,9 @@ func TestTwoProcesses(t *testing.T) {
 				"DATABASE_URL": url, "REDIS_URL": redis.URL(), "CACHE_STORE": store,
 				"SHOP_ADMIN_TOKEN": "process-token", "CACHE_PREFIX": cachetest.Prefix(t),
 			}
+			for k, v := range cachetest.Relaxed {
+				env[k] = v
+			}
 			a, b := startShop(t, env, "--migrate=false", "--warm=never"), startShop(t, env, "--migrate=false", "--warm=never")
 			path := fmt.Sprintf("/products/%d", product)
 			for i := range 5 {
@@ -218,6 +226,7 @@ func TestFaultInstanceRestart(t *testing.T) {
 	}
 	redis := cachetest.StartRedis(t)
 	env := map[string]string{"DATABASE_URL": url, "REDIS_URL": redis.URL(), "CACHE_STORE": "tiered", "CACHE_PREFIX": cachetest.Prefix(t)}
+	maps.Copy(env, cachetest.Relaxed) // timeouts fit for a busy machine: the test is about a restart
 	path, otherPath := fmt.Sprintf("/products/%d", product), fmt.Sprintf("/products/%d", other)
 	a := startShop(t, env, "--migrate=false", "--warm=auto")
 	for _, p := range []string{path, otherPath} {

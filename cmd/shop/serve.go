@@ -107,8 +107,7 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 	defer s.Close()
 	logger.Info("caches", "config", s.caches.Config)
 
-	listener = changes.NewListener(cfg.DatabaseURL, s.origin, s.services.Events, s.caches.Tags.Store(), s.caches.Config.Prefix, logger)
-	listener.CacheInUse = s.caches.InUse
+	listener = s.services.Changes
 	s.services.Metrics.ChangesProcessed(listener.Processed)
 	listenCtx, stopListening := context.WithCancel(ctx)
 	defer stopListening()

@@ -54,7 +54,7 @@ func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func()
 		s.Close()
 		return nil, err
 	}
-	s.services.Events.Observe(metrics.Rule)
+	s.services.Changes.Observe = metrics.Change
 	s.services.Ready = ready
 	s.services.Metrics = metrics
 	// A point of the admin page's hit-rate chart every 10 seconds, for an hour.

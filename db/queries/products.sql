@@ -62,7 +62,7 @@ LIMIT @lim;
 
 -- name: ListFeaturedProducts :many
 SELECT * FROM products WHERE active AND featured
-ORDER BY updated_at DESC
+ORDER BY updated_at DESC, id DESC
 LIMIT @lim;
 
 -- name: ListProductsForAdmin :many

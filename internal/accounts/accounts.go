@@ -17,8 +17,8 @@ import (
 	"unicode/utf8"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/changes"
 	"example.com/shop/internal/db"
-	"example.com/shop/internal/events"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -60,9 +60,10 @@ const (
 	MaxPasswordBytes = 72
 )
 
-// Publisher is where accounts tells the shop what it changed (events.Bus).
-type Publisher interface {
-	Publish(ctx context.Context, e events.Event) error
+// Syncer waits until the invalidations of the writes committed so far
+// are applied (changes.Listener).
+type Syncer interface {
+	Sync(ctx context.Context) error
 }
 
 // Options configure the accounts service.
@@ -74,7 +75,9 @@ type Options struct {
 	// Sessions is the cache alias that keeps sessions; Cache keeps users
 	// (per user, invalidated by Rules).
 	Sessions, Cache *cache.Alias
-	Events          Publisher
+	// Changes applies the invalidations of the service's writes (nil:
+	// none).
+	Changes Syncer
 	// Logger gets what the service notices but its callers do not see,
 	// such as a session store that cannot be read (nil: discarded).
 	Logger *slog.Logger
@@ -88,7 +91,7 @@ type Service struct {
 	sessionTTL SessionTimeouts
 	sessions   *cache.Alias
 	cache      *cache.Alias
-	events     Publisher
+	changes    Syncer
 	logger     *slog.Logger
 	now        func() time.Time
 	ends       *endings // sessions logged out while their store was down
@@ -108,7 +111,7 @@ func NewService(store Store, o Options) (*Service, error) {
 	}
 	return &Service{
 		store: store, cost: o.BcryptCost, dummyHash: dummy, sessionTTL: o.Timeouts.withDefaults(),
-		sessions: o.Sessions, cache: o.Cache, events: o.Events, logger: o.Logger, now: time.Now,
+		sessions: o.Sessions, cache: o.Cache, changes: o.Changes, logger: o.Logger, now: time.Now,
 		ends: newEndings(),
 	}, nil
 }
@@ -125,7 +128,7 @@ func UserTag(id int64) string { return fmt.Sprintf("user:%d", id) }
 // User returns the user with this id, or ErrNotFound. Cached per user (it
 // is read on every request of a logged-in user) until the user changes.
 func (s *Service) User(ctx context.Context, id int64) (User, error) {
-	u, err := cache.Remember(ctx, s.cache, cache.EntityKey("user", id), cache.Opts{Layer: cache.LayerQuery, Tags: []string{UserTag(id)}},
+	u, err := cache.Remember(ctx, s.cache, cache.EntityKey("user", id), cache.Opts{Layer: cache.LayerQuery, Tags: readUser.Tags(changes.On("users", UserTag(id)))},
 		func(ctx context.Context) (User, error) {
 			u, err := s.store.GetUser(ctx, id)
 			if err != nil {
@@ -142,15 +145,19 @@ func (s *Service) User(ctx context.Context, id int64) (User, error) {
 	return u, nil
 }
 
-// Rules are the accounts' invalidation rules.
-func Rules(tags interface {
-	Invalidate(ctx context.Context, tags ...string) error
-}) []events.Rule {
-	return []events.Rule{
-		events.On("accounts: user changed -> the cached user",
-			func(ctx context.Context, e events.UserChanged) error { return tags.Invalidate(ctx, UserTag(e.UserID)) }),
-	}
+// Rules are what a change of a user's row makes out of date.
+func Rules() []changes.Rule {
+	return []changes.Rule{{Table: "users", Name: "accounts: the cached user, and the pages built for them",
+		Tags: func(c changes.Change) []string {
+			var t []string
+			for _, id := range c.Ints("id") {
+				t = append(t, UserTag(id))
+			}
+			return t
+		}}}
 }
+
+var readUser = changes.Declare(changes.Read{Queries: []string{"GetUser"}, Tables: []string{"users"}})
 
 // HashPassword returns the bcrypt hash of password at the given cost. The
 // seed uses it too, so that seeded users log in like everyone else.
@@ -217,8 +224,8 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
-	if s.events != nil {
-		_ = s.events.Publish(ctx, events.UserChanged{UserID: u.ID, At: u.DateJoined})
+	if s.changes != nil {
+		_ = s.changes.Sync(ctx)
 	}
 	return userFromDB(u), nil
 }

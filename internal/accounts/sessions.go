@@ -181,6 +181,25 @@ func (s *Service) LoadViewer(secureCookies bool) echo.MiddlewareFunc {
 	}
 }
 
+// ReloadViewer reads the logged-in viewer's account again and puts it in
+// the request: a per-user page does so inside its tracking of what it
+// reads (cache.PageOptions.Reload), so that a page rendered while the user
+// was renamed is stored with the generation of the name it shows.
+func (s *Service) ReloadViewer(c echo.Context) error {
+	req := c.Request()
+	v := viewer.From(req.Context())
+	if !v.LoggedIn() {
+		return nil
+	}
+	u, err := s.User(req.Context(), v.UserID)
+	if err != nil {
+		return err
+	}
+	v.Name, v.Email, v.Admin = u.Name, u.Email, u.Admin
+	c.SetRequest(req.WithContext(viewer.With(req.Context(), v)))
+	return nil
+}
+
 func setCookie(c echo.Context, token string, secure bool, maxAge time.Duration) {
 	c.SetCookie(&http.Cookie{
 		Name: CookieName, Value: token, Path: "/", MaxAge: int(maxAge.Seconds()),

@@ -418,6 +418,8 @@ func (r *runner) phase(ctx context.Context, s *shop, sessions []string, mix Mix,
 			p.HitRates[layer] = h
 		}
 	}
+	p.Consistency = d.consistency()
+	r.report.Consistency.add(p.Consistency)
 	return p, nil
 }
 

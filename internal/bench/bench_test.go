@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,12 +139,18 @@ func TestPrices(t *testing.T) {
 	}
 }
 
-// The attack sends at the rate asked, reads back what each request was,
-// and records the statuses and SQL counts the shop reported.
+// The attack sends the whole schedule at the rate asked, never ahead of
+// it, reads back what each request was, and records the statuses and SQL
+// counts the shop reported. A busy machine may make it late (see
+// TestSchedule for the pacing on a clock of the test's own), which its
+// elapsed time tells.
 func TestAttackRate(t *testing.T) {
-	var hits atomic.Int64
+	var mu sync.Mutex
+	var arrivals []time.Time
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
 		w.Header().Set("X-DB-Queries", "2")
 		if r.URL.Path == "/api/products/100" {
 			w.Write([]byte(`{"price":"10.00"}`))
@@ -152,12 +159,29 @@ func TestAttackRate(t *testing.T) {
 	defer srv.Close()
 	cat, prices := testCatalog(1)
 	g := NewGenerator(Mix{"api", map[Kind]float64{APIProduct: 1}}, cat, nil, NewPrices(prices), 1)
-	l := attack(t.Context(), srv.URL, g, cat, NewPrices(prices), 200, 2*time.Second, time.Second)
-	if l.requests < 390 || l.requests > 402 {
-		t.Errorf("%d requests in 2 s at 200/s", l.requests)
+	const rate, dur = 200, 2 * time.Second
+	start := time.Now()
+	l := attack(t.Context(), srv.URL, g, cat, NewPrices(prices), rate, dur, 0)
+	took := time.Since(start)
+	if l.requests != 400 {
+		t.Errorf("%d requests of the schedule's 400 (2 s at 200/s)", l.requests)
 	}
-	if int64(l.requests) != hits.Load() {
-		t.Errorf("%d results for %d requests served", l.requests, hits.Load())
+	mu.Lock()
+	defer mu.Unlock()
+	if len(arrivals) != l.requests {
+		t.Errorf("%d results for %d requests served", l.requests, len(arrivals))
+	}
+	// Request k (from 0) is due (k+1)/rate after the start: by then at
+	// most k+1 may have arrived, whatever the machine's speed.
+	slices.SortFunc(arrivals, time.Time.Compare)
+	for k, at := range arrivals {
+		if due := time.Duration(k+1) * time.Second / rate; at.Sub(start) < due {
+			t.Errorf("request %d arrived %s after the start, ahead of its time %s", k, at.Sub(start), due)
+			break
+		}
+	}
+	if l.elapsed < dur || l.elapsed > took {
+		t.Errorf("elapsed %s: not within the schedule's %s and the attack's %s", l.elapsed, dur, took)
 	}
 	if l.errors != 0 || l.stopped {
 		t.Errorf("%d errors, stopped %v: %v", l.errors, l.stopped, l.samples)
@@ -170,6 +194,87 @@ func TestAttackRate(t *testing.T) {
 	}
 	if l.latency.TotalCount() != int64(l.requests) {
 		t.Errorf("%d latencies for %d requests", l.latency.TotalCount(), l.requests)
+	}
+}
+
+// TestSchedule: the attack's pacing, on a clock of the test's own. On
+// time, request n goes out when due, (n+1)/rate; on a machine too slow
+// for the rate, each goes as soon as it can, and the schedule still ends
+// with its last request: late, not short.
+func TestSchedule(t *testing.T) {
+	s := newSchedule(200, 2*time.Second)
+	tests := []struct {
+		name      string
+		perSend   time.Duration // how long sending one request keeps the sender busy
+		wantTotal int
+		wantLast  time.Duration // when the last went out
+	}{
+		{"on time", 0, 400, 2 * time.Second},
+		{"at the rate's limit", 5 * time.Millisecond, 400, 2 * time.Second},
+		{"too slow for the rate", 8 * time.Millisecond, 400, 5*time.Millisecond + 399*8*time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var now time.Duration // the sender is free again
+			var sent []time.Duration
+			for {
+				wait, stop := s.Pace(now, uint64(len(sent)))
+				if stop {
+					break
+				}
+				if wait < 0 {
+					t.Fatalf("wait %s", wait)
+				}
+				// When due, or as soon after as the sender is free.
+				at, n := now+wait, len(sent)
+				want := s.due(uint64(n))
+				if n > 0 {
+					want = max(want, sent[n-1]+tt.perSend)
+				}
+				if at != want {
+					t.Fatalf("request %d sent at %s, want %s (due at %s)", n, at, want, s.due(uint64(n)))
+				}
+				sent = append(sent, at)
+				now = at + tt.perSend
+				if len(sent) > 1000 {
+					t.Fatal("the schedule does not end")
+				}
+			}
+			if len(sent) != tt.wantTotal || sent[len(sent)-1] != tt.wantLast {
+				t.Fatalf("%d sent, the last at %s; want %d, the last at %s", len(sent), sent[len(sent)-1], tt.wantTotal, tt.wantLast)
+			}
+		})
+	}
+	if r := s.Rate(0); r != 200 {
+		t.Errorf("Rate = %v", r)
+	}
+}
+
+// A login the shop answers 503 (its session store is slow) is tried again
+// after the Retry-After given; any other failure is not.
+func TestLoginRetries503(t *testing.T) {
+	var tries atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("password") != "right" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if tries.Add(1) <= 2 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: "shop_session", Value: "s1"})
+		w.Header().Set("Location", "/")
+		w.WriteHeader(http.StatusSeeOther)
+	}))
+	defer srv.Close()
+	s := &shop{url: srv.URL}
+	if cookie, err := s.login(t.Context(), "a@shop.test", "right"); err != nil || cookie != "shop_session=s1" || tries.Load() != 3 {
+		t.Errorf("login = %q, %v after %d tries; want the session after 3", cookie, err, tries.Load())
+	}
+	if _, err := s.login(t.Context(), "a@shop.test", "wrong"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("a wrong password: %v", err)
 	}
 }
 

@@ -42,6 +42,16 @@ func dataset(ctx context.Context, serverURL string, scale float64, seedValue int
 		return "", nil, err
 	}
 	marker := fmt.Sprintf("shop bench dataset: scale %g, seed %d, schema %d", scale, seedValue, latest)
+	// Runs at once on one server (two checkouts' test suites) take turns
+	// at the dataset: one seeds it while the others wait, and then find it
+	// marked complete; none drops it while another copies it. The lock is
+	// the connection's: a run that dies seeding releases it, and leaves an
+	// unmarked database that the next run seeds again.
+	unlock, err := lockDataset(ctx, conn, template, progress)
+	if err != nil {
+		return "", nil, err
+	}
+	defer unlock()
 	var comment *string
 	err = conn.QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, template).Scan(&comment)
 	switch {
@@ -72,7 +82,27 @@ func dataset(ctx context.Context, serverURL string, scale float64, seedValue int
 	return withDatabase(serverURL, run), drop, nil
 }
 
-// makeTemplate creates, migrates and seeds the template database.
+// lockDataset takes the advisory lock of the dataset name on conn, waiting
+// while another run holds it. The returned function releases it.
+func lockDataset(ctx context.Context, conn *pgx.Conn, name string, progress io.Writer) (func(), error) {
+	key := "shop bench dataset " + name
+	var got bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, key).Scan(&got); err != nil {
+		return nil, fmt.Errorf("lock the dataset: %w", err)
+	}
+	if !got {
+		fmt.Fprintf(progress, "dataset: waiting for another run making or copying %s\n", name)
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, key); err != nil {
+			return nil, fmt.Errorf("wait for the dataset: %w", err)
+		}
+	}
+	return func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, key)
+	}, nil
+}
+
+// makeTemplate creates, migrates and seeds the template database. The
+// caller holds the dataset's lock.
 func makeTemplate(ctx context.Context, conn *pgx.Conn, serverURL, name, marker string, scale float64, seedValue int64, progress io.Writer) error {
 	fmt.Fprintf(progress, "dataset: seeding %s (scale %g); later runs reuse it\n", name, scale)
 	ident := pgx.Identifier{name}.Sanitize()

@@ -38,12 +38,16 @@ type priceRead struct {
 }
 
 // attack sends gen's requests to base at rate per second for dur: an open
-// model, the arrivals do not wait for the responses. Each latency counts
-// from the time its request was due, not from when it went out, so a
-// generator or a shop that falls behind shows as queueing instead of
-// hiding it (coordinated omission). With behind > 0 the attack stops
-// early once more than behind's worth of requests are overdue: the rate is
-// beyond what the shop sustains, and going on only piles up work.
+// model, the arrivals do not wait for the responses. It sends the whole
+// schedule (see schedule), each request when due or, when the machine
+// is too busy for that, as soon after as it can: a slow machine makes the
+// attack late, which shows in its elapsed time and so in the rate
+// achieved, never short. Each latency counts from the time its request
+// was due, not from when it went out, so a generator or a shop that falls
+// behind shows as queueing instead of hiding it (coordinated omission).
+// With behind > 0 the attack stops early once more than behind's worth of
+// requests are overdue: the rate is beyond what the shop sustains, and
+// going on only piles up work.
 func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, prices *Prices, rate float64, dur, behind time.Duration) *load {
 	l := &load{latency: hdrhistogram.New(1, 60_000_000, 3), kinds: map[Kind]int{}, sql: map[Kind]int{}, hits: map[Kind]int{}}
 	attacker := vegeta.NewAttacker(
@@ -65,13 +69,14 @@ func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, pric
 		}
 		return nil
 	}
-	pacer := vegeta.ConstantPacer{Freq: max(1, int(rate+0.5)), Per: time.Second}
-	period := pacer.Per / time.Duration(pacer.Freq)
+	sched := newSchedule(rate, dur)
+	period := sched.period
 
 	var received atomic.Int64
 	var stopped atomic.Bool
 	start := time.Now()
-	results := attacker.Attack(targeter, pacer, dur, "shop-bench")
+	// No duration: the schedule ends the attack once it is all sent.
+	results := attacker.Attack(targeter, sched, 0, "shop-bench")
 	watchdog, stopWatchdog := context.WithCancel(ctx)
 	watched := make(chan struct{})
 	go func() {
@@ -94,8 +99,12 @@ func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, pric
 		}
 	}()
 
+	var lastSent time.Time
 	for res := range results {
 		received.Add(1)
+		if res.Timestamp.After(lastSent) {
+			lastSent = res.Timestamp
+		}
 		l.requests++
 		kind, product, price := fragment(res.URL)
 		l.kinds[kind]++
@@ -106,8 +115,7 @@ func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, pric
 			l.hits[kind]++
 		}
 		took := res.Latency
-		// The pacer sends request n (from 0) at (n+1) periods.
-		if due := start.Add(time.Duration(res.Seq+1) * period); res.End().Sub(due) > took {
+		if due := start.Add(sched.due(res.Seq)); res.End().Sub(due) > took {
 			took = res.End().Sub(due)
 		}
 		_ = l.latency.RecordValue(max(1, took.Microseconds()))
@@ -150,11 +158,43 @@ func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, pric
 	<-watched
 	l.stopped = stopped.Load() && ctx.Err() == nil
 	l.elapsed = time.Since(start)
-	if !l.stopped && l.elapsed > dur {
-		l.elapsed = dur
+	if !l.stopped {
+		// The sending took the schedule's length, or longer when late.
+		l.elapsed = max(dur, lastSent.Sub(start))
 	}
 	return l
 }
+
+// schedule is when an attack's requests are due: request n (from 0) at
+// n+1 periods of 1/rate from the start, as many as fit in dur. As a
+// vegeta.Pacer it has the next request wait until it is due, or go at
+// once when it is already late, and it ends the attack after the last.
+type schedule struct {
+	period time.Duration
+	total  uint64
+}
+
+func newSchedule(rate float64, dur time.Duration) schedule {
+	period := time.Second / time.Duration(max(1, int(rate+0.5)))
+	return schedule{period: period, total: uint64(dur / period)}
+}
+
+// due is when request n is due, from the start.
+func (s schedule) due(n uint64) time.Duration { return time.Duration(n+1) * s.period }
+
+// Pace returns how long to wait, elapsed into the attack, before the
+// request after the first hits, and whether there is none.
+func (s schedule) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	if hits >= s.total {
+		return 0, true
+	}
+	return max(0, s.due(hits)-elapsed), false
+}
+
+// Rate is the rate asked, in requests per second.
+func (s schedule) Rate(time.Duration) float64 { return float64(time.Second) / float64(s.period) }
+
+var _ vegeta.Pacer = schedule{}
 
 // fragment reads back what targeter wrote after the '#'.
 func fragment(u string) (Kind, int64, money.Money) {

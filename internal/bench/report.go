@@ -32,6 +32,10 @@ type Report struct {
 	Targets     []Target     `json:"targets"`
 	Notes       []string     `json:"notes,omitempty"`
 	Profiles    []string     `json:"profiles,omitempty"`
+
+	// Consistency is what the shops' consistency samplers found over
+	// every phase.
+	Consistency Consistency `json:"consistency"`
 }
 
 // Duration is a time.Duration that reads as text in JSON.
@@ -77,6 +81,28 @@ type Phase struct {
 	PriceChanges    int                `json:"price_changes"`
 	PriceReads      int                `json:"price_reads"`
 	StaleReads      int                `json:"stale_reads"`
+	Consistency     Consistency        `json:"consistency"`
+}
+
+// Consistency is what a shop's consistency sampler found
+// (shop_cache_consistency_checks_total and _dropped_total): cache hits
+// loaded again from the database and compared.
+type Consistency struct {
+	Checks      int `json:"checks"` // consistent, mismatched or within a declared bound
+	Mismatches  int `json:"mismatches"`
+	WithinBound int `json:"within_bound"`
+	Changed     int `json:"changed_meanwhile"` // void: a write moved a tag
+	Failed      int `json:"failed"`
+	Dropped     int `json:"dropped"`
+}
+
+func (c *Consistency) add(o Consistency) {
+	c.Checks += o.Checks
+	c.Mismatches += o.Mismatches
+	c.WithinBound += o.WithinBound
+	c.Changed += o.Changed
+	c.Failed += o.Failed
+	c.Dropped += o.Dropped
 }
 
 // ErrorRate is the part of requests that failed.

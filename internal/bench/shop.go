@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -185,10 +186,17 @@ type counters struct {
 	Requests   float64                       // HTTP requests, but those for /metrics
 	Statements float64                       // SQL statements
 	Cache      map[string]map[string]float64 // cache operations by layer and outcome
+	// Consistency is the consistency sampler's checks by verdict, and
+	// its drops under "dropped".
+	Consistency map[string]float64
 }
 
 func (c counters) sub(before counters) counters {
-	d := counters{Requests: c.Requests - before.Requests, Statements: c.Statements - before.Statements, Cache: map[string]map[string]float64{}}
+	d := counters{Requests: c.Requests - before.Requests, Statements: c.Statements - before.Statements, Cache: map[string]map[string]float64{},
+		Consistency: map[string]float64{}}
+	for v, n := range c.Consistency {
+		d.Consistency[v] = n - before.Consistency[v]
+	}
 	for layer, outcomes := range c.Cache {
 		d.Cache[layer] = map[string]float64{}
 		for o, n := range outcomes {
@@ -227,7 +235,7 @@ func (s *shop) counters(ctx context.Context) (counters, error) {
 	if err != nil {
 		return counters{}, fmt.Errorf("read /metrics: %w", err)
 	}
-	c := counters{Cache: map[string]map[string]float64{}}
+	c := counters{Cache: map[string]map[string]float64{}, Consistency: map[string]float64{}}
 	if f := families["shop_http_request_duration_seconds"]; f != nil {
 		for _, m := range f.GetMetric() {
 			if label(m.GetLabel(), "route") != "/metrics" {
@@ -249,7 +257,26 @@ func (s *shop) counters(ctx context.Context) (counters, error) {
 			c.Cache[layer][outcome] += m.GetCounter().GetValue()
 		}
 	}
+	if f := families["shop_cache_consistency_checks_total"]; f != nil {
+		for _, m := range f.GetMetric() {
+			c.Consistency[label(m.GetLabel(), "verdict")] += m.GetCounter().GetValue()
+		}
+	}
+	if f := families["shop_cache_consistency_dropped_total"]; f != nil {
+		for _, m := range f.GetMetric() {
+			c.Consistency["dropped"] += m.GetCounter().GetValue()
+		}
+	}
 	return c, nil
+}
+
+// consistency is the sampler's figure of c (a difference of counters).
+func (c counters) consistency() Consistency {
+	n := func(v string) int { return int(c.Consistency[v]) }
+	return Consistency{
+		Checks: n("consistent") + n("mismatch") + n("within_bound"), Mismatches: n("mismatch"), WithinBound: n("within_bound"),
+		Changed: n("changed"), Failed: n("error"), Dropped: n("dropped"),
+	}
 }
 
 func label[L interface {
@@ -264,27 +291,46 @@ func label[L interface {
 	return ""
 }
 
-// login logs a customer in and returns the session cookie.
+// login logs a customer in and returns the session cookie. A 503 is the
+// shop saying it cannot take a login right now (its session store is slow
+// or down): like a customer, the benchmark tries again after the
+// Retry-After it was given, for up to a minute, rather than end a run in
+// its set-up.
 func (s *shop) login(ctx context.Context, email, password string) (string, error) {
 	client := &http.Client{
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	form := url.Values{"email": {email}, "password": {password}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/login", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
-	for _, c := range res.Cookies() {
-		if c.Name == "shop_session" && c.Value != "" {
-			return c.Name + "=" + c.Value, nil
+	form := url.Values{"email": {email}, "password": {password}}.Encode()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/login", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := client.Do(req)
+		if err != nil {
+			return "", err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		for _, c := range res.Cookies() {
+			if c.Name == "shop_session" && c.Value != "" {
+				return c.Name + "=" + c.Value, nil
+			}
+		}
+		err = fmt.Errorf("log in as %s: %s and no session", email, res.Status)
+		wait := time.Second
+		if n, perr := strconv.Atoi(res.Header.Get("Retry-After")); perr == nil && n >= 0 {
+			wait = time.Duration(n) * time.Second
+		}
+		if res.StatusCode != http.StatusServiceUnavailable || time.Now().Add(wait).After(deadline) {
+			return "", err
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(wait):
 		}
 	}
-	return "", fmt.Errorf("log in as %s: %s and no session", email, res.Status)
 }
 
 var servingOn = regexp.MustCompile(`serving on (http://\S+)`)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"example.com/shop/internal/cache"
 )
 
 // Stem names the report's files: bench/results/<date>-scale<scale>.json,
@@ -441,6 +443,9 @@ func Summary(r *Report, link string) string {
 		fmt.Fprintf(&b, "\n**Cold start** of the memory store with `--warm`: ready after %s; page-cache hit rate second by second under browsing: %s.\n", shortDuration(cs.ReadyAfter), percents(cs.HitRates))
 	}
 	fmt.Fprintf(&b, "\n**Stale reads**: %d price reads were checked against %d acknowledged price changes; %d showed an older price.\n", r.PriceReads, r.PriceWrites, r.StaleReads)
+	c := r.Consistency
+	fmt.Fprintf(&b, "\n**Consistency sampler**: %d cache hits loaded again from the database and compared, %s consistent: %d mismatches, %d within a declared staleness bound; %d void (a write moved a tag meanwhile), %d failed, %d dropped.\n",
+		c.Checks, cache.ConsistencyPercent(int64(c.Checks), int64(c.Mismatches)), c.Mismatches, c.WithinBound, c.Changed, c.Failed, c.Dropped)
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "\n- %s", n)
 	}

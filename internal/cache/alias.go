@@ -34,6 +34,8 @@ type Alias struct {
 	loadTime time.Duration // bounds a load shared by concurrent callers
 	metrics  *Metrics
 	logger   *slog.Logger
+	// consistency checks a share of the hits; nil: none.
+	consistency *Consistency
 
 	flights    singleflight.Group
 	refreshing chan struct{} // bounds the background refreshes in flight
@@ -70,6 +72,9 @@ type AliasOptions struct {
 	// but not its cancellation, so that one caller going away does not
 	// fail the others; this is its deadline instead.
 	LoadTimeout time.Duration
+	// Consistency checks a share of the alias's hits against the
+	// database (nil: none).
+	Consistency *Consistency
 	Metrics     *Metrics
 	Logger      *slog.Logger
 }
@@ -101,7 +106,7 @@ func NewAlias(o AliasOptions) *Alias {
 	a := &Alias{
 		name: o.Name, store: o.Store, tags: o.Tags, ttl: o.TTL, jitter: o.Jitter, codec: o.Codec,
 		none: none, shared: o.Shared, disabled: map[Layer]bool{}, lockWait: o.LockWait, loadTime: o.LoadTimeout,
-		metrics: o.Metrics, logger: o.Logger, refreshing: make(chan struct{}, 16),
+		metrics: o.Metrics, logger: o.Logger, consistency: o.Consistency, refreshing: make(chan struct{}, 16),
 		prefix: fmt.Sprintf("%s:v%d:", strings.TrimSuffix(o.Prefix, ":"), max(o.Version, 1)),
 	}
 	for _, l := range o.Disabled {
@@ -170,6 +175,11 @@ type Opts struct {
 	// Admit, when set, stores a missed value only if it admits the key:
 	// for key spaces with a long tail (see Admission).
 	Admit *Admission
+	// Bound is how far behind the database the value may be, when its
+	// staleness is declared (Declared.Options sets it): the consistency
+	// sampler counts a difference as a mismatch only in an entry older
+	// than that. A value without tags is bounded by its TTL and Stale.
+	Bound time.Duration
 }
 
 func (a *Alias) layer(o Opts) Layer {

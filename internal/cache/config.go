@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,12 @@ type Config struct {
 	Codec               string  // CACHE_CODEC: json or msgpack
 	Disabled            []Layer // from CACHE_LAYERS: the layers not listed
 	Aliases             map[string]AliasConfig
+	// ConsistencySample is the part of the hits the consistency sampler
+	// checks against the database (CACHE_CONSISTENCY_SAMPLE, default
+	// 0.001), at most ConsistencyRate checks a second
+	// (CACHE_CONSISTENCY_RATE, default 50). Either at 0 turns it off.
+	ConsistencySample float64
+	ConsistencyRate   float64
 	// LoadTimeout bounds a load shared by concurrent requests, which no
 	// single request's deadline bounds (see AliasOptions.LoadTimeout). It
 	// is not read from the environment: the shop gives its request
@@ -150,6 +157,20 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		return d
 	}
+	fraction := func(name string, def, most float64) float64 {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || f < 0 || f > most || math.IsNaN(f) {
+			errs = append(errs, fmt.Errorf("%s must be a number from 0 to %g, got %q", name, most, v))
+			return def
+		}
+		return f
+	}
+	c.ConsistencySample = fraction("CACHE_CONSISTENCY_SAMPLE", 0.001, 1)
+	c.ConsistencyRate = fraction("CACHE_CONSISTENCY_RATE", 50, 1e6)
 	c.MemoryBytes = num("CACHE_MEMORY_MB", 128) << 20
 	c.SessionsMemoryBytes = num("SESSIONS_MEMORY_MB", 32) << 20
 	c.Timeout = dur("CACHE_TIMEOUT", 100*time.Millisecond)
@@ -231,6 +252,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("memcached", strings.Join(c.MemcachedServers, ",")),
 		slog.Int64("memory_mb", c.MemoryBytes>>20),
 		slog.Any("disabled_layers", c.Disabled),
+		slog.Float64("consistency_sample", c.ConsistencySample),
+		slog.Float64("consistency_rate", c.ConsistencyRate),
 	)
 }
 
@@ -257,6 +280,9 @@ type Caches struct {
 	Memory *Memory
 	// Redis is the Redis of the cache, when there is one.
 	Redis *Redis
+	// Consistency checks a share of the default and long-term aliases'
+	// hits against the database; nil when it is off.
+	Consistency *Consistency
 	// Config is what the caches were opened with.
 	Config  Config
 	closers []func() error
@@ -362,16 +388,32 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 		}
 		c.closers = append(c.closers, m.Close)
 		store = guard(m, "memcached")
-		tagStore = store
+		// The generations are kept on a majority of the servers and never
+		// move (see Generations). A call on them may wait out a server
+		// that stopped answering before its second round trip: it gets
+		// three timeouts.
+		timeout := cfg.Timeout
+		if timeout <= 0 {
+			timeout = 100 * time.Millisecond
+		}
+		tagStore = NewGuard(m.Generations(), GuardOptions{Name: "memcached-generations", Timeout: 3 * timeout, Logger: logger, Metrics: metrics})
 	default:
 		return nil, fmt.Errorf("unknown cache store %q", cfg.Store)
 	}
 	c.Tags = NewTags(tagStore, cfg.Prefix+":")
+	if cfg.Store != "none" {
+		// Closed before the stores above: its checks read them.
+		c.Consistency = NewConsistency(ConsistencyOptions{
+			Share: cfg.ConsistencySample, Rate: cfg.ConsistencyRate, Metrics: metrics, Logger: logger,
+		})
+		c.closers = append(c.closers, c.Consistency.Close)
+	}
 	alias := func(name string, s Store, tags *Tags, shared bool) *Alias {
 		ac := cfg.Aliases[name]
 		return NewAlias(AliasOptions{
 			Name: name, Store: s, Tags: tags, Prefix: ac.Prefix, Version: ac.Version, TTL: ac.TTL,
-			Codec: codec, Disabled: cfg.Disabled, Shared: shared, LoadTimeout: cfg.LoadTimeout, Metrics: metrics, Logger: logger,
+			Codec: codec, Disabled: cfg.Disabled, Shared: shared, LoadTimeout: cfg.LoadTimeout, Consistency: c.Consistency,
+			Metrics: metrics, Logger: logger,
 		})
 	}
 	c.Default = alias(AliasDefault, store, c.Tags, shared)

@@ -29,3 +29,11 @@ type Declared struct {
 // Dependencies.Until). A shared cache in front (a CDN allowed by
 // SHOP_SHARED_MAX_AGE) may add its own age.
 func (d Declared) MaxAge() time.Duration { return d.Load + d.Opts.TTL + d.Opts.Stale }
+
+// Options returns Opts with the bound: what to give Remember, so that the
+// consistency sampler judges the value against its declared staleness.
+func (d Declared) Options() Opts {
+	o := d.Opts
+	o.Bound = d.Bound
+	return o
+}

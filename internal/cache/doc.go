@@ -19,8 +19,9 @@
 //     because tag generations are always read from Redis (see Tiered).
 //   - Memcached (CACHE_STORE=memcached, MEMCACHED_SERVERS): several
 //     servers, keys spread by the client; a server that dies takes its
-//     keys with it, and the others take over its values (not its
-//     generations: see "Stores that re-shard").
+//     keys with it, and the others take over its values. Its generations
+//     are kept on a majority of the servers and never move (see "Stores
+//     that re-shard"): run three or more.
 //   - None (CACHE_STORE=none): caching off, the baseline the benchmark
 //     compares against. Sessions still work (they have a store of their
 //     own).
@@ -70,38 +71,64 @@
 // the first server came back its old generation would be current again,
 // with every entry that recorded it, on every instance. And instances do
 // not agree on which servers are down: one that never saw the timeout
-// keeps reading the old server throughout.
+// keeps reading the old server throughout. So on both, generations live
+// where they cannot move.
 //
-// So, for a Ring, generations live where they cannot move:
-// Redis.Generations keeps each generation on its own server,
-// up or down. While that server does not answer, what depends on its
-// generations is read from the database and not stored, and an
-// invalidation that cannot reach it fails: Tags keeps it, bypasses the
-// cache in that process and retries until it goes through (see Tags). A
-// server that comes back therefore holds generations no other server
-// contradicts, and one that lost them (restarted) starts them above
-// anything handed out before. The price is availability, never
-// correctness: one server of three down makes a third of the generations
+// Memcached keeps each generation on a majority (Generations): a copy on
+// each of its first servers in rendezvous order (three of three, three of
+// four, five of five or more), never moved. An invalidation raises every
+// copy it reaches above the highest it read, and succeeds only when a
+// majority got there; a read takes the highest value of a majority, and
+// raises the lower copies it saw. Any two majorities share a copy, and a
+// copy only goes up, so what is guaranteed is:
+//
+//   - An invalidation that returned without error is never undone: not by
+//     a server frozen past its down-mark and thawed with its old
+//     generations, not by one restarted empty, not on an instance that
+//     never took the server for down. A thawed server's copies lose to the
+//     others' and are raised as they are read.
+//   - With one server of three down (or two of five), every generation
+//     can be read and invalidated: the cache keeps working, at the cost of
+//     a timeout per five seconds while a frozen server is taken for down.
+//   - A copy that is missing (evicted, or its server restarted empty)
+//     counts for nothing: a generation held by fewer than a majority is
+//     started afresh at the current time, above anything it had (its
+//     entries miss), never refilled with another copy's value.
+//   - With fewer than a majority answering, what depends on those
+//     generations is read from the database and not stored, and an
+//     invalidation fails: Tags keeps it, bypasses the cache in that
+//     process and retries until it goes through.
+//
+// With two servers there is no majority to be had that survives one:
+// each generation then has one copy, on its first server, as for a Ring.
+// A fresh start is above what a generation had as long as the shop's
+// clocks agree to within the time since it was last started, as for a
+// generation evicted from a single store.
+//
+// A Ring keeps each generation on its own shard, up or down
+// (Redis.Generations). While that shard does not answer, its generations
+// cannot be read or invalidated, with the same fallback (bypass, keep and
+// retry); a shard that comes back holds generations no other shard
+// contradicts, and one that lost them starts them above anything handed
+// out before. Correctness is the same as memcached's; availability is
+// not: one shard of three down makes a third of the generations
 // unreadable, and with them most pages, until it is back.
 //
-// Memcached does not do this yet: its generations move with their keys,
-// so a server frozen past its down-mark can bring an old generation back
-// when it thaws. Pinning them as for a Ring made one dead server of three
-// stop the page cache on every instance; the design that keeps both (a
-// server that comes back is flushed before it is used again) is still to
-// be built. Another instance may read the old generation in the
-// moment between the server's return and the writer's retry (at most the
-// retry's interval, two seconds), as with a single Redis that was frozen.
-// One Redis node never moves keys. Redis Cluster and Sentinel move them
-// only by a failover to a replica, which may lack the last writes
-// acknowledged before it, increments of generations among them: that
-// loss is the failover's, not the hashing's, and this section does not
-// cover it.
+// On both, an invalidation that failed (fewer than a majority, or the
+// Ring's shard, reached) is only as good as its retry: until it goes
+// through, another instance may serve what it should have invalidated,
+// for at most the retry's interval (two seconds) after the servers are
+// back, as with a single Redis that was frozen. One Redis node never moves
+// keys. Redis Cluster and Sentinel move them only by a failover to a
+// replica, which may lack the last writes acknowledged before it,
+// increments of generations among them: that loss is the failover's, not
+// the hashing's, and this section does not cover it.
 //
 // # Reading the code
 //
 // store.go (the Store interface), memory.go, redis.go, tiered.go,
-// memcached.go, none.go (the stores), guard.go (timeouts and the circuit
+// memcached.go, none.go (the stores), generations.go (memcached's tag
+// generations on a majority of its servers), guard.go (timeouts and the circuit
 // breaker), codec.go (the stored format), keys.go (the key builder),
 // tags.go (invalidation), alias.go (aliases and the low-level API),
 // remember.go (cache-aside), stats.go and metrics.go (seeing it), config.go

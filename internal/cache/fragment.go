@@ -85,6 +85,11 @@ func (f *Fragments) For(ctx context.Context, tpl *template.Template) *Frag {
 	return &Frag{ctx: ctx, f: f, tpl: tpl}
 }
 
+// on returns fr for a load's context: the fragments nested in one being
+// rendered by a background refresh or a consistency check are read on
+// that context, not on the request's.
+func (fr *Frag) on(ctx context.Context) *Frag { return &Frag{ctx: ctx, f: fr.f, tpl: fr.tpl} }
+
 func (fr *Frag) render(name string, data any) (string, error) {
 	var b bytes.Buffer
 	if err := fr.tpl.ExecuteTemplate(&b, name, FragmentData{Data: data, Frag: fr}); err != nil {
@@ -115,7 +120,7 @@ func (fr *Frag) Cache(name string, data any) (template.HTML, error) {
 		return "", err
 	}
 	s, err := Remember(fr.ctx, a, key, Opts{Layer: LayerFragment, Codec: Msgpack},
-		func(context.Context) (string, error) { return fr.render(name, data) })
+		func(ctx context.Context) (string, error) { return fr.on(ctx).render(name, data) })
 	return template.HTML(s), err
 }
 
@@ -153,10 +158,10 @@ func (fr *Frag) Each(name string, items any) (template.HTML, error) {
 		idx[i] = i
 	}
 	html, err := RememberMany(fr.ctx, a, idx, ManyOpts[int]{Opts: Opts{Layer: LayerFragment, Codec: Msgpack}, Key: func(i int) string { return keys[i] }},
-		func(_ context.Context, missing []int) (map[int]string, error) {
+		func(ctx context.Context, missing []int) (map[int]string, error) {
 			got := make(map[int]string, len(missing))
 			for _, i := range missing {
-				s, err := fr.render(name, rv.Index(i).Interface())
+				s, err := fr.on(ctx).render(name, rv.Index(i).Interface())
 				if err != nil {
 					return nil, err
 				}

@@ -28,10 +28,10 @@ import (
 // the live ones unused.
 //
 // The tag generations are the exception: they go through Generations,
-// whose keys never move. A generation that moved would start afresh on
-// the next server, and the old one would be current again when its server
-// came back, with every entry that recorded it (see doc.go, "Stores that
-// re-shard").
+// which keeps each on a majority of the servers and never moves it. A
+// generation that moved would start afresh on the next server, and the old
+// one would be current again when its server came back, with every entry
+// that recorded it (see doc.go, "Stores that re-shard").
 //
 // memcached's limits hold: keys of at most 250 bytes without spaces or
 // control bytes (the key builder guarantees both) and values of at most
@@ -40,10 +40,10 @@ import (
 type Memcached struct {
 	client *memcache.Client
 	sel    *rendezvous
-	// pinned: every key stays on its own server, up or down (the
-	// generations' store).
+	// pinned: every key stays on one server, up or down (a copy of the
+	// generations).
 	pinned bool
-	gens   *Memcached // nil on the generations' store itself
+	gens   *Generations // nil on a copy
 }
 
 // MaxMemcachedValue is memcached's default item size limit.
@@ -66,22 +66,19 @@ func NewMemcached(servers []string, timeout time.Duration) (*Memcached, error) {
 		c.DialContext = dialServer
 		return c
 	}
-	gens := &Memcached{client: client(homeSelector{sel}), sel: sel, pinned: true}
+	copies := make([]Store, len(sel.addrs))
+	for i, a := range sel.addrs {
+		copies[i] = &Memcached{client: client(oneServer{a}), sel: sel, pinned: true}
+	}
+	gens := newGenerations(copies, sel.order, sel.isDown)
 	return &Memcached{client: client(sel), sel: sel, gens: gens}, nil
 }
 
 // Generations returns the store of the tag generations on the same
-// servers: each key on its own server (the first in its rendezvous
-// order), whether that server answers or not. A server that does not
-// answer fails the calls for its generations (an invalidation is then
-// kept and retried, and the cache bypassed meanwhile: see Tags), and
-// leaves it out for the other keys, as any call does. Closing m closes it.
-func (m *Memcached) Generations() *Memcached {
-	if m.gens == nil {
-		return m
-	}
-	return m.gens
-}
+// servers: each on a majority of them, never moving (see Generations).
+// A server that does not answer is left out for the other keys, as any
+// call does. Closing m closes it.
+func (m *Memcached) Generations() *Generations { return m.gens }
 
 // dialServer connects to a server with a connection whose every failure
 // names the server: the client reports an idle connection that the server
@@ -134,8 +131,8 @@ func downServer(err error) (string, bool) {
 // maps to now: by then another call may have left the dead one out, and
 // the key's server would be a live one.
 //
-// On the generations' store there is no second call: the key would go to
-// the same server.
+// On a copy of the generations there is no second call: the key would go
+// to the same server.
 func (m *Memcached) do(call func() error) error {
 	err := call()
 	if addr, down := downServer(err); down {
@@ -343,48 +340,48 @@ func mix64(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-func (r *rendezvous) ranked(key string) []net.Addr {
-	type scored struct {
-		a     net.Addr
-		score uint64
-	}
+// order returns the servers of key, best first, as indexes into addrs.
+func (r *rendezvous) order(key string) []int {
 	k := mix64(fnv64(key))
-	best := make([]scored, 0, len(r.addrs))
-	for i, a := range r.addrs {
-		best = append(best, scored{a, mix64(r.hashes[i] ^ k)})
+	scores := make([]uint64, len(r.addrs))
+	out := make([]int, len(r.addrs))
+	for i := range r.addrs {
+		scores[i] = mix64(r.hashes[i] ^ k)
+		out[i] = i
 	}
-	for i := 1; i < len(best); i++ { // a handful of servers: insertion sort
-		for j := i; j > 0 && best[j].score > best[j-1].score; j-- {
-			best[j], best[j-1] = best[j-1], best[j]
+	for i := 1; i < len(out); i++ { // a handful of servers: insertion sort
+		for j := i; j > 0 && scores[out[j]] > scores[out[j-1]]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
 		}
-	}
-	out := make([]net.Addr, len(best))
-	for i, b := range best {
-		out[i] = b.a
 	}
 	return out
 }
 
 func (r *rendezvous) PickServer(key string) (net.Addr, error) {
-	ranked := r.ranked(key)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := time.Now()
-	for _, a := range ranked {
-		if until, ok := r.down[a.String()]; !ok || now.After(until) {
-			return a, nil
+	order := r.order(key)
+	for _, i := range order {
+		if !r.isDown(i) {
+			return r.addrs[i], nil
 		}
 	}
-	return ranked[0], nil // all down: try the first, it may be back
+	return r.addrs[order[0]], nil // all down: try the first, it may be back
 }
 
-// homeSelector picks each key's first server in rendezvous order, up or
-// down: where the generations live (see Memcached.Generations).
-type homeSelector struct{ r *rendezvous }
+// isDown reports whether the server at index i is left out for now.
+func (r *rendezvous) isDown(i int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	until, ok := r.down[r.addrs[i].String()]
+	return ok && time.Now().Before(until)
+}
 
-func (h homeSelector) PickServer(key string) (net.Addr, error) { return h.r.ranked(key)[0], nil }
+// oneServer sends every key to one server: a copy of the generations
+// (see Generations), which never moves.
+type oneServer struct{ addr net.Addr }
 
-func (h homeSelector) Each(f func(net.Addr) error) error { return h.r.Each(f) }
+func (o oneServer) PickServer(string) (net.Addr, error) { return o.addr, nil }
+
+func (o oneServer) Each(f func(net.Addr) error) error { return f(o.addr) }
 
 // markDown leaves the server at addr out for downFor.
 func (r *rendezvous) markDown(addr string) {

@@ -18,6 +18,8 @@ type Metrics struct {
 	loads    *prometheus.HistogramVec
 	refresh  *prometheus.CounterVec
 	coalesce *prometheus.CounterVec
+	checks   *prometheus.CounterVec // the consistency sampler's
+	dropped  *prometheus.CounterVec
 	counts   counts
 	lat      latencies // by layer, for the admin page's latency chart
 }
@@ -48,8 +50,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		coalesce: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shop_cache_coalesced_total", Help: "Misses that waited for another caller's load instead of loading.",
 		}, []string{"alias", "layer", "how"}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shop_cache_consistency_checks_total",
+			Help: "Cache hits checked against the database by the consistency sampler, by alias, layer, key family and verdict.",
+		}, []string{"alias", "layer", "family", "verdict"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shop_cache_consistency_dropped_total",
+			Help: "Hits drawn for a consistency check but not checked: the queue was full or the rate spent.",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.ops, m.latency, m.bytes, m.breaker, m.loads, m.refresh, m.coalesce)
+	reg.MustRegister(m.ops, m.latency, m.bytes, m.breaker, m.loads, m.refresh, m.coalesce, m.checks, m.dropped)
 	m.counts.m = map[countKey]*[5]atomic.Int64{}
 	return m
 }
@@ -89,6 +99,18 @@ func (m *Metrics) refreshed(alias string, layer Layer, kind string) {
 func (m *Metrics) coalesced(alias string, layer Layer, how string) {
 	if m != nil {
 		m.coalesce.WithLabelValues(alias, string(layer), how).Inc()
+	}
+}
+
+func (m *Metrics) consistencyChecked(alias string, layer Layer, family string, v Verdict) {
+	if m != nil {
+		m.checks.WithLabelValues(alias, string(layer), family, v.String()).Inc()
+	}
+}
+
+func (m *Metrics) consistencyDropped(reason string) {
+	if m != nil {
+		m.dropped.WithLabelValues(reason).Inc()
 	}
 }
 

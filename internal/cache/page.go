@@ -35,6 +35,12 @@ type PageOptions struct {
 	// nobody else ever reads it. ok is false for a request without a user,
 	// which then bypasses the cache.
 	PerUser func(echo.Context) (userID int64, tags []string, ok bool)
+	// Reload, when set, runs on a miss before the handler, inside the
+	// page's tracking of what it reads: what a middleware read for the
+	// page before the page cache ran (the viewer of a per-user page) is
+	// read again there, so that the page records the generations of the
+	// values it shows, not newer ones.
+	Reload func(echo.Context) error
 	// Host returns the host to key on; "" leaves the host out (the shop
 	// serves the same pages on every name it answers to).
 	Host func(*http.Request) string
@@ -148,7 +154,13 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 			a.observe(tctx, a.allTags(userTags))
 			c.SetRequest(req.WithContext(tctx))
 			rendering := time.Now()
-			herr := next(c)
+			var herr error
+			if o.Reload != nil {
+				herr = o.Reload(c)
+			}
+			if herr == nil {
+				herr = next(c)
+			}
 			c.SetRequest(req)
 			if herr == nil {
 				// Rendering is the page layer's load: what a hit saves.

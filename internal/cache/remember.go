@@ -36,13 +36,17 @@ import (
 //     refreshes it; within o.StaleIfError it is served when the load fails.
 //   - A failing or slow store is a miss: load runs and its value is
 //     returned; only load's own error is ever returned.
+//   - A share of the hits is checked against load, after the hit has
+//     returned, by the alias's consistency sampler (see Consistency).
 //
 // load must use the context it is given, not one from outside: a
 // background refresh runs after the request that started it has ended.
 func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load func(context.Context) (T, error)) (T, error) {
 	layer := a.layer(o)
-	if a.none {
-		return load(ctx) // cache off: nothing but the load, as a shop without a cache would do
+	if a.none || bypassed(ctx) {
+		// Cache off, or a consistency check's fresh load: nothing but the
+		// load, as a shop without a cache would do.
+		return load(ctx)
 	}
 	tags := a.allTags(o.Tags)
 	if a.skip(ctx) {
@@ -83,6 +87,7 @@ func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load fun
 					refreshLater(ctx, a, full, key, f.gens, o, load, "early")
 				}
 				a.record(ctx, start, layer, key, Hit, len(f.e.payload), lookupTook)
+				sampleHit(ctx, a, key, f, o, load)
 				return v, err
 			}
 		case now.Before(servable):
@@ -90,6 +95,7 @@ func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load fun
 				tracking(ctx).expires(servable)
 				refreshLater(ctx, a, full, key, f.gens, o, load, "stale")
 				a.record(ctx, start, layer, key, Stale, len(f.e.payload), lookupTook)
+				sampleHit(ctx, a, key, f, o, load)
 				return v, err
 			}
 		}
@@ -398,7 +404,7 @@ func RememberMany[K comparable, T any](ctx context.Context, a *Alias, ids []K, o
 		}
 		return append(append([]string(nil), o.Tags...), o.TagsOf(id)...)
 	}
-	if a.none || len(ids) == 0 {
+	if a.none || len(ids) == 0 || bypassed(ctx) {
 		return load(ctx, ids)
 	}
 	if a.skip(ctx) {
@@ -444,6 +450,7 @@ func RememberMany[K comparable, T any](ctx context.Context, a *Alias, ids []K, o
 				} else {
 					a.record(ctx, start, layer, keys[i], Hit, len(f.e.payload), 0)
 				}
+				sampleManyHit(ctx, a, keys[i], f, o.Opts, id, load)
 				continue
 			}
 		}

@@ -22,6 +22,7 @@ type storeCase struct {
 	name   string
 	open   func(t *testing.T) cache.Store
 	noScan bool // memcached cannot list keys
+	noDecr bool // a store of generations: a counter only goes up
 	maxVal int  // the largest value it takes, 0 for no limit worth testing
 }
 
@@ -65,6 +66,14 @@ func storeCases() []storeCase {
 			}
 			t.Cleanup(func() { m.Close() })
 			return m
+		}},
+		{name: "memcached-generations", noScan: true, noDecr: true, maxVal: cache.MaxMemcachedValue, open: func(t *testing.T) cache.Store {
+			m, err := cache.NewMemcached(cachetest.Addrs(cachetest.StartMemcached(t, 3)), 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { m.Close() })
+			return m.Generations()
 		}},
 	}
 }
@@ -187,6 +196,12 @@ func TestStoreContract(t *testing.T) {
 				}
 				if n, err := s.Incr(ctx, k("n"), 3); err != nil || n != 8 {
 					t.Fatalf("Incr = %d, %v; want 8", n, err)
+				}
+				if sc.noDecr {
+					if _, err := s.Incr(ctx, k("n"), -2); !errors.Is(err, cache.ErrUnsupported) {
+						t.Errorf("Incr(-2) of a generation: %v, want ErrUnsupported", err)
+					}
+					return
 				}
 				if n, err := s.Incr(ctx, k("n"), -2); err != nil || n != 6 {
 					t.Fatalf("Incr(-2) = %d, %v; want 6", n, err)

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"example.com/shop/internal/db"
-	"example.com/shop/internal/events"
 	"example.com/shop/internal/money"
 	"example.com/shop/internal/params"
 )
@@ -144,7 +143,7 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (Product, 
 			return Product{}, fmt.Errorf("create product: %w", err)
 		}
 		p := productFromDB(row)
-		s.publish(ctx, events.ProductChanged{ID: p.ID, After: stateOf(p)})
+		s.changed(ctx)
 		return p, nil
 	}
 }
@@ -247,7 +246,7 @@ func (s *Service) UpdateProduct(ctx context.Context, id int64, patch ProductPatc
 			return ProductChange{}, fmt.Errorf("update product %d: %w", id, err)
 		}
 		change := ProductChange{Before: before, After: productFromDB(row)}
-		s.publish(ctx, events.ProductChanged{ID: id, Before: stateOf(change.Before), After: stateOf(change.After)})
+		s.changed(ctx)
 		return change, nil
 	}
 	return ProductChange{}, ErrConflict
@@ -264,7 +263,7 @@ func (s *Service) DeleteProduct(ctx context.Context, id int64) (Product, error) 
 		return Product{}, fmt.Errorf("delete product %d: %w", id, err)
 	}
 	p := productFromDB(row)
-	s.publish(ctx, events.ProductChanged{ID: id, Before: stateOf(p)})
+	s.changed(ctx)
 	return p, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/changes"
 	"example.com/shop/internal/db"
 	"github.com/jackc/pgx/v5"
 )
@@ -12,12 +13,14 @@ import (
 // CachedStore is the catalog's query cache (the seed's CachedQuerySet and
 // CachedManager, done as a decorator of the catalog's Store). The reads
 // that pay off are cached under keys made of the query and its arguments,
-// each with the tags that rules.go invalidates; the other reads and every
+// each with the tags of the rows it reads (the reads below declare, each,
+// the tables its query reads and the tags that cover them; rules.go moves
+// the tags when one of those rows changes); the other reads and every
 // write go straight to the database.
 //
-// How stale: never, for what the rules cover. A cached read is a miss as
-// soon as a write has invalidated one of its tags (after the write's
-// commit, see Service.publish), on every instance. Entries past their TTL
+// How stale: never. A cached read is a miss as soon as a write has
+// changed a row it was built from (once the change is applied, before the
+// write returns: see Service.changed), on every instance. Entries past their TTL
 // are served for up to 10 minutes while one caller reloads them, and for
 // up to an hour when the database does not answer.
 //
@@ -51,7 +54,7 @@ func Declarations() map[string]cache.Declared {
 // 5 minutes old. When the database does not answer, an older result
 // stands in for up to an hour, with the time it was made.
 func searchStaleness() cache.Declared {
-	o := opts(tagSearch)
+	o := opts(readSearch.Tags(changes.On("product_search", tagSearch), changes.On("products", tagSearch))...)
 	o.TTL, o.Stale = SearchTTL, 0
 	return cache.Declared{Bound: SearchStaleness, Load: 30 * time.Second, Opts: o}
 }
@@ -69,13 +72,36 @@ func searchStaleness() cache.Declared {
 // equal ranks) is at most SearchStaleness old (see searchStaleness; the
 // result's AsOf says when it was made): a sale does not move tagSearch,
 // or every checkout would empty the search cache.
+// The catalog's cached queries and the tables each reads.
+var (
+	readSearch         = changes.Declare(changes.Read{Queries: []string{"SearchProducts", "SearchProductsSimilar"}, Tables: []string{"product_search", "products"}})
+	readProduct        = changes.Declare(changes.Read{Queries: []string{"GetProduct"}, Tables: []string{"products", "categories"}})
+	readProducts       = changes.Declare(changes.Read{Queries: listQueries, Tables: []string{"products"}})
+	readProductsByIDs  = changes.Declare(changes.Read{Queries: []string{"ListProductsByIDs"}, Tables: []string{"products"}})
+	readRelated        = changes.Declare(changes.Read{Queries: []string{"ListRelatedProducts"}, Tables: []string{"products"}})
+	readFeatured       = changes.Declare(changes.Read{Queries: []string{"ListFeaturedProducts"}, Tables: []string{"products"}})
+	readCategoryNav    = changes.Declare(changes.Read{Queries: []string{"ListCategoryNav"}, Tables: []string{"categories", "products"}})
+	readCategoryBySlug = changes.Declare(changes.Read{Queries: []string{"GetCategoryBySlug"}, Tables: []string{"categories", "products"}})
+	readCategory       = changes.Declare(changes.Read{Queries: []string{"GetCategory"}, Tables: []string{"categories"}})
+	readCategories     = changes.Declare(changes.Read{Queries: []string{"ListCategories"}, Tables: []string{"categories"}})
+	readReviews        = changes.Declare(changes.Read{Queries: []string{"ListProductReviews"}, Tables: []string{"reviews", "users"}})
+	readWishlist       = changes.Declare(changes.Read{Queries: []string{"ListWishlistIDs"}, Tables: []string{"wishlist_items"}})
+	readReviewed       = changes.Declare(changes.Read{Queries: []string{"ListReviewedProductIDs"}, Tables: []string{"reviews"}})
+)
+
+// listQueries are the queries of ListProducts, one per sort order.
+var listQueries = []string{
+	"ListCategoryProductsPopular", "ListCategoryProductsNewest", "ListCategoryProductsPriceAsc", "ListCategoryProductsPriceDesc",
+	"ListAllProductsPopular", "ListAllProductsNewest", "ListAllProductsPriceAsc", "ListAllProductsPriceDesc",
+}
+
 func (s *CachedStore) Search(ctx context.Context, arg db.SearchParams) (db.SearchResult, error) {
 	key := cache.Key("search", cache.Named{"w": arg.Words, "p": arg.Prefix, "category": arg.CategoryID,
 		"sort": string(arg.Sort), "lim": arg.Lim, "off": arg.Off})
 	d := searchStaleness()
-	o := d.Opts
+	o := d.Options()
 	if arg.Sort == db.SortPriceAsc || arg.Sort == db.SortPriceDesc {
-		o.Tags = append(o.Tags[:len(o.Tags):len(o.Tags)], tagSearchPrice)
+		o.Tags = readSearch.Tags(changes.On("product_search", tagSearch), changes.On("products", tagSearch, tagSearchPrice))
 	}
 	o.Admit = s.searches
 	return cache.Remember(ctx, s.cache, key, o, func(ctx context.Context) (db.SearchResult, error) {
@@ -98,7 +124,7 @@ func notFound(o cache.Opts) cache.Opts {
 }
 
 func (s *CachedStore) GetProduct(ctx context.Context, id int64) (db.GetProductRow, error) {
-	return cache.Remember(ctx, s.cache, cache.EntityKey("product", id), notFound(opts(productTag(id))),
+	return cache.Remember(ctx, s.cache, cache.EntityKey("product", id), notFound(opts(readProduct.Tags(changes.On("products", productTag(id)), changes.On("categories", tagCategories))...)),
 		func(ctx context.Context) (db.GetProductRow, error) { return s.db.GetProduct(ctx, id) })
 }
 
@@ -108,7 +134,7 @@ func (s *CachedStore) ListProducts(ctx context.Context, arg db.ListProductsParam
 		tag = categoryTag(arg.CategoryID)
 	}
 	key := cache.Key("products", cache.Named{"category": arg.CategoryID, "sort": string(arg.Sort), "lim": arg.Lim, "off": arg.Off})
-	return cache.Remember(ctx, s.cache, key, opts(tag),
+	return cache.Remember(ctx, s.cache, key, opts(readProducts.Tags(changes.On("products", tag))...),
 		func(ctx context.Context) ([]db.Product, error) { return s.db.ListProducts(ctx, arg) })
 }
 
@@ -118,7 +144,7 @@ func (s *CachedStore) ListProductsByIDs(ctx context.Context, ids []int64) ([]db.
 	byID, err := cache.RememberMany(ctx, s.cache, ids, cache.ManyOpts[int64]{
 		Opts:   opts(),
 		Key:    func(id int64) string { return cache.EntityKey("product", id, "row") },
-		TagsOf: func(id int64) []string { return []string{productTag(id)} },
+		TagsOf: func(id int64) []string { return readProductsByIDs.Tags(changes.On("products", productTag(id))) },
 	}, func(ctx context.Context, missing []int64) (map[int64]db.Product, error) {
 		rows, err := s.db.ListProductsByIDs(ctx, missing)
 		if err != nil {
@@ -144,38 +170,38 @@ func (s *CachedStore) ListProductsByIDs(ctx context.Context, ids []int64) ([]db.
 
 func (s *CachedStore) ListRelatedProducts(ctx context.Context, arg db.ListRelatedProductsParams) ([]db.Product, error) {
 	key := cache.Key("related", arg.CategoryID, arg.ProductID, arg.Lim)
-	return cache.Remember(ctx, s.cache, key, opts(categoryTag(arg.CategoryID)),
+	return cache.Remember(ctx, s.cache, key, opts(readRelated.Tags(changes.On("products", categoryTag(arg.CategoryID)))...),
 		func(ctx context.Context) ([]db.Product, error) { return s.db.ListRelatedProducts(ctx, arg) })
 }
 
 func (s *CachedStore) ListFeaturedProducts(ctx context.Context, lim int32) ([]db.Product, error) {
-	return cache.Remember(ctx, s.cache, cache.Key("featured", lim), opts(tagFeatured),
+	return cache.Remember(ctx, s.cache, cache.Key("featured", lim), opts(readFeatured.Tags(changes.On("products", tagFeatured))...),
 		func(ctx context.Context) ([]db.Product, error) { return s.db.ListFeaturedProducts(ctx, lim) })
 }
 
 func (s *CachedStore) ListCategoryNav(ctx context.Context) ([]db.ListCategoryNavRow, error) {
-	return cache.Remember(ctx, s.cache, "categories:nav", opts(tagCategories),
+	return cache.Remember(ctx, s.cache, "categories:nav", opts(readCategoryNav.Tags(changes.On("categories", tagCategories), changes.On("products", tagCategories))...),
 		func(ctx context.Context) ([]db.ListCategoryNavRow, error) { return s.db.ListCategoryNav(ctx) })
 }
 
 func (s *CachedStore) GetCategoryBySlug(ctx context.Context, slug string) (db.GetCategoryBySlugRow, error) {
-	return cache.Remember(ctx, s.cache, cache.Key("category", slug), notFound(opts(tagCategories)),
+	return cache.Remember(ctx, s.cache, cache.Key("category", slug), notFound(opts(readCategoryBySlug.Tags(changes.On("categories", tagCategories), changes.On("products", tagCategories))...)),
 		func(ctx context.Context) (db.GetCategoryBySlugRow, error) { return s.db.GetCategoryBySlug(ctx, slug) })
 }
 
 func (s *CachedStore) GetCategory(ctx context.Context, id int64) (db.Category, error) {
-	return cache.Remember(ctx, s.cache, cache.EntityKey("category", id), notFound(opts(tagCategories)),
+	return cache.Remember(ctx, s.cache, cache.EntityKey("category", id), notFound(opts(readCategory.Tags(changes.On("categories", tagCategories))...)),
 		func(ctx context.Context) (db.Category, error) { return s.db.GetCategory(ctx, id) })
 }
 
 func (s *CachedStore) ListCategories(ctx context.Context) ([]db.Category, error) {
-	return cache.Remember(ctx, s.cache, "categories:all", opts(tagCategories),
+	return cache.Remember(ctx, s.cache, "categories:all", opts(readCategories.Tags(changes.On("categories", tagCategories))...),
 		func(ctx context.Context) ([]db.Category, error) { return s.db.ListCategories(ctx) })
 }
 
 func (s *CachedStore) ListProductReviews(ctx context.Context, arg db.ListProductReviewsParams) ([]db.ListProductReviewsRow, error) {
 	key := cache.EntityKey("product", arg.ProductID, "reviews", cache.Named{"lim": arg.Lim, "off": arg.Off})
-	return cache.Remember(ctx, s.cache, key, opts(reviewsTag(arg.ProductID)),
+	return cache.Remember(ctx, s.cache, key, opts(readReviews.Tags(changes.On("reviews", reviewsTag(arg.ProductID)), changes.On("users", tagAuthors))...),
 		func(ctx context.Context) ([]db.ListProductReviewsRow, error) {
 			return s.db.ListProductReviews(ctx, arg)
 		})
@@ -184,18 +210,17 @@ func (s *CachedStore) ListProductReviews(ctx context.Context, arg db.ListProduct
 // ListWishlistIDs and ListReviewedProductIDs are per-user: their keys hold
 // the user's id, so one user's entry can never be read for another.
 func (s *CachedStore) ListWishlistIDs(ctx context.Context, userID int64) ([]int64, error) {
-	return cache.Remember(ctx, s.cache, cache.UserKey(userID, "wishlist"), opts(wishlistTag(userID)),
+	return cache.Remember(ctx, s.cache, cache.UserKey(userID, "wishlist"), opts(readWishlist.Tags(changes.On("wishlist_items", wishlistTag(userID)))...),
 		func(ctx context.Context) ([]int64, error) { return s.db.ListWishlistIDs(ctx, userID) })
 }
 
 func (s *CachedStore) ListReviewedProductIDs(ctx context.Context, userID int64) ([]int64, error) {
-	return cache.Remember(ctx, s.cache, cache.UserKey(userID, "reviewed"), opts(reviewedTag(userID)),
+	return cache.Remember(ctx, s.cache, cache.UserKey(userID, "reviewed"), opts(readReviewed.Tags(changes.On("reviews", reviewedTag(userID)))...),
 		func(ctx context.Context) ([]int64, error) { return s.db.ListReviewedProductIDs(ctx, userID) })
 }
 
 // The rest goes straight to the database: admin reads must see the truth,
-// and writes are invalidated by the rules once the service has published
-// them.
+// and writes are invalidated by the rules of the rows they change.
 
 func (s *CachedStore) GetProductForAdmin(ctx context.Context, id int64) (db.GetProductForAdminRow, error) {
 	return s.db.GetProductForAdmin(ctx, id)

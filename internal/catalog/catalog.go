@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"example.com/shop/internal/db"
-	"example.com/shop/internal/events"
 	"example.com/shop/internal/money"
 )
 
@@ -172,36 +171,32 @@ func Slugify(name string) string {
 	return b.String()
 }
 
-// Publisher is where the catalog tells the shop what it changed, after
-// each write has committed (events.Bus).
-type Publisher interface {
-	Publish(ctx context.Context, e events.Event) error
+// Syncer waits until the invalidations of the writes committed so far
+// are applied (changes.Listener).
+type Syncer interface {
+	Sync(ctx context.Context) error
 }
 
 // Service is the catalog domain. It is safe for concurrent use.
 type Service struct {
-	store  Store
-	events Publisher
+	store   Store
+	changes Syncer
 }
 
 // NewService returns the catalog service. store is usually a CachedStore;
-// events receives the catalog's writes.
-func NewService(store Store, events Publisher) *Service {
-	return &Service{store: store, events: events}
+// changes applies the invalidations of the catalog's writes (nil: none).
+func NewService(store Store, changes Syncer) *Service {
+	return &Service{store: store, changes: changes}
 }
 
-// publish announces a committed write. The write stands whatever happens
-// here; a failed invalidation is logged by the bus, and the cache keeps
-// answering only what it can prove current (see cache.Tags).
-func (s *Service) publish(ctx context.Context, e events.Event) {
-	if s.events != nil {
-		_ = s.events.Publish(ctx, e)
+// changed returns once the invalidations of a committed write are
+// applied: what the write changed is never read from the cache by whoever
+// it answers. The write stands whatever happens here; an invalidation
+// that is late is applied by the listener when it can.
+func (s *Service) changed(ctx context.Context) {
+	if s.changes != nil {
+		_ = s.changes.Sync(ctx)
 	}
-}
-
-func stateOf(p Product) *events.ProductState {
-	return &events.ProductState{CategoryID: p.CategoryID, Active: p.Active, Featured: p.Featured,
-		Text: p.Name + "\x00" + p.Description, Price: p.Price.String()}
 }
 
 // Initial returns the first letter of the name, which the pages draw in

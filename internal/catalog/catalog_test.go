@@ -9,8 +9,8 @@ import (
 
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/catalog"
+	"example.com/shop/internal/changes/changestest"
 	"example.com/shop/internal/db"
-	"example.com/shop/internal/events"
 	"example.com/shop/internal/money"
 	"example.com/shop/internal/testdb"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -26,9 +26,8 @@ var variants = []struct {
 	{"plain", func(t *testing.T, pool *pgxpool.Pool) *catalog.Service { return catalog.NewService(db.New(pool), nil) }},
 	{"cached", func(t *testing.T, pool *pgxpool.Pool) *catalog.Service {
 		caches := cachetest.Caches(t, nil)
-		bus := events.NewBus(nil)
-		bus.Register(catalog.Rules(caches.Tags, db.New(pool))...)
-		return catalog.NewService(catalog.NewCachedStore(db.New(pool), caches.Default), bus)
+		l := changestest.Listen(t, pool, caches, catalog.Rules())
+		return catalog.NewService(catalog.NewCachedStore(db.New(pool), caches.Default), l)
 	}},
 }
 

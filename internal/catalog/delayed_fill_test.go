@@ -7,8 +7,8 @@ import (
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/catalog"
+	"example.com/shop/internal/changes/changestest"
 	"example.com/shop/internal/db"
-	"example.com/shop/internal/events"
 	"example.com/shop/internal/money"
 	"example.com/shop/internal/testdb"
 )
@@ -87,9 +87,8 @@ func TestDelayedFillNeverStale(t *testing.T) {
 				if variant == "naive" {
 					store = &naiveStore{Store: gate, c: caches.Default}
 				}
-				bus := events.NewBus(nil)
-				bus.Register(catalog.Rules(caches.Tags, db.New(pool))...)
-				svc := catalog.NewService(store, bus)
+				l := changestest.Listen(t, pool, caches, catalog.Rules())
+				svc := catalog.NewService(store, l)
 				_ = caches.Default.Flush(ctx)
 
 				gate.armed, gate.readDone, gate.release = true, make(chan struct{}), make(chan struct{})

@@ -3,16 +3,20 @@ package catalog
 import "fmt"
 
 // The catalog's cache tags. A cached read names the tags it depends on;
-// the rules in rules.go invalidate them when the catalog changes.
+// the rules in rules.go move them when a row they cover changes.
 const (
 	// tagAllProducts: every product list that spans the whole catalog.
 	tagAllProducts = "products:all"
 	// tagFeatured: the featured list of the home page.
 	tagFeatured = "products:featured"
-	// tagCategories: the category list, with its product counts.
+	// tagCategories: every category row: the category list, with its
+	// product counts, and every product page, which shows its category.
 	tagCategories = "categories"
-	// tagSearch: every search result. Its generation moves when a
-	// product's text, category or activity does, or a category's.
+	// tagAuthors: the names of the reviews' authors.
+	tagAuthors = "reviews:authors"
+	// tagSearch: every search result. Its generation moves when the text
+	// a search looks in does (product_search), or a product's category,
+	// activity or age.
 	tagSearch = "products:search"
 	// tagSearchPrice: the search results sorted by price. Its generation
 	// moves when a product's price does.

@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"example.com/shop/internal/db"
-	"example.com/shop/internal/events"
 	"example.com/shop/internal/params"
 )
 
@@ -74,7 +73,7 @@ func (s *Service) AddReview(ctx context.Context, userID, productID int64, in Rev
 	if err != nil {
 		return fmt.Errorf("add review of %d: %w", productID, err)
 	}
-	s.publish(ctx, events.ReviewAdded{ProductID: productID, UserID: userID})
+	s.changed(ctx)
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"example.com/shop/internal/db"
-	"example.com/shop/internal/events"
 )
 
 // ToggleWishlist adds the product to userID's wishlist, or removes it when
@@ -19,7 +18,7 @@ func (s *Service) ToggleWishlist(ctx context.Context, userID, productID int64) (
 		return false, fmt.Errorf("remove %d from wishlist: %w", productID, err)
 	}
 	if removed > 0 {
-		s.publish(ctx, events.WishlistChanged{UserID: userID, ProductID: productID})
+		s.changed(ctx)
 		return false, nil
 	}
 	added, err := s.store.AddWishlistItem(ctx, db.AddWishlistItemParams(arg))
@@ -29,7 +28,7 @@ func (s *Service) ToggleWishlist(ctx context.Context, userID, productID int64) (
 	if added == 0 {
 		return false, ErrNotFound
 	}
-	s.publish(ctx, events.WishlistChanged{UserID: userID, ProductID: productID})
+	s.changed(ctx)
 	return true, nil
 }
 

@@ -1,21 +1,30 @@
-// Package changes makes writes from outside the shop (psql, a bulk
-// UPDATE, another service) invalidate the shop's caches. The database's
-// triggers (db/migrations/00003) send a notification after every
-// statement that changes a table the caches read; PostgreSQL delivers it
-// when, and only if, the transaction commits. A Listener turns each into
-// the events the shop's own writes publish, so the same rules run.
+// Package changes is where the caches' invalidations come from: the
+// rows a write changed. The database's triggers (db/migrations/00008)
+// record, in the writing transaction, every row each statement changed
+// (as it was before and after), in the change log, and notify the shop's
+// instances when, and only if, the transaction commits. A Listener turns
+// each change into the tags it makes out of date, through the Rules the
+// domains declare per table (rows.go), and invalidates them. Every write
+// takes that one way, the shop's own and a psql session's alike: no rule
+// is written for an event, so none can be missing for one.
 //
-// How stale: a write from outside is invalidated once its notification
-// arrives, a few milliseconds after its commit (ExternalBound is the bound
-// the tests hold it to). A listener that loses its connection cannot know
-// what it missed from the notifications: when it is back, it replays the
-// changes logged since the last one the shop processed (the change log
-// keeps a day), and invalidates everything only when its mark is older. The shop's own writes invalidate synchronously, before they
-// return, and do not wait for their notification.
+// How stale: the shop's own write does not return to its client before
+// its instance has applied its invalidations (Sync). A write from outside
+// is invalidated once its notification arrives, a few milliseconds after
+// its commit (ExternalBound is the bound the tests hold it to). The
+// invalidation never runs on a request's context and needs no read after
+// the commit: the rows come with the notification, or from the log. An
+// invalidation that cannot reach the cache is kept and retried by the
+// Tags (which bypass the cache meanwhile), and every other instance
+// applies the same change from its own notification, so it survives the
+// process that wrote. A listener that loses its connection replays the
+// log from its last mark when it is back, and invalidates everything only
+// when its mark is older than the log.
 package changes
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,30 +36,52 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
-	"example.com/shop/internal/events"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ExternalBound is how long after its commit a write from outside the shop
 // may still be unseen by a cached read.
 const ExternalBound = time.Second
 
+// SyncTimeout is how long a write waits for its invalidations before it
+// returns anyway (the listener applies them when it can).
+const SyncTimeout = 5 * time.Second
+
 // Channel is the notification channel of the triggers.
 const Channel = "shop_changes"
 
-// Publisher runs the rules of events (events.Bus).
-type Publisher interface {
-	Publish(ctx context.Context, e events.Event) error
+// Invalidator is where the listener invalidates: cache.Tags.
+type Invalidator interface {
+	Invalidate(ctx context.Context, tags ...string) error
 }
 
-// Listener listens for change notifications and publishes their events.
+// Config is what a Listener listens to and invalidates.
+type Config struct {
+	// Pool is a pool on the database: the listener connects as it does
+	// (its own connection, outside the pool), and the writers' barriers go
+	// through it (Sync).
+	Pool *pgxpool.Pool
+	// Rules turn row changes into tags, and Tags invalidates them.
+	Rules Rules
+	Tags  Invalidator
+	// Everything invalidates every cached entry: for a change too large
+	// to be recorded row by row, or a gap in what the listener heard.
+	Everything func(ctx context.Context) error
+	// Marks is the store where the last processed change is kept, beside
+	// the tag generations (shared by the instances when they share a
+	// cache); Prefix the cache prefix.
+	Marks  cache.Store
+	Prefix string
+	Logger *slog.Logger
+}
+
+// Listener listens for row changes and applies their invalidations.
 type Listener struct {
-	url    string
-	origin string // this instance's application_name: its own writes are already invalidated
-	bus    Publisher
-	marks  cache.Store // where the last processed sequence number is kept, beside the tag generations
+	cfg    Config
 	seen   string
 	logger *slog.Logger
+	id     string // tells this listener's barriers from other instances'
 
 	// CacheInUse, when set before Run, tells whether the cache holds
 	// anything the shop could serve. It tells a first start from a gap
@@ -60,21 +91,28 @@ type Listener struct {
 	// which an operator should hear of. Nil: a missing mark counts as a
 	// first start.
 	CacheInUse func(ctx context.Context) (bool, error)
+	// Observe, when set before Run, is called after every change applied,
+	// for metrics: its table, the error, the time taken.
+	Observe func(table string, err error, took time.Duration)
 
 	readyOnce sync.Once
 	ready     chan struct{}
 	processed atomic.Int64 // the highest change number whose rules have run
+
+	running  atomic.Bool
+	barriers atomic.Int64
+	mu       sync.Mutex
+	waiting  map[string]chan struct{} // the writers waiting in Sync, by barrier
 }
 
-// NewListener returns a listener on the database at url. origin is the
-// application_name of this instance's pool; marks is the store of the tag
-// generations (shared by the instances when they share a cache), and
-// prefix the cache prefix.
-func NewListener(url, origin string, bus Publisher, marks cache.Store, prefix string, logger *slog.Logger) *Listener {
+// NewListener returns a listener of cfg.
+func NewListener(cfg Config) *Listener {
+	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Listener{url: url, origin: origin, bus: bus, marks: marks, seen: prefix + ":changes:seen", logger: logger, ready: make(chan struct{})}
+	return &Listener{cfg: cfg, seen: cfg.Prefix + ":changes:seen", logger: logger, id: rand.Text()[:12],
+		ready: make(chan struct{}), waiting: map[string]chan struct{}{}}
 }
 
 // Ready is closed once the listener has listened and caught up for the
@@ -88,8 +126,67 @@ func (l *Listener) Ready() <-chan struct{} { return l.ready }
 // heard a write.
 func (l *Listener) Processed() int64 { return l.processed.Load() }
 
+// ErrLate reports a write whose invalidations were not applied within
+// SyncTimeout; the listener applies them when it can.
+var ErrLate = errors.New("changes: the invalidations of a write are late")
+
+// Sync returns once this instance has applied the invalidations of every
+// write committed before it was called: a write calls it after its commit
+// and before it answers, so that its client never reads what it replaced.
+// It sends a barrier on the changes' channel. PostgreSQL delivers
+// notifications in commit order, so by the time the listener hears the
+// barrier it has handled every change committed before it. Sync gives up
+// after SyncTimeout, or when ctx ends (the invalidations still happen: a
+// client that went away cannot stop them). A listener that is not run
+// applies nothing here, and Sync returns at once: a process that serves no
+// cached reads (a command, a job) has nothing to wait for, and the
+// instances that serve apply its writes from their notifications.
+func (l *Listener) Sync(ctx context.Context) error {
+	if l == nil || !l.running.Load() {
+		return nil
+	}
+	token := l.id + "/" + strconv.FormatInt(l.barriers.Add(1), 10)
+	done := make(chan struct{})
+	l.mu.Lock()
+	l.waiting[token] = done
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.waiting, token)
+		l.mu.Unlock()
+	}()
+	payload, _ := json.Marshal(record{Barrier: token})
+	if _, err := l.cfg.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, Channel, string(payload)); err != nil {
+		return fmt.Errorf("changes: send a barrier: %w", err)
+	}
+	timer := time.NewTimer(SyncTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return ErrLate
+	}
+}
+
+// release wakes the writers waiting on tokens.
+func (l *Listener) release(tokens ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range tokens {
+		if done, ok := l.waiting[t]; ok {
+			close(done)
+			delete(l.waiting, t)
+		}
+	}
+}
+
 // Run listens until ctx ends, reconnecting after every failure.
 func (l *Listener) Run(ctx context.Context) {
+	l.running.Store(true)
+	defer l.running.Store(false)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := l.listen(ctx)
@@ -107,10 +204,7 @@ func (l *Listener) Run(ctx context.Context) {
 }
 
 func (l *Listener) listen(ctx context.Context) error {
-	cfg, err := pgx.ParseConfig(l.url)
-	if err != nil {
-		return err
-	}
+	cfg := l.cfg.Pool.Config().ConnConfig.Copy()
 	cfg.RuntimeParams["application_name"] = "shop-listener"
 	cfg.Tracer = nil
 	conn, err := pgx.ConnectConfig(ctx, cfg)
@@ -121,16 +215,25 @@ func (l *Listener) listen(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
 		return err
 	}
+	// The writers waiting now committed before the catch-up reads the
+	// log; their barriers may have been sent while nobody listened.
+	l.mu.Lock()
+	waiting := make([]string, 0, len(l.waiting))
+	for t := range l.waiting {
+		waiting = append(waiting, t)
+	}
+	l.mu.Unlock()
 	if err := l.catchUp(ctx, conn); err != nil {
 		return err
 	}
+	l.release(waiting...)
 	l.readyOnce.Do(func() { close(l.ready) })
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
-		l.handle(ctx, n.Payload)
+		l.handle(ctx, conn, n.Payload)
 	}
 }
 
@@ -139,10 +242,11 @@ func (l *Listener) listen(ctx context.Context) error {
 const LogRetention = 24 * time.Hour
 
 // The one change a catch-up cannot see: a transaction that took its change
-// number before the last mark and committed while no instance listened
-// (numbers are taken at each statement, marks follow commits). The shop's
-// own transactions are short; a long one from outside, committed across a
-// restart of every instance, is caught only by the TTLs.
+// number before the last mark and committed while this instance did not
+// listen (numbers are taken at each statement, marks follow commits). The
+// shop's transactions are short, and every other instance that listened
+// applies it; one from outside, committed across a restart of every
+// instance, is caught only by the TTLs.
 
 // catchUp replays the changes that may have been missed while nobody of
 // this shop listened: those after the last one processed here (or on any
@@ -155,7 +259,12 @@ func (l *Listener) catchUp(ctx context.Context, conn *pgx.Conn) error {
 	if err != nil {
 		return fmt.Errorf("read the change sequence: %w", err)
 	}
-	seen, at, ok := l.lastMark(ctx)
+	seen, at, ok, err := l.lastMark(ctx)
+	if err != nil {
+		// Not "no mark": a store that did not answer. Everything would
+		// be invalidated for nothing; try again with the next connection.
+		return fmt.Errorf("read the mark of the changes processed: %w", err)
+	}
 	switch {
 	case ok && seen >= cur:
 		// Nothing missed.
@@ -169,7 +278,7 @@ func (l *Listener) catchUp(ctx context.Context, conn *pgx.Conn) error {
 			return fmt.Errorf("read the change log: %w", err)
 		}
 		for _, p := range payloads {
-			l.handle(ctx, p)
+			l.handle(ctx, conn, p)
 		}
 		if len(payloads) > 0 {
 			l.logger.Info("caught up with the changes made while not listening", "changes", len(payloads), "sequence", cur, "processed", seen)
@@ -178,7 +287,7 @@ func (l *Listener) catchUp(ctx context.Context, conn *pgx.Conn) error {
 		l.sayWhyEverything(ctx, ok, at, cur, seen)
 		// Also on a first start, where it only starts the aliases'
 		// generations: cheaper than being wrong about "first".
-		if err := l.bus.Publish(ctx, events.Everything{}); err != nil {
+		if err := l.cfg.Everything(ctx); err != nil {
 			return err
 		}
 	}
@@ -213,23 +322,28 @@ func (l *Listener) sayWhyEverything(ctx context.Context, marked bool, at time.Ti
 	l.logger.Debug("first start on this cache: no database changes to catch up", "sequence", cur)
 }
 
-// lastMark returns the last change processed and when it was marked.
-func (l *Listener) lastMark(ctx context.Context) (seq int64, at time.Time, ok bool) {
-	b, err := l.marks.Get(ctx, l.seen)
+// lastMark returns the last change processed and when it was marked; ok
+// is false when there is no (readable) mark, err when the store did not
+// answer.
+func (l *Listener) lastMark(ctx context.Context) (seq int64, at time.Time, ok bool, err error) {
+	b, err := l.cfg.Marks.Get(ctx, l.seen)
+	if errors.Is(err, cache.ErrMiss) {
+		return -1, time.Time{}, false, nil
+	}
 	if err != nil {
-		return -1, time.Time{}, false
+		return -1, time.Time{}, false, err
 	}
 	s, unix, found := strings.Cut(string(b), "@")
 	seq, err1 := strconv.ParseInt(s, 10, 64)
 	sec, err2 := strconv.ParseInt(unix, 10, 64)
 	if !found || err1 != nil || err2 != nil {
-		return -1, time.Time{}, false
+		return -1, time.Time{}, false, nil
 	}
-	return seq, time.Unix(sec, 0), true
+	return seq, time.Unix(sec, 0), true, nil
 }
 
 func (l *Listener) mark(ctx context.Context, seq int64) {
-	_ = l.marks.Set(ctx, l.seen, []byte(fmt.Sprintf("%d@%d", seq, time.Now().Unix())), 30*24*time.Hour)
+	_ = l.cfg.Marks.Set(ctx, l.seen, []byte(fmt.Sprintf("%d@%d", seq, time.Now().Unix())), 30*24*time.Hour)
 	for {
 		// Notifications come in commit order, not number order: keep the
 		// highest.
@@ -240,123 +354,49 @@ func (l *Listener) mark(ctx context.Context, seq int64) {
 	}
 }
 
-// notification is the payload of the triggers' notifications.
-type notification struct {
-	Seq    int64             `json:"seq"`
-	Table  string            `json:"table"`
-	Op     string            `json:"op"`
-	Origin string            `json:"origin"`
-	All    bool              `json:"all"`
-	Rows   []json.RawMessage `json:"rows"`
-}
-
-func (l *Listener) handle(ctx context.Context, payload string) {
-	var n notification
-	if err := json.Unmarshal([]byte(payload), &n); err != nil {
+// handle applies one notification: a change's invalidations, or a
+// writer's barrier.
+func (l *Listener) handle(ctx context.Context, conn *pgx.Conn, payload string) {
+	rec, err := parseRecord(payload)
+	if err != nil {
 		l.logger.Error("unreadable change notification: invalidating everything", "err", err)
-		_ = l.bus.Publish(ctx, events.Everything{})
+		_ = l.cfg.Everything(ctx)
 		return
 	}
-	if n.Origin != l.origin {
-		evs, err := Events(n.Table, n.All, n.Rows)
+	if rec.Barrier != "" {
+		if strings.HasPrefix(rec.Barrier, l.id+"/") {
+			l.release(rec.Barrier)
+		}
+		return
+	}
+	if rec.Logged {
+		err := conn.QueryRow(ctx, `SELECT payload FROM shop_change_log WHERE seq = $1`, rec.Seq).Scan(&payload)
+		if err == nil {
+			rec, err = parseRecord(payload)
+		}
 		if err != nil {
-			l.logger.Error("change notification of an unknown shape: invalidating everything", "table", n.Table, "err", err)
-			evs = []events.Event{events.Everything{}}
-		}
-		for _, e := range evs {
-			_ = l.bus.Publish(ctx, e) // a failed rule is logged by the bus, and retried by the tags
+			if ctx.Err() != nil {
+				return // not marked: the catch-up of the next start replays it
+			}
+			l.logger.Error("change not found in the log: invalidating everything", "seq", rec.Seq, "err", err)
+			rec.All = true
 		}
 	}
-	l.mark(ctx, n.Seq)
-}
-
-// row holds the columns the rules need, whichever table a row is of.
-type row struct {
-	ID         int64      `json:"id"`
-	CategoryID *int64     `json:"category_id"`
-	UserID     *int64     `json:"user_id"`
-	ProductID  *int64     `json:"product_id"`
-	CreatedAt  *time.Time `json:"created_at"`
-	DateJoined *time.Time `json:"date_joined"`
-}
-
-// Events returns the events of a change notification of table: what the
-// shop would have published had it made the change itself.
-func Events(table string, all bool, raw []json.RawMessage) ([]events.Event, error) {
-	if all {
-		return []events.Event{events.Everything{}}, nil
+	start := time.Now()
+	var tags []string
+	if rec.All {
+		err = l.cfg.Everything(ctx)
+	} else {
+		tags = l.cfg.Rules.Tags(pair(rec.Table, rec.Old, rec.New))
+		// A failed invalidation is kept and retried by the tags, which
+		// bypass the cache until it has gone through.
+		err = l.cfg.Tags.Invalidate(ctx, tags...)
 	}
-	rows := make([]row, len(raw))
-	for i, r := range raw {
-		if err := json.Unmarshal(r, &rows[i]); err != nil {
-			return nil, err
-		}
+	if l.Observe != nil {
+		l.Observe(rec.Table, err, time.Since(start))
 	}
-	var out []events.Event
-	seen := map[string]bool{}
-	once := func(key string, e events.Event) {
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, e)
-		}
+	if err != nil {
+		l.logger.Warn("invalidation of a change failed; retrying in the background", "table", rec.Table, "seq", rec.Seq, "err", err)
 	}
-	switch table {
-	case "products":
-		var p events.ProductsChanged
-		ids, cats := map[int64]bool{}, map[int64]bool{}
-		for _, r := range rows {
-			if !ids[r.ID] {
-				ids[r.ID] = true
-				p.IDs = append(p.IDs, r.ID)
-			}
-			if r.CategoryID != nil && !cats[*r.CategoryID] {
-				cats[*r.CategoryID] = true
-				p.CategoryIDs = append(p.CategoryIDs, *r.CategoryID)
-			}
-		}
-		out = append(out, p)
-	case "categories":
-		for _, r := range rows {
-			once(fmt.Sprint(r.ID), events.CategoryChanged{ID: r.ID})
-		}
-	case "reviews":
-		for _, r := range rows {
-			if r.ProductID == nil || r.UserID == nil {
-				return nil, errors.New("review without product_id or user_id")
-			}
-			once(fmt.Sprint(*r.ProductID, "/", *r.UserID), events.ReviewAdded{ProductID: *r.ProductID, UserID: *r.UserID})
-		}
-	case "orders":
-		for _, r := range rows {
-			if r.UserID == nil || r.CreatedAt == nil {
-				return nil, errors.New("order without user_id or created_at")
-			}
-			once(fmt.Sprint(r.ID), events.OrderStatusChanged{OrderID: r.ID, UserID: *r.UserID, PlacedAt: *r.CreatedAt})
-		}
-	case "users":
-		for _, r := range rows {
-			at := time.Now()
-			if r.DateJoined != nil {
-				at = *r.DateJoined
-			}
-			once(fmt.Sprint(r.ID), events.UserChanged{UserID: r.ID, At: at})
-		}
-	case "cart_items":
-		for _, r := range rows {
-			if r.UserID == nil {
-				return nil, errors.New("cart line without user_id")
-			}
-			once(fmt.Sprint(*r.UserID), events.CartChanged{UserID: *r.UserID})
-		}
-	case "wishlist_items":
-		for _, r := range rows {
-			if r.UserID == nil || r.ProductID == nil {
-				return nil, errors.New("wishlist line without user_id or product_id")
-			}
-			once(fmt.Sprint(*r.UserID, "/", *r.ProductID), events.WishlistChanged{UserID: *r.UserID, ProductID: *r.ProductID})
-		}
-	default:
-		return nil, fmt.Errorf("no rules for table %q", table)
-	}
-	return out, nil
+	l.mark(ctx, rec.Seq)
 }

@@ -533,7 +533,7 @@ func (q *Queries) ListCategoryProductsPriceDesc(ctx context.Context, arg ListCat
 
 const listFeaturedProducts = `-- name: ListFeaturedProducts :many
 SELECT id, category_id, slug, name, description, price, stock, active, featured, sold_count, review_count, rating_total, created_at, updated_at FROM products WHERE active AND featured
-ORDER BY updated_at DESC
+ORDER BY updated_at DESC, id DESC
 LIMIT $1
 `
 

@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/changes"
 	"example.com/shop/internal/db"
-	"example.com/shop/internal/events"
 )
 
 // The orders' cache tags: per user, under keys that hold the user's id.
@@ -31,30 +31,39 @@ func NewCachedStore(store Store, c *cache.Alias) *CachedStore {
 
 func (s *CachedStore) CountCartItems(ctx context.Context, userID int64) (int32, error) {
 	return cache.Remember(ctx, s.cache, cache.UserKey(userID, "cart", "count"),
-		cache.Opts{Layer: cache.LayerQuery, Tags: []string{cartTag(userID)}},
+		cache.Opts{Layer: cache.LayerQuery, Tags: readCartCount.Tags(changes.On("cart_items", cartTag(userID)))},
 		func(ctx context.Context) (int32, error) { return s.Store.CountCartItems(ctx, userID) })
 }
 
 func (s *CachedStore) ListUserOrders(ctx context.Context, arg db.ListUserOrdersParams) ([]db.ListUserOrdersRow, error) {
 	return cache.Remember(ctx, s.cache, cache.UserKey(arg.UserID, "orders", cache.Named{"lim": arg.Lim, "off": arg.Off}),
-		cache.Opts{Layer: cache.LayerQuery, Tags: []string{ordersTag(arg.UserID)}},
+		cache.Opts{Layer: cache.LayerQuery, Tags: readUserOrders.Tags(changes.On("orders", ordersTag(arg.UserID)), changes.On("order_items", ordersTag(arg.UserID)))},
 		func(ctx context.Context) ([]db.ListUserOrdersRow, error) { return s.Store.ListUserOrders(ctx, arg) })
 }
 
-// Rules are the orders' invalidation rules.
-func Rules(tags interface {
-	Invalidate(ctx context.Context, tags ...string) error
-}) []events.Rule {
-	return []events.Rule{
-		events.On("orders: cart changed -> the user's cart count",
-			func(ctx context.Context, e events.CartChanged) error { return tags.Invalidate(ctx, cartTag(e.UserID)) }),
-		events.On("orders: order placed -> the user's cart and order list",
-			func(ctx context.Context, e events.OrderPlaced) error {
-				return tags.Invalidate(ctx, cartTag(e.UserID), ordersTag(e.UserID))
-			}),
-		events.On("orders: order status changed -> the user's order list",
-			func(ctx context.Context, e events.OrderStatusChanged) error {
-				return tags.Invalidate(ctx, ordersTag(e.UserID))
-			}),
+// Rules are what a change of a row of the orders' tables makes out of
+// date. An order's items count as part of it: a change of order_items
+// touches its order in the same statement (db/migrations/00008), so the
+// order's rule covers them.
+func Rules() []changes.Rule {
+	return []changes.Rule{
+		{Table: "cart_items", Name: "orders: the user's cart count",
+			Tags: func(c changes.Change) []string { return perUser(c, cartTag) }},
+		{Table: "orders", Name: "orders: the user's order list",
+			Tags: func(c changes.Change) []string { return perUser(c, ordersTag) }},
 	}
 }
+
+// perUser returns tag of each user_id of c.
+func perUser(c changes.Change, tag func(int64) string) []string {
+	var t []string
+	for _, id := range c.Ints("user_id") {
+		t = append(t, tag(id))
+	}
+	return t
+}
+
+var (
+	readCartCount  = changes.Declare(changes.Read{Queries: []string{"CountCartItems"}, Tables: []string{"cart_items"}})
+	readUserOrders = changes.Declare(changes.Read{Queries: []string{"ListUserOrders"}, Tables: []string{"orders", "order_items"}})
+)

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"example.com/shop/internal/db"
-	"example.com/shop/internal/events"
 	"example.com/shop/internal/money"
 	"example.com/shop/internal/params"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -125,29 +124,31 @@ func orderFromDB(o db.Order) Order {
 	return Order{ID: o.ID, UserID: o.UserID, Status: o.Status, Total: o.Total, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
-// Publisher is where orders tells the shop what it changed, after each
-// write has committed (events.Bus).
-type Publisher interface {
-	Publish(ctx context.Context, e events.Event) error
+// Syncer waits until the invalidations of the writes committed so far
+// are applied (changes.Listener).
+type Syncer interface {
+	Sync(ctx context.Context) error
 }
 
 // Service is the orders domain. It is safe for concurrent use.
 type Service struct {
-	store  Store
-	pool   *pgxpool.Pool // for checkout's and status changes' transactions
-	events Publisher
+	store   Store
+	pool    *pgxpool.Pool // for checkout's and status changes' transactions
+	changes Syncer
 }
 
 // NewService returns the orders service: store for single reads and
-// writes, pool for the transactions, events for what it changed.
-func NewService(store Store, pool *pgxpool.Pool, events Publisher) *Service {
-	return &Service{store: store, pool: pool, events: events}
+// writes, pool for the transactions, changes to apply the invalidations
+// of its writes (nil: none).
+func NewService(store Store, pool *pgxpool.Pool, changes Syncer) *Service {
+	return &Service{store: store, pool: pool, changes: changes}
 }
 
-// publish announces a committed write; see catalog.Service.publish.
-func (s *Service) publish(ctx context.Context, e events.Event) {
-	if s.events != nil {
-		_ = s.events.Publish(ctx, e)
+// changed returns once the invalidations of a committed write are
+// applied; see catalog.Service.changed.
+func (s *Service) changed(ctx context.Context) {
+	if s.changes != nil {
+		_ = s.changes.Sync(ctx)
 	}
 }
 
@@ -189,7 +190,7 @@ func (s *Service) AddToCart(ctx context.Context, userID, productID int64, quanti
 	if n == 0 {
 		return ErrNotFound
 	}
-	s.publish(ctx, events.CartChanged{UserID: userID})
+	s.changed(ctx)
 	return nil
 }
 
@@ -203,7 +204,7 @@ func (s *Service) RemoveFromCart(ctx context.Context, userID, productID int64) e
 	if n == 0 {
 		return ErrNotFound
 	}
-	s.publish(ctx, events.CartChanged{UserID: userID})
+	s.changed(ctx)
 	return nil
 }
 
@@ -214,7 +215,6 @@ func (s *Service) RemoveFromCart(ctx context.Context, userID, productID int64) e
 // CheckoutProblems; an empty cart is ErrEmptyCart.
 func (s *Service) Checkout(ctx context.Context, userID int64) (Order, error) {
 	var order db.Order
-	var bought []int64
 	err := db.InTx(ctx, s.pool, func(q *db.Queries) error {
 		lines, err := q.LockCartForCheckout(ctx, userID)
 		if err != nil {
@@ -255,13 +255,12 @@ func (s *Service) Checkout(ctx context.Context, userID int64) (Order, error) {
 		if err := q.RemoveCartLines(ctx, db.RemoveCartLinesParams{UserID: userID, ProductIds: items.ProductIds}); err != nil {
 			return fmt.Errorf("empty cart: %w", err)
 		}
-		bought = items.ProductIds
 		return nil
 	})
 	if err != nil {
 		return Order{}, err
 	}
-	s.publish(ctx, events.OrderPlaced{OrderID: order.ID, UserID: userID, ProductIDs: bought, At: order.CreatedAt})
+	s.changed(ctx)
 	return orderFromDB(order), nil
 }
 
@@ -385,10 +384,7 @@ func (s *Service) SetStatus(ctx context.Context, orderID int64, to db.OrderStatu
 		return StatusChange{}, err
 	}
 	if change.Before != change.Order.Status {
-		s.publish(ctx, events.OrderStatusChanged{
-			OrderID: orderID, UserID: change.Order.UserID, From: string(change.Before), To: string(change.Order.Status),
-			PlacedAt: change.Order.CreatedAt, ProductIDs: change.Restocked,
-		})
+		s.changed(ctx)
 	}
 	return change, nil
 }

@@ -18,6 +18,7 @@ import (
 	"io"
 	"math"
 	"math/rand"
+	"os"
 	"strings"
 	"time"
 
@@ -42,7 +43,8 @@ type Options struct {
 	AdminHash, CustomerHash string
 	// Now anchors the timestamps; zero means time.Now().
 	Now time.Time
-	// Progress receives a progress bar, or nothing when nil.
+	// Progress receives a progress bar when it is a terminal, a plain line
+	// at each quarter otherwise (a log, a test), and nothing when nil.
 	Progress io.Writer
 }
 
@@ -115,15 +117,7 @@ func Run(ctx context.Context, pool *pgxpool.Pool, opts Options) (Counts, error) 
 	d := generate(opts)
 
 	total := int64(len(d.categories) + len(d.products) + len(d.users) + len(d.orders) + len(d.items) + len(d.reviews))
-	bar := progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(orDiscard(opts.Progress)),
-		progressbar.OptionSetDescription("seeding"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetItsString("rows"),
-		progressbar.OptionShowIts(),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(orDiscard(opts.Progress)) }),
-	)
+	bar := newProgress(opts.Progress, total)
 
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		for _, t := range d.tables() {
@@ -134,7 +128,7 @@ func Run(ctx context.Context, pool *pgxpool.Pool, opts Options) (Counts, error) 
 				}
 				r := rows[0]
 				rows = rows[1:]
-				_ = bar.Add(1)
+				bar.add()
 				return r, nil
 			}))
 			if err != nil {
@@ -157,7 +151,7 @@ func Run(ctx context.Context, pool *pgxpool.Pool, opts Options) (Counts, error) 
 	if err != nil {
 		return Counts{}, err
 	}
-	_ = bar.Finish()
+	bar.finish()
 	if _, err := pool.Exec(ctx, `ANALYZE`); err != nil {
 		return Counts{}, fmt.Errorf("analyze: %w", err)
 	}
@@ -167,11 +161,60 @@ func Run(ctx context.Context, pool *pgxpool.Pool, opts Options) (Counts, error) 
 	}, nil
 }
 
-func orDiscard(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
+// progress reports the rows written. A bar redraws itself in place, which
+// only a terminal shows as one line: anywhere else each redraw is a line
+// of its own, so there it writes a plain line at each quarter.
+type progress struct {
+	bar         *progressbar.ProgressBar // on a terminal
+	w           io.Writer                // elsewhere; nil: nothing
+	done, total int64
+	quarter     int64 // the quarters reported
+}
+
+func newProgress(w io.Writer, total int64) *progress {
+	if w == nil || !isTerminal(w) {
+		return &progress{w: w, total: total}
 	}
-	return w
+	return &progress{total: total, bar: progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("seeding"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)}
+}
+
+func (p *progress) add() {
+	p.done++
+	if p.bar != nil {
+		_ = p.bar.Add(1)
+		return
+	}
+	if p.w == nil || p.total == 0 {
+		return
+	}
+	if q := 4 * p.done / p.total; q > p.quarter {
+		p.quarter = q
+		fmt.Fprintf(p.w, "seeding: %d%% (%d of %d rows)\n", 25*q, p.done, p.total)
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // dataset is a generated dataset, as rows ready for COPY.

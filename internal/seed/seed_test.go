@@ -3,6 +3,7 @@ package seed_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +136,19 @@ func TestRunRefusesData(t *testing.T) {
 		t.Fatalf("after Reset: empty %v, %v", empty, err)
 	}
 	run(t, pool, time.Now())
+}
+
+// TestRunProgressOffTerminal: written anywhere but a terminal (a log, a
+// test), the progress is a few plain lines, not a bar redrawn in place.
+func TestRunProgressOffTerminal(t *testing.T) {
+	t.Parallel()
+	pool := testdb.New(t)
+	var out strings.Builder
+	if _, err := seed.Run(context.Background(), pool, seed.Options{Scale: 0.05, Seed: 7, AdminHash: "x", CustomerHash: "y", Progress: &out}); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) > 4 || strings.ContainsAny(out.String(), "\r\x1b") || !strings.HasPrefix(lines[len(lines)-1], "seeding: 100% ") {
+		t.Errorf("progress off a terminal:\n%q", out.String())
+	}
 }

@@ -86,7 +86,16 @@ func NewService(store Store, c, longTerm *cache.Alias) *Service {
 }
 
 // The aggregates' tags.
-const tagHome = "stats:home"
+const (
+	// tagHome: the home page's totals.
+	tagHome = "stats:home"
+	// tagProductCategories: which category each product is in, which the
+	// customers' favourite categories are counted by.
+	tagProductCategories = "stats:product-categories"
+	// tagCategoryNames: the categories' names, which the customers'
+	// favourite categories show.
+	tagCategoryNames = "stats:category-names"
+)
 
 func dayTag(day time.Time) string   { return "stats:day:" + day.UTC().Format(time.DateOnly) }
 func userTag(userID int64) string   { return fmt.Sprintf("stats:user:%d", userID) }
@@ -100,7 +109,7 @@ type HomeTotals struct {
 // HomeTotals counts the active products and categories. Cached until a
 // product is created, deleted or (de)activated, or a category changes.
 func (s *Service) HomeTotals(ctx context.Context) (HomeTotals, error) {
-	o := agg(tagHome)
+	o := agg(homeTags()...)
 	o.TTL, o.Stale, o.StaleIfError = time.Hour, time.Hour, 24*time.Hour
 	return cache.Remember(ctx, s.cache, "stats:home-totals", o, func(ctx context.Context) (HomeTotals, error) {
 		t, err := s.store.HomeTotals(ctx)
@@ -146,7 +155,7 @@ func (s *Service) ranking(ctx context.Context, key string, rank func(context.Con
 	// No tags: the ranking is allowed to be PopularStaleness old (see
 	// rankingStaleness).
 	d := rankingStaleness()
-	return cache.Remember(ctx, s.cache, key, d.Opts, func(ctx context.Context) (Ranking, error) {
+	return cache.Remember(ctx, s.cache, key, d.Options(), func(ctx context.Context) (Ranking, error) {
 		ctx, cancel := context.WithTimeout(ctx, d.Load)
 		defer cancel()
 		now := s.now()
@@ -185,7 +194,7 @@ func (s *Service) Daily(ctx context.Context, date time.Time) (Day, error) {
 	if end.Before(s.now()) {
 		alias = s.longTerm
 	}
-	return cache.Remember(ctx, alias, cache.Key("stats", "day", start.Format(time.DateOnly)), agg(dayTag(start)),
+	return cache.Remember(ctx, alias, cache.Key("stats", "day", start.Format(time.DateOnly)), agg(dayTags(start)...),
 		func(ctx context.Context) (Day, error) {
 			row, err := s.store.DailyStats(ctx, db.DailyStatsParams{DayStart: start, DayEnd: end})
 			if err != nil {
@@ -214,7 +223,7 @@ type UserStats struct {
 // User returns userID's totals. Cached per user until one of their orders
 // is placed or changes status.
 func (s *Service) User(ctx context.Context, userID int64) (UserStats, error) {
-	st, err := cache.Remember(ctx, s.cache, cache.UserKey(userID, "stats"), agg(userTag(userID)),
+	st, err := cache.Remember(ctx, s.cache, cache.UserKey(userID, "stats"), agg(userTags(userID)...),
 		func(ctx context.Context) (UserStats, error) {
 			row, err := s.store.UserStats(ctx, userID)
 			if err != nil {
@@ -266,7 +275,7 @@ func (s *Service) LifetimeValueByEmail(ctx context.Context, email string) (Lifet
 	if err != nil {
 		return LifetimeValue{}, fmt.Errorf("find user: %w", err)
 	}
-	return cache.Remember(ctx, s.cache, cache.UserKey(u.ID, "ltv"), agg(userTag(u.ID)), func(ctx context.Context) (LifetimeValue, error) {
+	return cache.Remember(ctx, s.cache, cache.UserKey(u.ID, "ltv"), agg(lifetimeTags(u.ID)...), func(ctx context.Context) (LifetimeValue, error) {
 		row, err := s.store.LifetimeValue(ctx, u.ID)
 		if err != nil {
 			return LifetimeValue{}, fmt.Errorf("lifetime value of %d: %w", u.ID, err)

@@ -20,8 +20,8 @@ import (
 )
 
 // The admin's cache page (/admin/cache): what the caches are doing (hit
-// rates over the last hour, Redis' own figures, the memory store, the
-// circuit breakers, a sample of the keys) and what an admin can do to them
+// rates over the last hour, the consistency sampler's figure, Redis' own
+// figures, the memory store, the circuit breakers, a sample of the keys) and what an admin can do to them
 // (flush an alias, invalidate a tag, warm).
 
 // CachePage is the data of /admin/cache.
@@ -50,6 +50,28 @@ type CachePage struct {
 	KeysErr     string
 	Warm        WarmStatus
 	Done        string // what the last action did
+	// Consistency is what the consistency sampler found.
+	Consistency ConsistencyView
+}
+
+// ConsistencyView is the consistency sampler's report, with its figures
+// written for the page.
+type ConsistencyView struct {
+	cache.ConsistencyReport
+	Every             string // the share of hits checked: "one hit in 1000"
+	LastAge, LastSeen string // the last mismatch's entry age, and how long ago it was found
+}
+
+func consistencyView(r cache.ConsistencyReport, now time.Time) ConsistencyView {
+	v := ConsistencyView{ConsistencyReport: r, Every: "every hit"}
+	if r.Share < 1 && r.Share > 0 {
+		v.Every = fmt.Sprintf("one hit in %.0f", 1/r.Share)
+	}
+	if r.Last != nil {
+		v.LastAge = r.Last.Age.Round(time.Second).String()
+		v.LastSeen = now.Sub(r.Last.At).Round(time.Second).String()
+	}
+	return v
 }
 
 // AliasRow describes an alias.
@@ -172,6 +194,7 @@ func handleAdminCache(svc Services, job *warmJob) echo.HandlerFunc {
 			page.Chart = chart(samples)
 			page.Latency = latencyCharts(samples)
 		}
+		page.Consistency = consistencyView(caches.Consistency.Report(), time.Now())
 		page.AnalyzeHelp, page.CanAnalyze = analyzeHelp(caches.Config.Store)
 		if caches.Redis != nil {
 			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)

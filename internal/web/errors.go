@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"example.com/shop/internal/db"
 	"github.com/labstack/echo/v4"
@@ -17,6 +19,9 @@ type ErrorPage struct {
 	Title   string
 	Message string
 }
+
+// errorPageTimeout bounds the rendering of an error page.
+const errorPageTimeout = 2 * time.Second
 
 // errorHandler answers every error a handler returns: HTTP errors with
 // their status and message, an unreachable database with 503, anything else
@@ -46,6 +51,13 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if status == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
 			c.Response().Header().Set("Retry-After", "5")
 		}
+		// The request's deadline ended with its handler (deadline cancels
+		// it on the way out), but the error page still reads what every
+		// page shows, such as a customer's cart badge: it gets a short
+		// deadline of its own.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), errorPageTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
 		var werr error
 		switch {
 		case strings.HasPrefix(c.Request().URL.Path, "/api/"):

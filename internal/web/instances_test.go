@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -12,6 +11,7 @@ import (
 
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/changes"
+	"example.com/shop/internal/changes/changestest"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/stalecheck"
 	"example.com/shop/internal/testdb"
@@ -63,15 +63,8 @@ func newCluster(t *testing.T, n int, env map[string]string) *cluster {
 		srv.Config.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn) // as shop serve does
 		srv.Start()
 		t.Cleanup(srv.Close)
-		l := changes.NewListener(url, origin, svc.Events, caches.Tags.Store(), env["CACHE_PREFIX"], logger)
-		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel)
-		go l.Run(ctx)
-		select {
-		case <-l.Ready():
-		case <-time.After(10 * time.Second):
-			t.Fatal("the change listener did not start")
-		}
+		l := svc.Changes
+		changestest.Run(t, l)
 		cl.instances = append(cl.instances, &testShop{t: t, pool: ipool, url: srv.URL, caches: caches})
 		cl.listeners = append(cl.listeners, l)
 	}

@@ -47,9 +47,9 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}, []string{"outcome"}),
 		rules: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "shop_invalidation_rule_duration_seconds", Help: "Invalidation rules run, by rule and outcome.",
+			Name: "shop_invalidation_duration_seconds", Help: "Row changes invalidated, by table and outcome.",
 			Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1},
-		}, []string{"rule", "outcome"}),
+		}, []string{"table", "outcome"}),
 		warms: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shop_warm_runs_total", Help: "Cache warm-ups, by outcome.",
 		}, []string{"outcome"}),
@@ -70,13 +70,14 @@ func (m *Metrics) Statement(took time.Duration, failed bool) {
 	m.statements.WithLabelValues(outcome).Observe(took.Seconds())
 }
 
-// Rule records one run of an invalidation rule (events.Bus observer).
-func (m *Metrics) Rule(rule string, err error, took time.Duration) {
+// Change records the invalidation of one row change of table
+// (changes.Listener.Observe).
+func (m *Metrics) Change(table string, err error, took time.Duration) {
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
 	}
-	m.rules.WithLabelValues(rule, outcome).Observe(took.Seconds())
+	m.rules.WithLabelValues(table, outcome).Observe(took.Seconds())
 }
 
 // Warmed records a warm-up.

@@ -175,7 +175,7 @@ func TestMetrics(t *testing.T) {
 		`shop_sql_statement_duration_seconds_count{outcome="ok"}`,
 		`shop_cache_operations_total{alias="default",layer="page",outcome="hit"}`,
 		`shop_cache_operations_total{alias="default",layer="query",outcome="miss"}`,
-		`shop_invalidation_rule_duration_seconds_count{outcome="ok",rule="catalog: product changed`,
+		`shop_invalidation_duration_seconds_count{outcome="ok",table="products"}`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(r.body, series) {

@@ -62,6 +62,7 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func
 			v := viewer.From(c.Request().Context())
 			return v.UserID, []string{accounts.UserTag(v.UserID)}, v.LoggedIn()
 		},
+		Reload: acc.ReloadViewer,
 	})
 	// Search: the page cache keys on the normalized query and stores only
 	// queries that recur (the query cache does the same, see

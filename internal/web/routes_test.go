@@ -255,3 +255,23 @@ func TestBadInputGets4xxAndWritesNothing(t *testing.T) {
 		t.Errorf("bad requests wrote rows: %d before, %d after", before, after)
 	}
 }
+
+// TestNotFoundPageOfACustomer: a logged-in customer's 404 is the shop's
+// HTML error page, with the header every page has (its cart badge read
+// after the request's deadline ended with its handler), on the shop with
+// and without a cache.
+func TestNotFoundPageOfACustomer(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"none", "memory"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			s := newTestShopOpts(t, shopOptions{env: map[string]string{"CACHE_STORE": store}})
+			c := s.client()
+			c.login("demo@shop.test")
+			r := c.get("/products/999999")
+			if r.status != http.StatusNotFound || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(r.body, "<html") {
+				t.Errorf("a customer's 404: status %d, %s, %.200q", r.status, r.header.Get("Content-Type"), r.body)
+			}
+		})
+	}
+}

@@ -22,7 +22,7 @@ import (
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/catalog"
-	"example.com/shop/internal/events"
+	"example.com/shop/internal/changes"
 	"example.com/shop/internal/orders"
 	"example.com/shop/internal/stats"
 	"example.com/shop/internal/viewer"
@@ -61,9 +61,11 @@ type Config struct {
 
 // Services are the domains the front serves, and the caches it uses.
 type Services struct {
-	Pool     *pgxpool.Pool
-	Caches   *cache.Caches
-	Events   *events.Bus
+	Pool   *pgxpool.Pool
+	Caches *cache.Caches
+	// Changes applies the invalidations of every row change; whoever
+	// serves runs it (Run).
+	Changes  *changes.Listener
 	Accounts *accounts.Service
 	Catalog  *catalog.Service
 	Orders   *orders.Service

@@ -16,6 +16,7 @@ import (
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/cachetest"
+	"example.com/shop/internal/changes/changestest"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/testdb"
 	"example.com/shop/internal/testlog"
@@ -98,7 +99,8 @@ func newTestShopOpts(t testing.TB, o shopOptions) *testShop {
 	}
 	t.Cleanup(svc.Accounts.Close)
 	svc.Metrics = metrics
-	svc.Events.Observe(metrics.Rule)
+	svc.Changes.Observe = metrics.Change
+	changestest.Run(t, svc.Changes)
 	svc.Sampler = cache.NewSampler(metrics.Cache, time.Hour, 10)
 	cfg := o.config
 	cfg.AdminToken, cfg.Dev = adminToken, o.env["DEV"] == "1"
