@@ -150,7 +150,13 @@ func TestBrowserJourney(t *testing.T) {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
-			shot(name + "-failed")
+			// A screenshot of what failed, if the browser still answers:
+			// never one that hides the failure behind its own.
+			fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if b, serr := chromedp.Run(fctx, chromedp.FullScreenshot(80)); serr == nil {
+				_ = os.WriteFile(artifact(t, "journey-"+name+"-failed.png"), b, 0o644)
+			}
 			t.Fatalf("%s: %v", name, err)
 		}
 		shot(name)
