@@ -33,10 +33,10 @@ differential: ## cached pages against a cache-off shop after 300 writes per stor
 	STALECHECK_WRITES=$(or $(STALECHECK_WRITES),300) $(GO) test -race -count=1 -parallel 4 -timeout 30m -run 'TestDifferential' ./internal/web
 
 bench: build ## measure what each cache layer buys (SCALE=1); updates bench/results/ and the README
-	./bin/shop bench --scale $(or $(SCALE),1) --readme README.md
+	./bin/shopbench --scale $(or $(SCALE),1) --readme README.md
 
 bench-quick: build ## a two-minute benchmark: off and memory, shorter steps
-	./bin/shop bench --quick --scale $(or $(SCALE),1)
+	./bin/shopbench --quick --scale $(or $(SCALE),1)
 
 faults: ## the fault tests, long versions (Redis down 30 s, …), each saying what it tried and found
 	FAULTS_LONG=1 $(GO) test -race -count=1 -timeout 30m -run 'TestFault' -v ./internal/web ./cmd/shop
@@ -51,8 +51,9 @@ security: ## the attack tests, long versions, and each fuzz target for FUZZTIME 
 	$(GO) test -run '^$$' -fuzz '^FuzzKey$$' -fuzztime $(FUZZTIME) ./internal/cache
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSearch$$' -fuzztime $(FUZZTIME) ./internal/catalog
 
-build: ## build the shop binary into ./bin/shop
+build: ## build the shop and its benchmark (shopbench) into ./bin
 	$(GO) build -o bin/shop ./cmd/shop
+	$(GO) build -o bin/shopbench ./cmd/shopbench
 
 seed: ## reseed the database (SCALE=1 by default; destroys its data)
 	@$(WITH_DB) $(GO) run ./cmd/shop seed --reset --scale $(or $(SCALE),1)

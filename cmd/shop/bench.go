@@ -2,69 +2,45 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"strings"
-
-	"example.com/shop/internal/bench"
+	"syscall"
+	"time"
 )
 
-// benchEnv is added to the environment of the shops the benchmark starts
-// (tests make their own binary the shop with it).
-var benchEnv []string
-
+// benchCmd runs the benchmark, a command of its own (cmd/shopbench) so
+// that this binary links neither the load generator nor the plots:
+// shopbench beside this binary (make build puts both in bin/), or on
+// PATH, with this binary as the shop it starts and the flags as given.
 func benchCmd(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "", stderr)
-	scale := fs.Float64("scale", 1, "dataset size: 1 is about a thousand products")
-	seedValue := fs.Int64("seed", 1, "picks the dataset and the requests: the same seed makes the same run")
-	quick := fs.Bool("quick", false, "a short run (under 2 minutes): off and memory only, short steps")
-	configs := fs.String("configs", "", "comma-separated configurations to run (off, memory, redis, tiered, no-http, no-page, no-fragment, no-query, no-aggregate); empty: all")
-	slo := fs.Duration("slo", 0, "the p99 a sustained rate must meet (default 50ms)")
-	out := fs.String("out", filepath.Join("bench", "results"), "directory of the report")
-	readme := fs.String("readme", "", "README whose results table to update (between <!-- bench:begin --> and <!-- bench:end -->)")
-	profile := fs.Bool("profile", false, "save CPU profiles of the cache-on shop")
-	rewrite := fs.String("report", "", "write the report (Markdown, plots, and the README table with --readme) again from a run's JSON, without measuring")
-	redisServer := fs.String("redis-server", "", "redis-server binary for the Redis configurations (default: from PATH)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the shop binary: %w", err)
 	}
-	opts := bench.Options{
-		Command: []string{self}, Env: benchEnv, DatabaseURL: cfg.DatabaseURL,
-		RedisServer: *redisServer, RedisURL: cfg.Cache.RedisURL,
-		Scale: *scale, Seed: *seedValue, Quick: *quick, SLO: *slo, Profile: *profile,
-		Out: *out, Progress: stderr,
-	}
-	for _, c := range strings.Split(*configs, ",") {
-		if c = strings.TrimSpace(c); c != "" {
-			opts.Configs = append(opts.Configs, c)
+	path := filepath.Join(filepath.Dir(self), "shopbench")
+	if _, err := exec.LookPath(path); err != nil {
+		if path, err = exec.LookPath("shopbench"); err != nil {
+			return fmt.Errorf("shop bench runs shopbench, which is neither beside %s nor on PATH: build it with make build (go build -o bin/shopbench ./cmd/shopbench)", self)
 		}
 	}
-	var report *bench.Report
-	if *rewrite != "" {
-		if report, err = bench.Read(*rewrite); err != nil {
-			return err
+	cmd := exec.CommandContext(ctx, path, append([]string{"--shop", self}, args...)...)
+	// Stopped, shopbench stops its shops, its Redis and its dataset: a
+	// SIGTERM, and time to do it, rather than the default SIGKILL.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = time.Minute
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+cfg.DatabaseURL, "REDIS_URL="+cfg.Cache.RedisURL)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if exit.ExitCode() == 2 {
+			return &usageError{err: err, shown: true}
 		}
-		paths, err := bench.Rewrite(report, *out)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "wrote %s\n", strings.Join(paths, ", "))
-	} else if report, err = bench.Run(ctx, opts); err != nil {
-		return err
+		return fmt.Errorf("run %s: %w", path, err)
 	}
-	if *readme != "" {
-		link := filepath.ToSlash(filepath.Join(*out, report.Stem()+".md"))
-		if err := bench.UpdateREADME(*readme, report, link); err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "updated the results in %s\n", *readme)
-	}
-	fmt.Fprint(stdout, bench.Summary(report, ""))
-	return nil
+	return err
 }

@@ -103,7 +103,7 @@ func cacheStats(ctx context.Context, c *cache.Caches, w io.Writer) error {
 	defer tw.Flush()
 	fmt.Fprintf(tw, "store\t%s\n", c.Config.Store)
 	var layers []string
-	for _, l := range cache.Layers {
+	for _, l := range cache.Layers() {
 		state := "on"
 		if !c.Default.Enabled(l) && l != cache.LayerSession {
 			state = "off"
@@ -121,7 +121,7 @@ func cacheStats(ctx context.Context, c *cache.Caches, w io.Writer) error {
 		}
 		for _, n := range nodes {
 			fmt.Fprintf(tw, "\nredis %s\tkeyspace hit rate %.1f%%\n", n.Addr, n.HitRate())
-			for _, f := range web.RedisFields {
+			for _, f := range web.RedisFields() {
 				fmt.Fprintf(tw, "  %s\t%s\n", f, n.Fields[f])
 			}
 		}

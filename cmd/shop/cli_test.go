@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -26,7 +27,6 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"warm"}, "Usage: shop warm [flags]", "flag provided but not defined: -no-such-flag"},
 		{[]string{"cache"}, "Usage: shop cache <command>", "flag provided but not defined: -no-such-flag"},
 		{[]string{"cache", "keys"}, "Usage: shop cache keys [flags] PATTERN", "flag provided but not defined: -no-such-flag"},
-		{[]string{"bench"}, "Usage: shop bench [flags]", "flag provided but not defined: -no-such-flag"},
 	}
 	shop := func(args ...string) (stdout, stderr string, code int) {
 		var out, errOut strings.Builder
@@ -63,5 +63,22 @@ func TestCommandLine(t *testing.T) {
 	// A command that fails says why once, with exit status 1.
 	if _, errOut, code := shop("cache", "stats"); code != 1 || strings.Count(errOut, "CACHE_STORE=memory") != 1 {
 		t.Errorf("shop cache stats on the memory store: exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// The serving binary serves: the benchmark's load generator, histograms
+// and plots are in shopbench, and none of it is linked into shop.
+func TestServingBinaryLinksNoBenchmark(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-deps", "example.com/shop/cmd/shop").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, no := range []string{"example.com/shop/internal/bench", "gonum.org/", "github.com/tsenart/vegeta", "github.com/HdrHistogram/"} {
+			if strings.HasPrefix(pkg, no) {
+				t.Errorf("shop links %s", pkg)
+			}
+		}
 	}
 }

@@ -34,7 +34,6 @@ type config struct {
 // Defaults for local development. The passwords are a convenience for
 // trying the shop on your own machine; set your own anywhere else.
 const (
-	defaultDatabaseURL   = "postgres://postgres@127.0.0.1:5432/shop?sslmode=disable"
 	defaultAdminPassword = "admin-password"
 	defaultDemoPassword  = "demo-password"
 )
@@ -42,7 +41,7 @@ const (
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
 		Addr:           or(getenv("SHOP_ADDR"), ":8080"),
-		DatabaseURL:    or(getenv("DATABASE_URL"), defaultDatabaseURL),
+		DatabaseURL:    or(getenv("DATABASE_URL"), db.DefaultURL),
 		Env:            or(getenv("SHOP_ENV"), "development"),
 		AdminToken:     getenv("SHOP_ADMIN_TOKEN"),
 		MetricsToken:   getenv("SHOP_METRICS_TOKEN"),

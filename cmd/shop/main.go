@@ -1,6 +1,6 @@
 // Command shop is the shop: one binary that serves it, migrates and seeds
-// its database, and (later) warms and benchmarks its caches. Run
-// "shop help" for the commands.
+// its database, warms and inspects its caches, and runs the benchmark
+// (cmd/shopbench, a binary of its own). Run "shop help" for the commands.
 package main
 
 import (

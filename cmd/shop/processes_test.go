@@ -27,11 +27,6 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	benchEnv = []string{"SHOP_TEST_MAIN=1"}
-	// The benchmark's shops are not under test for their timeouts either.
-	for k, v := range cachetest.Relaxed {
-		benchEnv = append(benchEnv, k+"="+v)
-	}
 	// The Redis client library logs to the whole process; the tests'
 	// clients are their own, and say what went wrong through their errors.
 	cachetest.QuietRedis()

@@ -193,10 +193,7 @@ func warmOnStart(ctx context.Context, s *shop, cfg config, mode warmMode, logger
 	}
 	var mark string
 	if mode == warmAuto {
-		fp, err := deployFingerprint(s.caches.Config)
-		if err != nil {
-			return warm.Summary{}, err
-		}
+		fp := deployFingerprint(s.caches.Config)
 		mark = s.caches.Config.Prefix + ":warmed:" + fp
 		first, err := s.caches.Default.Store().Add(ctx, mark, []byte("1"), 30*24*time.Hour)
 		if err != nil {

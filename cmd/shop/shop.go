@@ -93,7 +93,7 @@ func (s *shop) Close() {
 // deployFingerprint identifies what the cached values were made with: the
 // build (web.BuildVersion) and the aliases' key versions. A start with
 // a new fingerprint (a deploy that changed them) warms the caches.
-func deployFingerprint(cfg cache.Config) (string, error) {
+func deployFingerprint(cfg cache.Config) string {
 	h := sha256.New()
 	h.Write([]byte(web.BuildVersion()))
 	names := make([]string, 0, len(cfg.Aliases))
@@ -104,5 +104,5 @@ func deployFingerprint(cfg cache.Config) (string, error) {
 	for _, n := range names {
 		fmt.Fprintf(h, "%s:%d:%s;", n, cfg.Aliases[n].Version, cfg.Aliases[n].Prefix)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -87,8 +87,8 @@ func TestWarmOnStart(t *testing.T) {
 	d := bumped.Cache.Aliases["default"]
 	d.Version++
 	bumped.Cache.Aliases["default"] = d
-	f1, _ := deployFingerprint(cfg.Cache)
-	f2, _ := deployFingerprint(bumped.Cache)
+	f1 := deployFingerprint(cfg.Cache)
+	f2 := deployFingerprint(bumped.Cache)
 	if f1 == f2 {
 		t.Error("a new key version did not change the deploy fingerprint")
 	}

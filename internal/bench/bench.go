@@ -1,6 +1,7 @@
-// Package bench is `shop bench`: it measures what each cache layer buys by
-// running the shop as separate processes, cache off and cache on, under the
-// same open-model load on the same machine, in one run.
+// Package bench is the benchmark that shopbench (and `shop bench`) runs:
+// it measures what each cache layer buys by running the shop as separate
+// processes, cache off and cache on, under the same open-model load on
+// the same machine, in one run.
 //
 // Small shared machines are noisy, so every headline is a ratio of two
 // figures measured in the same run: capacities found one after the other,
@@ -34,8 +35,6 @@ import (
 type Options struct {
 	// Command runs the shop: the binary and any arguments before "serve".
 	Command []string
-	// Env is added to the shop processes' environment.
-	Env []string
 	// DatabaseURL names the PostgreSQL server; the benchmark makes its own
 	// databases there and leaves the named one alone.
 	DatabaseURL string
@@ -65,6 +64,9 @@ type plan struct {
 	rounds, bisect                         int
 	startRate, maxRate                     float64
 	configs, compared, ablations           []Config
+	// sample is the share of cache hits the consistency sampler checks
+	// (CACHE_CONSISTENCY_SAMPLE); empty, the shop's default.
+	sample string
 }
 
 func newPlan(o Options) plan {
@@ -78,6 +80,9 @@ func newPlan(o Options) plan {
 		p.rounds, p.bisect = 2, 1
 		p.startRate = 200
 		p.configs, p.compared, p.ablations = []Config{Off, Memory}, []Config{Memory}, nil
+		// A short run has few hits: at the default 0.1% the sampler
+		// would check none.
+		p.sample = "0.02"
 	}
 	if len(o.Configs) > 0 {
 		keep := func(cs []Config) []Config {
@@ -111,6 +116,9 @@ type runner struct {
 	cat         *Catalog
 	prices      *Prices
 	seq         int64 // phases so far: each draws its own requests
+	// written are the products whose price or stock a phase changed
+	// since the last audit.
+	written map[int64]bool
 }
 
 // Run runs the benchmark and writes its report into opts.Out.
@@ -383,6 +391,12 @@ func (r *runner) phase(ctx context.Context, s *shop, sessions []string, mix Mix,
 		ShopRSSMB: float64(rss(s.pid())) / (1 << 20), HitRates: map[string]float64{}, SQLByKind: map[Kind]float64{},
 		PageHitsByKind: map[Kind]float64{},
 	}
+	if r.written == nil {
+		r.written = map[int64]bool{}
+	}
+	for id := range l.written {
+		r.written[id] = true
+	}
 	for k, n := range l.kinds {
 		p.SQLByKind[k] = math.Round(1000*float64(l.sql[k])/float64(n)) / 1000
 		p.PageHitsByKind[k] = math.Round(1000*float64(l.hits[k])/float64(n)) / 1000
@@ -622,6 +636,10 @@ func (r *runner) compare(ctx context.Context, mix Mix, off *shop, offSessions []
 			c.Phases = append(c.Phases, p)
 			r.say("  %s", r.describe(p))
 		}
+	}
+	// After the rounds, so that its fetches warm neither side of them.
+	if err := r.audit(ctx, off, on, fmt.Sprintf("the %s mix at %.0f requests/s, %d rounds", mix.Name, rate, r.plan.rounds)); err != nil {
+		return err
 	}
 	ratios(&c)
 	r.report.Comparisons = append(r.report.Comparisons, c)

@@ -386,11 +386,16 @@ func TestEvaluate(t *testing.T) {
 	if w := why["capacity at the SLO, full mix, on / off"]; !strings.Contains(w, "CPU time of a request") || !strings.Contains(w, "0.95 ms") {
 		t.Errorf("the capacity miss is not explained by CPU per request: %q", w)
 	}
-	r.StaleReads = 1
-	evaluate(r)
-	for _, tg := range r.Targets {
-		if strings.HasPrefix(tg.What, "stale reads") && tg.Met {
-			t.Error("a stale read met the target")
+	for _, stale := range []struct {
+		what                  string
+		reads, audits, failed int
+	}{{"a stale price read", 1, 0, 0}, {"a page differing after the load", 0, 1, 0}, {"an audit that could not run", 0, 0, 1}} {
+		r.StaleReads, r.Audit.Differences, r.Audit.Failed = stale.reads, stale.audits, stale.failed
+		evaluate(r)
+		for _, tg := range r.Targets {
+			if strings.HasPrefix(tg.What, "stale reads") && tg.Met {
+				t.Errorf("%s met the target", stale.what)
+			}
 		}
 	}
 }

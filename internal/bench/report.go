@@ -29,13 +29,28 @@ type Report struct {
 	StaleReads  int          `json:"stale_reads"`
 	PriceReads  int          `json:"price_reads_checked"`
 	PriceWrites int          `json:"price_changes_acknowledged"`
-	Targets     []Target     `json:"targets"`
-	Notes       []string     `json:"notes,omitempty"`
-	Profiles    []string     `json:"profiles,omitempty"`
+	// Audit is every field of the pages the load wrote to, compared with
+	// the cache-off shop's after each cache-on phase.
+	Audit    Audit    `json:"audit"`
+	Targets  []Target `json:"targets"`
+	Notes    []string `json:"notes,omitempty"`
+	Profiles []string `json:"profiles,omitempty"`
 
 	// Consistency is what the shops' consistency samplers found over
 	// every phase.
 	Consistency Consistency `json:"consistency"`
+}
+
+// Audit is what the audits after the cache-on phases found
+// (stalecheck.Audit): pages compared whole with the cache-off shop's once
+// the load's writes were acknowledged and heard.
+type Audit struct {
+	Audits      int      `json:"audits"`
+	Pages       int      `json:"pages_compared"`
+	Marked      int      `json:"marked_parts_checked"`
+	Differences int      `json:"differences"`
+	Failed      int      `json:"failed"`                       // audits that could not run (see the notes)
+	Samples     []string `json:"difference_samples,omitempty"` // the first few, whole
 }
 
 // Duration is a time.Duration that reads as text in JSON.

@@ -75,12 +75,14 @@ func (r *runner) startShop(ctx context.Context, c Config, extraArgs ...string) (
 	args := append(append([]string{}, o.Command[1:]...), "serve", "--migrate=false")
 	args = append(args, extraArgs...)
 	cmd := exec.Command(o.Command[0], args...)
-	cmd.Env = append(os.Environ(), o.Env...)
-	cmd.Env = append(cmd.Env,
+	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+r.databaseURL, "SHOP_ADDR=127.0.0.1:0", "LOG_LEVEL=warn",
 		"SHOP_ADMIN_TOKEN="+r.adminToken, "SHOP_ENV=production", "SHOP_METRICS_TOKEN=",
 		"REDIS_URL="+r.redisURL, "SESSIONS_REDIS_URL=", "CACHE_PREFIX="+r.prefix, "CACHE_LAYERS=all",
 	)
+	if r.plan.sample != "" {
+		cmd.Env = append(cmd.Env, "CACHE_CONSISTENCY_SAMPLE="+r.plan.sample)
+	}
 	for k, v := range c.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -189,6 +191,9 @@ type counters struct {
 	// Consistency is the consistency sampler's checks by verdict, and
 	// its drops under "dropped".
 	Consistency map[string]float64
+	// Processed is the last database change whose invalidations the
+	// shop has run (a gauge: sub leaves it out).
+	Processed int64
 }
 
 func (c counters) sub(before counters) counters {
@@ -260,6 +265,11 @@ func (s *shop) counters(ctx context.Context) (counters, error) {
 	if f := families["shop_cache_consistency_checks_total"]; f != nil {
 		for _, m := range f.GetMetric() {
 			c.Consistency[label(m.GetLabel(), "verdict")] += m.GetCounter().GetValue()
+		}
+	}
+	if f := families["shop_changes_processed"]; f != nil {
+		for _, m := range f.GetMetric() {
+			c.Processed = int64(m.GetGauge().GetValue())
 		}
 	}
 	if f := families["shop_cache_consistency_dropped_total"]; f != nil {

@@ -157,10 +157,16 @@ func evaluate(r *Report) {
 		}
 		add(t)
 	}
-	add(Target{
-		What: "stale reads after acknowledged writes", Goal: "0", Value: float64(r.StaleReads), Met: r.StaleReads == 0,
-		Measured: fmt.Sprintf("%d in %d price reads after %d price changes", r.StaleReads, r.PriceReads, r.PriceWrites),
-	})
+	stale := r.StaleReads + r.Audit.Differences
+	t := Target{
+		What: "stale reads after acknowledged writes", Goal: "0", Value: float64(stale), Met: stale == 0 && r.Audit.Failed == 0,
+		Measured: fmt.Sprintf("%d in %d price reads after %d price changes; %d of %d pages differ from the cache-off shop's after the load",
+			r.StaleReads, r.PriceReads, r.PriceWrites, r.Audit.Differences, r.Audit.Pages),
+	}
+	if r.Audit.Failed > 0 {
+		t.Measured += fmt.Sprintf("; %d audits could not run (see the notes)", r.Audit.Failed)
+	}
+	add(t)
 	if cs := r.ColdStart; cs != nil {
 		t := Target{What: "cold start with --warm: page hit rate ≥ 90%", Goal: "within 10 s"}
 		if cs.Reached90At != nil {
@@ -442,7 +448,15 @@ func Summary(r *Report, link string) string {
 	if cs := r.ColdStart; cs != nil {
 		fmt.Fprintf(&b, "\n**Cold start** of the memory store with `--warm`: ready after %s; page-cache hit rate second by second under browsing: %s.\n", shortDuration(cs.ReadyAfter), percents(cs.HitRates))
 	}
-	fmt.Fprintf(&b, "\n**Stale reads**: %d price reads were checked against %d acknowledged price changes; %d showed an older price.\n", r.PriceReads, r.PriceWrites, r.StaleReads)
+	fmt.Fprintf(&b, "\n**Stale reads**: %d price reads were checked against %d acknowledged price changes; %d showed an older price.", r.PriceReads, r.PriceWrites, r.StaleReads)
+	if a := r.Audit; a.Audits+a.Failed > 0 {
+		fmt.Fprintf(&b, " After each comparison, %d audits compared %d pages (the products its phases changed and the most visited, their JSON, the home page, every list's first page, the top searches) whole with the cache-off shop's, %d marked parts against their bound: %d differed; %d audits could not run.",
+			a.Audits, a.Pages, a.Marked, a.Differences, a.Failed)
+	}
+	b.WriteString("\n")
+	for _, s := range r.Audit.Samples {
+		fmt.Fprintf(&b, "\n```\n%s\n```\n", s)
+	}
 	c := r.Consistency
 	fmt.Fprintf(&b, "\n**Consistency sampler**: %d cache hits loaded again from the database and compared, %s consistent: %d mismatches, %d within a declared staleness bound; %d void (a write moved a tag meanwhile), %d failed, %d dropped.\n",
 		c.Checks, cache.ConsistencyPercent(int64(c.Checks), int64(c.Mismatches)), c.Mismatches, c.WithinBound, c.Changed, c.Failed, c.Dropped)

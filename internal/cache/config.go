@@ -197,11 +197,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 				break
 			}
 			if !knownLayer(Layer(l)) {
-				errs = append(errs, fmt.Errorf("CACHE_LAYERS: unknown layer %q (the layers: %v)", l, Layers))
+				errs = append(errs, fmt.Errorf("CACHE_LAYERS: unknown layer %q (the layers: %v)", l, Layers()))
 			}
 			on[Layer(l)] = true
 		}
-		for _, l := range Layers {
+		for _, l := range Layers() {
 			if on != nil && !on[l] && l != LayerSession {
 				c.Disabled = append(c.Disabled, l)
 			}
@@ -227,7 +227,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 }
 
 func knownLayer(l Layer) bool {
-	for _, k := range Layers {
+	for _, k := range Layers() {
 		if k == l {
 			return true
 		}

@@ -23,7 +23,9 @@ const (
 )
 
 // Layers lists every layer, in the order the shop's pages show them.
-var Layers = []Layer{LayerHTTP, LayerPage, LayerFragment, LayerQuery, LayerAggregate, LayerSession, LayerObject}
+func Layers() []Layer {
+	return []Layer{LayerHTTP, LayerPage, LayerFragment, LayerQuery, LayerAggregate, LayerSession, LayerObject}
+}
 
 // Outcome is what one cache operation found or did.
 type Outcome string

@@ -70,7 +70,7 @@ var (
 
 // DeletePattern deletes every key of s matching pattern, in batches, and
 // returns how many it deleted. It is an admin tool: the shop invalidates
-// with tags (see Alias.Invalidate), never by pattern.
+// with tags (see Tags.Invalidate), never by pattern.
 func DeletePattern(ctx context.Context, s Store, pattern string) (int, error) {
 	n := 0
 	var delErr error

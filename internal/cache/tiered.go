@@ -19,7 +19,7 @@ import (
 // loses the subscription, since it may have missed some). That is
 // asynchronous: for a moment after a Delete, another instance can still
 // hold the old value. The shop therefore never relies on Delete for
-// correctness. It invalidates with tags (Alias.Invalidate), whose
+// correctness. It invalidates with tags (Tags.Invalidate), whose
 // generation counters live only in Redis, are never cached in the memory
 // tier, and are checked on every read of a tagged entry: a value another
 // instance invalidated is a miss everywhere as soon as the invalidation

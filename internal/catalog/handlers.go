@@ -128,7 +128,7 @@ func parseList(c echo.Context, categorySlug string) (ListQuery, url.Values, erro
 	}
 	sort, ok := ParseSort(c.QueryParam("sort"))
 	if !ok {
-		return ListQuery{}, nil, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("sort must be one of %v", Sorts))
+		return ListQuery{}, nil, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("sort must be one of %v", listSorts))
 	}
 	if categorySlug == "" {
 		categorySlug = c.QueryParam("category")
@@ -182,7 +182,7 @@ func HandleList(s *Service, bestSellers BestSellers) echo.HandlerFunc {
 			keep.Set("category", q.CategorySlug)
 		}
 		page.Pager = params.Links(path, keep, "page", q.Page, list.HasNext)
-		page.Sorts = sortOptions(path, keep, Sorts, q.Sort)
+		page.Sorts = sortOptions(path, keep, listSorts, q.Sort)
 		return c.Render(http.StatusOK, pageList, page)
 	}
 }

@@ -46,15 +46,15 @@ func (s *Service) Featured(ctx context.Context) ([]Product, error) {
 	return productsFromDB(ps), nil
 }
 
-// Sorts lists the sort orders of product lists, the default first.
-var Sorts = []db.ProductSort{db.SortPopular, db.SortNewest, db.SortPriceAsc, db.SortPriceDesc}
+// listSorts lists the sort orders of product lists, the default first.
+var listSorts = []db.ProductSort{db.SortPopular, db.SortNewest, db.SortPriceAsc, db.SortPriceDesc}
 
 // ParseSort reads a sort parameter: empty means the default, popularity.
 func ParseSort(s string) (db.ProductSort, bool) {
 	if s == "" {
 		return db.SortPopular, true
 	}
-	for _, v := range Sorts {
+	for _, v := range listSorts {
 		if string(v) == s {
 			return v, true
 		}

@@ -16,8 +16,8 @@ import (
 // pageSearch is the template of the search page.
 const pageSearch = "search"
 
-// SearchSorts lists the orders of search results, the default first.
-var SearchSorts = append([]db.ProductSort{db.SortRelevance}, Sorts...)
+// searchSorts lists the orders of search results, the default first.
+var searchSorts = append([]db.ProductSort{db.SortRelevance}, listSorts...)
 
 // ParseSearchSort reads the sort parameter of a search: empty means
 // relevance.
@@ -109,29 +109,6 @@ func fallbackText(q SearchQuery) string {
 	return q.Plain
 }
 
-// SearchParams are the parameters of the search page and API, and
-// NormalizeSearchParams the page cache's form of them: the normalized
-// query, so that "Red  Shoes" and "red shoes" share an entry, and the
-// default sort and first page whether they are named or not.
-var (
-	SearchParams          = []string{"q", "page", "category", "sort"}
-	NormalizeSearchParams = map[string]func(string) string{
-		"q": func(q string) string { return ParseSearch(q).Text },
-		"page": func(p string) string {
-			if p == "1" {
-				return ""
-			}
-			return p
-		},
-		"sort": func(s string) string {
-			if s == string(db.SortRelevance) {
-				return ""
-			}
-			return s
-		},
-	}
-)
-
 // SearchPage is the data of the search page.
 type SearchPage struct {
 	// Query is the search as understood; its Text is what the page shows
@@ -182,7 +159,7 @@ func parseSearch(c echo.Context) (SearchRequest, url.Values, error) {
 	}
 	sort, ok := ParseSearchSort(c.QueryParam("sort"))
 	if !ok {
-		return SearchRequest{}, nil, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("sort must be one of %v", SearchSorts))
+		return SearchRequest{}, nil, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("sort must be one of %v", searchSorts))
 	}
 	slug := c.QueryParam("category")
 	if slug != "" && !validSlug(slug) {
@@ -225,7 +202,7 @@ func HandleSearch(s *Service) echo.HandlerFunc {
 		page := SearchPage{Query: r.Query, Category: list.Category, Products: list.Products, Similar: list.Similar,
 			Pager: params.Links(path, keep, "page", r.Page, list.HasNext), AsOf: list.AsOf, Staleness: SearchStaleness}
 		if !r.Query.Empty() {
-			page.Sorts = sortOptions(path, keep, SearchSorts, r.Sort)
+			page.Sorts = sortOptions(path, keep, searchSorts, r.Sort)
 		}
 		return c.Render(http.StatusOK, pageSearch, page)
 	}

@@ -14,6 +14,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// DefaultURL is the database of DATABASE_URL's default: the local
+// PostgreSQL's shop database, user postgres.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/shop?sslmode=disable"
+
 // Open connects a pool to the database at url and checks that it answers.
 // Every connection counts its statements into the request's Stats (see
 // WithStats), and into metrics when it is not nil. Pool settings come from

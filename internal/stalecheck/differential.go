@@ -203,11 +203,7 @@ func Differential(ctx context.Context, cfg DiffConfig) (DiffReport, error) {
 	start := time.Now()
 	d := &diff{
 		cfg: cfg, r: rand.New(rand.NewPCG(cfg.Seed, 13)),
-		client: &http.Client{
-			Timeout:       30 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			Transport:     &http.Transport{MaxIdleConnsPerHost: 16},
-		},
+		client:    newClient(),
 		report:    DiffReport{Writes: map[string]int{}, Refused: map[string]int{}, Phases: map[string]time.Duration{}},
 		stale:     map[string]Difference{},
 		instances: append(slices.Clone(cfg.Cached), cfg.Uncached),
@@ -241,6 +237,16 @@ func Differential(ctx context.Context, cfg DiffConfig) (DiffReport, error) {
 	}
 	d.report.Took = time.Since(start)
 	return d.report, nil
+}
+
+// newClient is the check's HTTP client: it does not follow redirects, a
+// redirect is an answer to compare.
+func newClient() *http.Client {
+	return &http.Client{
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{MaxIdleConnsPerHost: 16},
+	}
 }
 
 // login logs an account in on the cache-off instance and checks that its
@@ -390,26 +396,52 @@ func (d *diff) calibrate(ctx context.Context) error {
 // took.
 func (d *diff) heard(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
-	var last int64
-	// The change log holds committed changes only (the sequence also
-	// counts numbers that rolled back, which no listener hears of).
-	if err := d.cfg.DB.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM shop_change_log`).Scan(&last); err != nil {
-		return 0, fmt.Errorf("read the change log: %w", err)
+	last, err := lastChange(ctx, d.cfg.DB)
+	if err != nil {
+		return 0, err
 	}
 	deadline := start.Add(10 * changes.ExternalBound)
 	for i, l := range d.cfg.Listeners {
-		for wait := 200 * time.Microsecond; l.Processed() < last; wait = min(2*wait, 10*time.Millisecond) {
-			if time.Now().After(deadline) {
-				return 0, fmt.Errorf("the change listener of %s has processed change %d, not %d, after %s", d.cfg.Cached[i], l.Processed(), last, time.Since(start))
-			}
-			select {
-			case <-ctx.Done():
-				return 0, ctx.Err()
-			case <-time.After(wait):
-			}
+		processed := func(context.Context) (int64, error) { return l.Processed(), nil }
+		if err := waitProcessed(ctx, "the change listener of "+d.cfg.Cached[i], last, deadline, processed); err != nil {
+			return 0, err
 		}
 	}
 	return time.Since(start), nil
+}
+
+// lastChange is the number of the last change committed so far. The
+// change log holds committed changes only (the sequence also counts
+// numbers that rolled back, which no listener hears of).
+func lastChange(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	var last int64
+	if err := pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM shop_change_log`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("read the change log: %w", err)
+	}
+	return last, nil
+}
+
+// waitProcessed waits until processed (who's: for the error) says change
+// last has been processed, at most until deadline.
+func waitProcessed(ctx context.Context, who string, last int64, deadline time.Time, processed func(context.Context) (int64, error)) error {
+	start := time.Now()
+	for wait := 200 * time.Microsecond; ; wait = min(2*wait, 10*time.Millisecond) {
+		n, err := processed(ctx)
+		if err != nil {
+			return err
+		}
+		if n >= last {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s has processed change %d, not %d, after %s", who, n, last, time.Since(start).Round(time.Millisecond))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // warm fetches pages from every cache-on instance until each is served
@@ -453,8 +485,9 @@ func (d *diff) warmOn(ctx context.Context, base string, pages []page, mu *sync.M
 }
 
 // compare fetches pages from every instance and records each difference
-// of a cache-on instance from the cache-off one.
-func (d *diff) compare(ctx context.Context, w *change, pages []page) error {
+// of a cache-on instance from the cache-off one, as following write (its
+// description) of kind ("price/sql").
+func (d *diff) compare(ctx context.Context, write, kind string, pages []page) error {
 	var mu sync.Mutex
 	products := map[int64]current{} // as the database has them now, for the marked parts
 	lookup := func(id int64) (current, error) {
@@ -539,7 +572,7 @@ func (d *diff) compare(ctx context.Context, w *change, pages []page) error {
 			}
 		}
 		for j, cached := range got[:len(got)-1] {
-			diff := Difference{Write: w.String(), Kind: w.kind + "/" + w.channel, Page: p.String(), Instance: fmt.Sprintf("cache-on instance %d (%s)", j, d.instances[j])}
+			diff := Difference{Write: write, Kind: kind, Page: p.String(), Instance: fmt.Sprintf("cache-on instance %d (%s)", j, d.instances[j])}
 			what, a, b, parts, err := compareResponses(cached, uncached)
 			if err != nil {
 				return fmt.Errorf("%s from %s: %w", p, d.instances[j], err)
@@ -632,7 +665,7 @@ func (d *diff) step(ctx context.Context, n int) error {
 		return err
 	}
 	phase("plan")
-	err = d.compare(ctx, w, union(before, after))
+	err = d.compare(ctx, w.String(), key, union(before, after))
 	phase("compare")
 	return err
 }

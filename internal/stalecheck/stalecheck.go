@@ -17,7 +17,9 @@
 // write can touch are fetched from cache-on instances and from a cache-off
 // one on the same database, and must be the same, byte for byte, except
 // for the parts a template marks with data-staleness, which are checked
-// against their declared bound instead.
+// against their declared bound instead. Audit (audit.go) makes the same
+// comparison once, for the pages a load touched: the benchmark's check of
+// every field after its writes.
 package stalecheck
 
 import (

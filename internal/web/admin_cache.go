@@ -101,9 +101,11 @@ type ChartLine struct {
 	Last   float64
 }
 
-// RedisFields are the INFO fields the page shows.
-var RedisFields = []string{"redis_version", "used_memory_human", "used_memory_peak_human", "maxmemory_human", "maxmemory_policy",
-	"connected_clients", "total_commands_processed", "instantaneous_ops_per_sec", "keyspace_hits", "keyspace_misses", "evicted_keys", "expired_keys"}
+// RedisFields returns the INFO fields the page shows.
+func RedisFields() []string {
+	return []string{"redis_version", "used_memory_human", "used_memory_peak_human", "maxmemory_human", "maxmemory_policy",
+		"connected_clients", "total_commands_processed", "instantaneous_ops_per_sec", "keyspace_hits", "keyspace_misses", "evicted_keys", "expired_keys"}
+}
 
 var layerColors = map[cache.Layer]string{
 	cache.LayerHTTP: "#8a5a00", cache.LayerPage: "#1f5f5b", cache.LayerFragment: "#c8553d", cache.LayerQuery: "#3d6ec8",
@@ -171,7 +173,7 @@ func handleAdminCache(svc Services, job *warmJob) echo.HandlerFunc {
 			Store: caches.Config.Store, Trusted: caches.Tags.Trusted(), Breakers: caches.Breakers(),
 			Memory: nil, Warm: job.get(), Done: c.QueryParam("done"),
 		}
-		for _, l := range cache.Layers {
+		for _, l := range cache.Layers() {
 			a := caches.Default
 			if l == cache.LayerSession {
 				a = caches.Sessions
@@ -258,7 +260,7 @@ func chart(samples []cache.Sample) Chart {
 		return ch
 	}
 	ch.From, ch.To = samples[0].At, samples[len(samples)-1].At
-	for _, l := range cache.Layers {
+	for _, l := range cache.Layers() {
 		var b strings.Builder
 		line := ChartLine{Name: string(l), Color: layerColors[l]}
 		seen := false
@@ -360,7 +362,7 @@ func latencyChart(title string, samples []cache.Sample, of func(cache.Latency) (
 		d := time.Duration(math.Pow(10, e))
 		ch.Grid = append(ch.Grid, GridLine{Y: y(d), LabelY: max(y(d)-3, 10), Label: decadeText(d)})
 	}
-	for _, layer := range cache.Layers {
+	for _, layer := range cache.Layers() {
 		var p50, p99 strings.Builder
 		line := LatencyLine{Name: string(layer), Color: layerColors[layer]}
 		for i, s := range samples {
@@ -382,10 +384,10 @@ func latencyChart(title string, samples []cache.Sample, of func(cache.Latency) (
 }
 
 // latencyRows lists the layers' latency since the start, in the order
-// of cache.Layers.
+// of cache.Layers().
 func latencyRows(byLayer map[cache.Layer]cache.Latency) []LatencyRow {
 	var out []LatencyRow
-	for _, layer := range cache.Layers {
+	for _, layer := range cache.Layers() {
 		l, ok := byLayer[layer]
 		if !ok {
 			continue

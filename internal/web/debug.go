@@ -90,7 +90,7 @@ func addDebugPanel(c echo.Context, cfg Config, tpl *Templates, caches *cache.Cac
 		Page: cs.PageHeader(), Hits: hits, Misses: misses, Sets: sets, Ops: cs.Ops(), Statements: ds.Statements(),
 		SQL: ds.Queries(), Cache: cs.Took(), DB: ds.Duration(), Render: times.rendered(), Took: took,
 	}
-	for _, l := range cache.Layers {
+	for _, l := range cache.Layers() {
 		a := caches.Default
 		if l == cache.LayerSession {
 			a = caches.Sessions

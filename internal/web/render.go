@@ -70,8 +70,10 @@ type Templates struct {
 // changes. Page-cache keys, fragment keys and the deploy fingerprint of
 // the warm-up hold it, so a deploy that changes any of it never serves
 // what the old build rendered. Go builds are reproducible: the instances
-// of one deploy agree on it.
-var BuildVersion = sync.OnceValue(func() string {
+// of one deploy agree on it. It is worked out once.
+func BuildVersion() string { return buildVersionOnce() }
+
+var buildVersionOnce = sync.OnceValue(func() string {
 	exe, _ := os.Executable()
 	return buildVersion(assets.FS, exe)
 })
@@ -196,7 +198,7 @@ func (t *Templates) funcs() template.FuncMap {
 		"clock":       func(t time.Time) string { return t.UTC().Format("15:04 UTC") },
 		"ms":          func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) },
 		"kb":          func(n any) string { return fmt.Sprintf("%.1f", toFloat(n)/1024) },
-		"redisFields": func() []string { return RedisFields },
+		"redisFields": func() []string { return RedisFields() },
 		"datetime":    func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
 		// stars draws a rating, an int or an average, as five stars.
 		"stars": func(rating any) (string, error) {

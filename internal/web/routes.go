@@ -69,7 +69,7 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func
 	// catalog.CachedStore.Search).
 	searches := cache.NewAdmission(catalog.SearchAdmissionSize, catalog.SearchAdmissionWindow)
 	searchPage := cache.Page(caches.Default, cache.PageOptions{
-		Params: catalog.SearchParams, Normalize: catalog.NormalizeSearchParams, Admit: searches,
+		Params: catalog.SearchParams(), Normalize: catalog.NormalizeSearchParams(), Admit: searches,
 		Personal: loggedIn, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
 	})
 	bestSellers := func(ctx context.Context, categoryID int64) ([]int64, time.Time, error) {
@@ -87,9 +87,9 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func
 
 	// Public pages: every layer.
 	app.GET("/", handleHome(cat, st), publicHTTP, page())
-	app.GET("/products", catalog.HandleList(cat, bestSellers), publicHTTP, page("category", "page", "sort"))
-	app.GET("/categories/:slug", catalog.HandleList(cat, bestSellers), publicHTTP, page("page", "sort"))
-	app.GET("/products/:id", catalog.HandleProduct(cat), publicHTTP, page("reviews_page"))
+	app.GET("/products", catalog.HandleList(cat, bestSellers), publicHTTP, page(catalog.ListParams()...))
+	app.GET("/categories/:slug", catalog.HandleList(cat, bestSellers), publicHTTP, page(catalog.CategoryParams()...))
+	app.GET("/products/:id", catalog.HandleProduct(cat), publicHTTP, page(catalog.ProductParams()...))
 	app.GET("/search", catalog.HandleSearch(cat), publicHTTP, searchPage)
 
 	// Accounts: forms, never kept.
@@ -137,7 +137,7 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func
 	app.GET("/debug/pprof/*", profiling, operators)
 
 	// JSON API: the public reads are cached like pages.
-	app.GET("/api/products", catalog.HandleAPIList(cat), apiHTTP, page("category", "page", "sort"))
+	app.GET("/api/products", catalog.HandleAPIList(cat), apiHTTP, page(catalog.ListParams()...))
 	app.GET("/api/products/:id", catalog.HandleAPIProduct(cat), apiHTTP, page())
 	app.GET("/api/categories", catalog.HandleAPICategories(cat), apiHTTP, page())
 	app.GET("/api/search", catalog.HandleAPISearch(cat), apiHTTP, searchPage)
