@@ -185,9 +185,13 @@ func TestBrowserJourney(t *testing.T) {
 	if err != nil || strings.TrimSpace(badge) != "1" {
 		t.Errorf("the cart badge says %q (%v), want 1", badge, err)
 	}
+	// Each step that submits a form waits for what only the next page
+	// shows: the page it left has a <main> and an <h1> too, and the next
+	// step would read it, or navigate away while the form's request is on
+	// its way (which cancels it).
 	step("4-checkout",
 		chromedp.Click(`form[action="/checkout"] button`),
-		chromedp.WaitVisible(`h1`),
+		chromedp.WaitVisible(`h1 + p .status`),
 	)
 	location, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil || !strings.Contains(location, "/orders/") {
@@ -225,7 +229,7 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.Navigate(fmt.Sprintf("%s/admin/products/%d/edit", shop.url, product)),
 		chromedp.SetValue(`input[name="price"]`, newPrice),
 		chromedp.Click(`form.panel button`),
-		chromedp.WaitVisible(`main`),
+		chromedp.WaitVisible(`table.admin`), // the products' list, where a saved form goes
 	)
 	step("9-product-after", chromedp.Navigate(productURL), chromedp.WaitVisible(`.price.big`))
 	after, err := chromedp.Run(ctx, chromedp.Text(`.price.big`))
