@@ -109,6 +109,9 @@ func NewService(store Store, o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Timeouts.Idle <= 0 {
+		o.Timeouts.Idle = o.Sessions.TTL() // CACHE_SESSIONS_TTL
+	}
 	return &Service{
 		store: store, cost: o.BcryptCost, dummyHash: dummy, sessionTTL: o.Timeouts.withDefaults(),
 		sessions: o.Sessions, cache: o.Cache, changes: o.Changes, logger: o.Logger, now: time.Now,

@@ -18,7 +18,8 @@ import (
 
 // SessionTimeouts bound how long a login lasts.
 type SessionTimeouts struct {
-	// Idle ends a session nobody has used for this long (default 24 h).
+	// Idle ends a session nobody has used for this long (default: the
+	// sessions alias's TTL, CACHE_SESSIONS_TTL, 24 h unless set).
 	Idle time.Duration
 	// Absolute ends every session this long after login, used or not
 	// (default 7 days).
