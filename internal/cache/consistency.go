@@ -324,6 +324,17 @@ func (c *Consistency) count(s sample, v Verdict) {
 	now := c.now()
 	c.mu.Lock()
 	fam := c.familyLocked(s.key)
+	c.mu.Unlock()
+	// The metrics and the log first, the report last: a check the report
+	// shows is in the metrics and the log already.
+	c.metrics.consistencyChecked(s.alias.name, s.layer, fam, v)
+	if v == CheckMismatch {
+		c.logger.Warn("cache: consistency check: the value served differs from the database's",
+			"alias", s.alias.name, "layer", s.layer, "family", fam, "key", s.key,
+			"age", s.age.Round(time.Millisecond), "bound", s.bound)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.minute(now).n[v]++
 	k := familyKey{s.alias.name, s.layer, fam}
 	n := c.total[k]
@@ -334,13 +345,6 @@ func (c *Consistency) count(s sample, v Verdict) {
 	n[v]++
 	if v == CheckMismatch {
 		c.last = &Mismatch{At: now, Alias: s.alias.name, Layer: s.layer, Family: fam, Key: s.key, Age: s.age}
-	}
-	c.mu.Unlock()
-	c.metrics.consistencyChecked(s.alias.name, s.layer, fam, v)
-	if v == CheckMismatch {
-		c.logger.Warn("cache: consistency check: the value served differs from the database's",
-			"alias", s.alias.name, "layer", s.layer, "family", fam, "key", s.key,
-			"age", s.age.Round(time.Millisecond), "bound", s.bound)
 	}
 }
 
