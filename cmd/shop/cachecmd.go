@@ -131,7 +131,7 @@ func cacheStats(ctx context.Context, c *cache.Caches, w io.Writer) error {
 		fmt.Fprintf(w, "\nkeys: the %s store cannot be listed from another process\n", c.Config.Store)
 		return nil
 	}
-	rep, err := cache.AnalyzeKeys(ctx, c.Default.Store(), c.Config.Prefix+":*", 1000)
+	rep, err := c.AnalyzeKeys(ctx, "", 1000)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func cacheStats(ctx context.Context, c *cache.Caches, w io.Writer) error {
 }
 
 func cacheKeys(ctx context.Context, c *cache.Caches, pattern string, limit int, w io.Writer) error {
-	rep, err := cache.AnalyzeKeys(ctx, c.Default.Store(), pattern, limit)
+	rep, err := c.AnalyzeKeys(ctx, pattern, limit)
 	if errors.Is(err, cache.ErrUnsupported) {
 		return fmt.Errorf("the %s store cannot list its keys", c.Config.Store)
 	}
@@ -158,13 +158,9 @@ func cacheKeys(ctx context.Context, c *cache.Caches, pattern string, limit int, 
 		return err
 	}
 	// AnalyzeKeys keeps the ten largest; list them all here.
-	var keys []string
-	_ = c.Default.Store().Scan(ctx, pattern, func(batch []string) bool {
-		keys = append(keys, batch...)
-		return len(keys) < limit
-	})
-	if len(keys) > limit {
-		keys = keys[:limit]
+	keys, err := c.Keys(ctx, pattern, limit)
+	if err != nil {
+		return err
 	}
 	sort.Strings(keys)
 	for _, k := range keys {

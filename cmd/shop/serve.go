@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"example.com/shop/internal/changes"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/seed"
@@ -194,8 +195,8 @@ func warmOnStart(ctx context.Context, s *shop, cfg config, mode warmMode, logger
 	var mark string
 	if mode == warmAuto {
 		fp := deployFingerprint(s.caches.Config)
-		mark = s.caches.Config.Prefix + ":warmed:" + fp
-		first, err := s.caches.Default.Store().Add(ctx, mark, []byte("1"), 30*24*time.Hour)
+		mark = cache.Key("warmed", fp)
+		first, err := s.caches.Default.Claim(ctx, mark, 30*24*time.Hour)
 		if err != nil {
 			return warm.Summary{}, err
 		}
@@ -209,7 +210,7 @@ func warmOnStart(ctx context.Context, s *shop, cfg config, mode warmMode, logger
 	})
 	if mark != "" && (err != nil || sum.Errors > 0) {
 		// Not warm after all: the next instance to start tries again.
-		_ = s.caches.Default.Store().Delete(context.WithoutCancel(ctx), mark)
+		_ = s.caches.Default.Delete(context.WithoutCancel(ctx), mark)
 	}
 	s.services.Metrics.Warmed(sum, err)
 	logger.Info("warmed the caches", "pages", sum.Pages, "keys", sum.Keys, "bytes", sum.Bytes, "errors", sum.Errors, "took", sum.Took.Round(time.Millisecond))

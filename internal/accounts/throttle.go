@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
-
-	"example.com/shop/internal/cache"
 )
 
 // Login throttling. Failed logins are counted in the sessions store (never
@@ -82,27 +80,16 @@ func (s *Service) throttleKeys(email, address string) (pair, addr string, left t
 		fmt.Sprintf("login-failures:%s:%d", group, stamp), left
 }
 
-// peek returns the counter under key without creating it (0 when there is
-// none). Counter with a delta of 0 would store a zero for every key it is
-// asked about: that is how sprayed e-mails used to fill the store.
-func (s *Service) peek(ctx context.Context, key string) (int64, error) {
-	n, err := s.sessions.Store().Incr(ctx, s.sessions.Prefix()+key, 0)
-	if errors.Is(err, cache.ErrMiss) {
-		return 0, nil
-	}
-	return n, err
-}
-
 // checkThrottle returns a Throttled error when the address may not try
 // the account now, the address's own count first. It writes nothing. A
 // store that cannot say lets the login go on: the password is still
 // checked, and sessions need the same store anyway.
 func (s *Service) checkThrottle(ctx context.Context, email, address string) error {
 	pair, addr, left := s.throttleKeys(email, address)
-	if n, err := s.peek(ctx, addr); err == nil && n >= FailuresPerAddress {
+	if n, err := s.sessions.Peek(ctx, addr); err == nil && n >= FailuresPerAddress {
 		return Throttled{RetryAfter: left}
 	}
-	if n, err := s.peek(ctx, pair); err == nil && n >= FailuresPerAccountAddress {
+	if n, err := s.sessions.Peek(ctx, pair); err == nil && n >= FailuresPerAccountAddress {
 		return Throttled{RetryAfter: left}
 	}
 	return nil

@@ -121,9 +121,6 @@ func (a *Alias) Name() string { return a.name }
 // TTL returns the alias's default time to live.
 func (a *Alias) TTL() time.Duration { return a.ttl }
 
-// Store returns the alias's store.
-func (a *Alias) Store() Store { return a.store }
-
 // Tags returns the generations the alias's entries are checked against.
 func (a *Alias) Tags() *Tags { return a.tags }
 
@@ -580,6 +577,41 @@ func (a *Alias) Counter(ctx context.Context, key string, delta int64, ttl time.D
 		}
 	}
 	return 0, errors.New("cache: counter keeps disappearing")
+}
+
+// Peek returns the counter Counter keeps under key without creating it:
+// 0 when there is none. (Counter with a delta of 0 would store a zero for
+// every key it is asked about.)
+func (a *Alias) Peek(ctx context.Context, key string) (int64, error) {
+	if a.none {
+		return 0, nil
+	}
+	n, err := a.store.Incr(ctx, a.key(key), 0)
+	if errors.Is(err, ErrMiss) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// Claim marks key for ttl when nothing is there and reports whether it
+// did: so that one instance of many does a thing once (warm the caches of
+// a deploy). Delete gives the claim back. On the none store nothing is
+// claimed.
+func (a *Alias) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if a.none {
+		return false, nil
+	}
+	return a.store.Add(ctx, a.key(key), []byte("1"), ttl)
+}
+
+// Keys returns at most limit of the alias's keys (whole, prefix included)
+// matching a glob pattern after the prefix: an admin tool, never for
+// serving requests. memcached cannot list keys (ErrUnsupported).
+func (a *Alias) Keys(ctx context.Context, pattern string, limit int) ([]string, error) {
+	if a.none {
+		return nil, nil
+	}
+	return scanKeys(ctx, a.store, a.key(pattern), limit)
 }
 
 // Touch gives key a new TTL (the seed's cache.touch) and reports whether

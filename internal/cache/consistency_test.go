@@ -386,7 +386,7 @@ func TestConsistencySamplerFragments(t *testing.T) {
 	}
 
 	var keys []string
-	if err := a.Store().Scan(ctx, a.Prefix()+"frag:list:*", func(k []string) bool { keys = append(keys, k...); return true }); err != nil || len(keys) != 1 {
+	if err := cache.RawStore(a).Scan(ctx, a.Prefix()+"frag:list:*", func(k []string) bool { keys = append(keys, k...); return true }); err != nil || len(keys) != 1 {
 		t.Fatalf("the list's entry: %v, %v", keys, err)
 	}
 	key := strings.TrimPrefix(keys[0], a.Prefix())

@@ -15,5 +15,9 @@ func NewTagsAt(store Store, prefix string, now func() time.Time) *Tags {
 	return t
 }
 
+// RawStore returns the store behind an alias, for tests that write what
+// the alias never would.
+func RawStore(a *Alias) Store { return a.store }
+
 // GenerationTTL is how long a generation nobody uses is kept.
 const GenerationTTL = genTTL

@@ -202,20 +202,49 @@ func isNumber(s string) bool {
 
 func isHex(s string) bool { return strings.Trim(s, "0123456789abcdef") == "" }
 
-// AnalyzeKeys scans at most sample keys of s matching pattern, groups them
-// by pattern and finds the largest. Sizes come from MEMORY USAGE on Redis
-// and from the value's length elsewhere. memcached cannot list keys.
-func AnalyzeKeys(ctx context.Context, s Store, pattern string, sample int) (KeyReport, error) {
+// scanKeys returns at most limit keys of s matching pattern.
+func scanKeys(ctx context.Context, s Store, pattern string, limit int) ([]string, error) {
 	var keys []string
 	err := s.Scan(ctx, pattern, func(batch []string) bool {
 		keys = append(keys, batch...)
-		return len(keys) < sample
+		return len(keys) < limit
 	})
+	if len(keys) > limit {
+		keys = keys[:limit]
+	}
+	return keys, err
+}
+
+// Keys returns at most limit keys of the default alias's store matching a
+// glob pattern, every key of the shop's namespace when pattern is empty:
+// an admin tool, never for serving requests. memcached cannot list keys
+// (ErrUnsupported).
+func (c *Caches) Keys(ctx context.Context, pattern string, limit int) ([]string, error) {
+	return scanKeys(ctx, c.Default.store, c.pattern(pattern), limit)
+}
+
+// AnalyzeKeys analyzes at most sample keys of the default alias's store
+// matching a glob pattern (empty: the shop's namespace): it groups them by
+// pattern and finds the largest.
+func (c *Caches) AnalyzeKeys(ctx context.Context, pattern string, sample int) (KeyReport, error) {
+	return analyzeKeys(ctx, c.Default.store, c.pattern(pattern), sample)
+}
+
+// pattern returns a key pattern, or the one of the shop's namespace.
+func (c *Caches) pattern(p string) string {
+	if p == "" {
+		return c.Config.Prefix + ":*"
+	}
+	return p
+}
+
+// analyzeKeys scans at most sample keys of s matching pattern, groups them
+// by pattern and finds the largest. Sizes come from MEMORY USAGE on Redis
+// and from the value's length elsewhere. memcached cannot list keys.
+func analyzeKeys(ctx context.Context, s Store, pattern string, sample int) (KeyReport, error) {
+	keys, err := scanKeys(ctx, s, pattern, sample)
 	if err != nil {
 		return KeyReport{}, err
-	}
-	if len(keys) > sample {
-		keys = keys[:sample]
 	}
 	sizes := make([]int64, len(keys))
 	if r, ok := unwrap(s).(*Redis); ok {

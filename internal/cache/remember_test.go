@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -505,6 +506,26 @@ func TestLowLevelAPI(t *testing.T) {
 			if n, _ := a.Counter(ctx, "hits", 2, time.Minute); n != 3 {
 				t.Errorf("Counter = %d, want 3", n)
 			}
+			if n, err := a.Peek(ctx, "hits"); err != nil || n != 3 {
+				t.Errorf("Peek = %d, %v, want 3", n, err)
+			}
+			if n, err := a.Peek(ctx, "misses"); err != nil || n != 0 {
+				t.Errorf("Peek of no counter = %d, %v, want 0", n, err)
+			}
+			if first, err := a.Claim(ctx, "once", time.Minute); err != nil || !first {
+				t.Errorf("the first Claim = %v, %v, want true", first, err)
+			}
+			if again, err := a.Claim(ctx, "once", time.Minute); err != nil || again {
+				t.Errorf("a second Claim = %v, %v, want false", again, err)
+			}
+			keys, err := a.Keys(ctx, "*", 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// "misses" was only peeked at: Peek creates nothing.
+			if want := []string{a.Prefix() + "hits", a.Prefix() + "once"}; !containsAll(keys, want) || slices.Contains(keys, a.Prefix()+"misses") {
+				t.Errorf("Keys = %v, want %v among them and no misses", keys, want)
+			}
 			if ok, _ := a.Touch(ctx, "y", time.Hour); !ok {
 				t.Error("Touch of a present key reported absent")
 			}
@@ -519,11 +540,20 @@ func TestLowLevelAPI(t *testing.T) {
 	}
 }
 
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
 func TestCorruptEntryIsAMissAndDeleted(t *testing.T) {
 	t.Parallel()
 	a := newAlias(t, "redis")
 	ctx := context.Background()
-	if err := a.Store().Set(ctx, a.Prefix()+"bad", []byte("not an entry"), time.Minute); err != nil {
+	if err := cache.RawStore(a).Set(ctx, a.Prefix()+"bad", []byte("not an entry"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	c := &counter{}

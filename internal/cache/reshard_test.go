@@ -135,7 +135,7 @@ func TestMemcachedFailoverKeepsInvalidations(t *testing.T) {
 		}
 	}
 	genKey := writer.Config.Prefix + ":tag:product:42"
-	copies := cache.GenerationCopies(writer.Default.Store(), genKey)
+	copies := cache.GenerationCopies(cache.RawStore(writer.Default), genKey)
 	byAddr := map[string]*cachetest.Server{}
 	for _, s := range servers {
 		byAddr[s.Addr] = s
@@ -157,7 +157,7 @@ func TestMemcachedFailoverKeepsInvalidations(t *testing.T) {
 	home.Freeze()
 	waitUntil(t, "the writer takes the frozen server for down", func() bool {
 		cache.Remember(ctx, writer.Default, "p42", o, load)
-		return !cache.MemcachedServers(writer.Default.Store())[home.Addr]
+		return !cache.MemcachedServers(cache.RawStore(writer.Default))[home.Addr]
 	})
 	set("new")
 	if err := writer.Tags.Invalidate(ctx, "product:42"); err != nil {
@@ -176,7 +176,7 @@ func TestMemcachedFailoverKeepsInvalidations(t *testing.T) {
 	after := 0
 	waitUntil(t, "both instances use the thawed server again", func() bool {
 		serves("after the generation's first server thawed")
-		if cache.MemcachedServers(writer.Default.Store())[home.Addr] && cache.MemcachedServers(reader.Default.Store())[home.Addr] {
+		if cache.MemcachedServers(cache.RawStore(writer.Default))[home.Addr] && cache.MemcachedServers(cache.RawStore(reader.Default))[home.Addr] {
 			after++
 		}
 		return after >= 10
@@ -294,7 +294,7 @@ func TestMemcachedRestartedServerLosesNoInvalidation(t *testing.T) {
 		cache.Remember(ctx, c.Default, "p9", o, load)
 	}
 	genKey := writer.Config.Prefix + ":tag:product:9"
-	copies := cache.GenerationCopies(writer.Default.Store(), genKey)
+	copies := cache.GenerationCopies(cache.RawStore(writer.Default), genKey)
 	byAddr := map[string]*cachetest.Server{}
 	for _, s := range servers {
 		byAddr[s.Addr] = s

@@ -50,6 +50,7 @@ import (
 type Tags struct {
 	store  Store
 	prefix string
+	notes  string           // the prefix of Note's keys
 	now    func() time.Time // tells when a generation is due for a new TTL
 
 	mu        sync.Mutex
@@ -77,11 +78,21 @@ const (
 
 // NewTags returns the generations kept in store under prefix.
 func NewTags(store Store, prefix string) *Tags {
-	return &Tags{store: store, prefix: prefix + "tag:", now: time.Now, pending: map[string]bool{}, touched: map[string]time.Time{}}
+	return &Tags{store: store, prefix: prefix + "tag:", notes: prefix + "note:", now: time.Now, pending: map[string]bool{}, touched: map[string]time.Time{}}
 }
 
-// Store returns where the generations live.
-func (t *Tags) Store() Store { return t.store }
+// Note keeps value under name for ttl beside the generations, on the
+// store where they never move between servers: for what must stay true
+// together with them, such as the last database change the listener
+// applied.
+func (t *Tags) Note(ctx context.Context, name string, value []byte, ttl time.Duration) error {
+	return t.store.Set(ctx, t.notes+name, value, ttl)
+}
+
+// Noted returns what Note kept under name, or ErrMiss.
+func (t *Tags) Noted(ctx context.Context, name string) ([]byte, error) {
+	return t.store.Get(ctx, t.notes+name)
+}
 
 // Trusted reports whether every invalidation so far has gone through.
 // While it is false, aliases on these tags bypass the cache.

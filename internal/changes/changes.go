@@ -56,6 +56,16 @@ type Invalidator interface {
 	Invalidate(ctx context.Context, tags ...string) error
 }
 
+// Marks keeps a value by name beside the tag generations, where the
+// instances that share a cache share it: cache.Tags.
+type Marks interface {
+	Note(ctx context.Context, name string, value []byte, ttl time.Duration) error
+	Noted(ctx context.Context, name string) ([]byte, error)
+}
+
+// seenMark names the mark of the last change processed.
+const seenMark = "changes-seen"
+
 // Config is what a Listener listens to and invalidates.
 type Config struct {
 	// Pool is a pool on the database: the listener connects as it does
@@ -68,18 +78,14 @@ type Config struct {
 	// Everything invalidates every cached entry: for a change too large
 	// to be recorded row by row, or a gap in what the listener heard.
 	Everything func(ctx context.Context) error
-	// Marks is the store where the last processed change is kept, beside
-	// the tag generations (shared by the instances when they share a
-	// cache); Prefix the cache prefix.
-	Marks  cache.Store
-	Prefix string
+	// Marks keep the last change processed (cache.Tags).
+	Marks  Marks
 	Logger *slog.Logger
 }
 
 // Listener listens for row changes and applies their invalidations.
 type Listener struct {
 	cfg    Config
-	seen   string
 	logger *slog.Logger
 	id     string // tells this listener's barriers from other instances'
 
@@ -111,7 +117,7 @@ func NewListener(cfg Config) *Listener {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Listener{cfg: cfg, seen: cfg.Prefix + ":changes:seen", logger: logger, id: rand.Text()[:12],
+	return &Listener{cfg: cfg, logger: logger, id: rand.Text()[:12],
 		ready: make(chan struct{}), waiting: map[string]chan struct{}{}}
 }
 
@@ -316,7 +322,7 @@ func (l *Listener) sayWhyEverything(ctx context.Context, marked bool, at time.Ti
 	}
 	if inUse {
 		l.logger.Warn("the mark of the database changes processed is gone from a cache in use (evicted?): invalidating every cached entry",
-			"key", l.seen, "sequence", cur)
+			"sequence", cur)
 		return
 	}
 	l.logger.Debug("first start on this cache: no database changes to catch up", "sequence", cur)
@@ -326,7 +332,7 @@ func (l *Listener) sayWhyEverything(ctx context.Context, marked bool, at time.Ti
 // is false when there is no (readable) mark, err when the store did not
 // answer.
 func (l *Listener) lastMark(ctx context.Context) (seq int64, at time.Time, ok bool, err error) {
-	b, err := l.cfg.Marks.Get(ctx, l.seen)
+	b, err := l.cfg.Marks.Noted(ctx, seenMark)
 	if errors.Is(err, cache.ErrMiss) {
 		return -1, time.Time{}, false, nil
 	}
@@ -343,7 +349,7 @@ func (l *Listener) lastMark(ctx context.Context) (seq int64, at time.Time, ok bo
 }
 
 func (l *Listener) mark(ctx context.Context, seq int64) {
-	_ = l.cfg.Marks.Set(ctx, l.seen, []byte(fmt.Sprintf("%d@%d", seq, time.Now().Unix())), 30*24*time.Hour)
+	_ = l.cfg.Marks.Note(ctx, seenMark, []byte(fmt.Sprintf("%d@%d", seq, time.Now().Unix())), 30*24*time.Hour)
 	for {
 		// Notifications come in commit order, not number order: keep the
 		// highest.

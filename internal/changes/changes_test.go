@@ -96,11 +96,14 @@ func shopRules() changes.Rules {
 	return changes.NewRules(catalog.Rules(), orders.Rules(), stats.Rules(), accounts.Rules())
 }
 
+// newMarks returns marks of their own, which no other listener shares.
+func newMarks() changes.Marks { return cache.NewTags(cache.NewMemory(1<<20), "test:") }
+
 // start runs a listener until the test ends, or until stop is called.
-func start(t *testing.T, pool *pgxpool.Pool, rec *recorder, marks cache.Store) (l *changes.Listener, stop func()) {
+func start(t *testing.T, pool *pgxpool.Pool, rec *recorder, marks changes.Marks) (l *changes.Listener, stop func()) {
 	t.Helper()
 	l = changes.NewListener(changes.Config{Pool: pool, Rules: shopRules(), Tags: rec,
-		Everything: rec.flush, Marks: marks, Prefix: "test", Logger: testlog.New(t, slog.LevelInfo)})
+		Everything: rec.flush, Marks: marks, Logger: testlog.New(t, slog.LevelInfo)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
@@ -135,7 +138,7 @@ func TestRowChangesBecomeTags(t *testing.T) {
 	t.Parallel()
 	pool, _ := testdb.Seeded(t, 0.02)
 	rec := &recorder{}
-	l, _ := start(t, pool, rec, cache.NewMemory(1<<20))
+	l, _ := start(t, pool, rec, newMarks())
 	ctx := context.Background()
 	exec := func(sql string, args ...any) {
 		t.Helper()
@@ -215,7 +218,7 @@ func TestSyncWaitsForTheInvalidations(t *testing.T) {
 	t.Parallel()
 	pool, _ := testdb.Seeded(t, 0.02)
 	rec := &recorder{}
-	l, _ := start(t, pool, rec, cache.NewMemory(1<<20))
+	l, _ := start(t, pool, rec, newMarks())
 	for i := range 20 {
 		id := i%10 + 1
 		if _, err := pool.Exec(t.Context(), `UPDATE products SET price = price + 1 WHERE id = $1`, id); err != nil {
@@ -268,7 +271,7 @@ func TestShopWritesAreInvalidatedBeforeTheyReturn(t *testing.T) {
 func TestCatchUp(t *testing.T) {
 	t.Parallel()
 	pool, _ := testdb.Seeded(t, 0.02)
-	marks := cache.NewMemory(1 << 20)
+	marks := newMarks()
 	first := &recorder{}
 	a, _ := start(t, pool, first, marks)
 	first.waitFlush(t) // nothing was processed before
@@ -286,7 +289,7 @@ func TestCatchUp(t *testing.T) {
 	// Written while nobody with these marks listened: missed, so everything.
 	_, _ = pool.Exec(context.Background(), `UPDATE products SET price = price + 1 WHERE id = 2`)
 	third := &recorder{}
-	start(t, pool, third, cache.NewMemory(1<<20)) // marks of its own: it heard nothing
+	start(t, pool, third, newMarks()) // marks of its own: it heard nothing
 	third.waitFlush(t)
 }
 
@@ -296,7 +299,7 @@ func TestCatchUp(t *testing.T) {
 func TestCatchUpReplaysTheLog(t *testing.T) {
 	t.Parallel()
 	pool, _ := testdb.Seeded(t, 0.02)
-	marks := cache.NewMemory(1 << 20)
+	marks := newMarks()
 	first := &recorder{}
 	a, stop := start(t, pool, first, marks)
 	_, _ = pool.Exec(context.Background(), `UPDATE products SET price = price + 1 WHERE id = 1`)
@@ -339,7 +342,7 @@ func TestCatchUpLog(t *testing.T) {
 		logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		rec := &recorder{}
 		l := changes.NewListener(changes.Config{Pool: pool, Rules: shopRules(), Tags: rec,
-			Everything: rec.flush, Marks: caches.Tags.Store(), Prefix: prefix, Logger: logger})
+			Everything: rec.flush, Marks: cache.NewTags(caches.Memory, prefix), Logger: logger})
 		l.CacheInUse = caches.InUse
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -375,7 +378,7 @@ func TestCatchUpLog(t *testing.T) {
 	}
 
 	old := fmt.Sprintf("0@%d", time.Now().Add(-2*changes.LogRetention).Unix())
-	if err := caches.Tags.Store().Set(t.Context(), "old:changes:seen", []byte(old), time.Hour); err != nil {
+	if err := cache.NewTags(caches.Memory, "old").Note(t.Context(), "changes-seen", []byte(old), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if got := above(listen("old")); len(got) != 1 || !strings.Contains(got[0], "level=INFO") || !strings.Contains(got[0], "longer than the change log keeps") {

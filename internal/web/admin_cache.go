@@ -209,11 +209,8 @@ func handleAdminCache(svc Services, job *warmJob) echo.HandlerFunc {
 		}
 		page.Pattern = strings.TrimSpace(c.QueryParam("pattern"))
 		if c.QueryParam("analyze") == "1" && page.CanAnalyze {
-			if page.Pattern == "" {
-				page.Pattern = caches.Config.Prefix + ":*"
-			}
 			kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			rep, err := cache.AnalyzeKeys(kctx, caches.Default.Store(), page.Pattern, 1000)
+			rep, err := caches.AnalyzeKeys(kctx, page.Pattern, 1000)
 			cancel()
 			if err != nil {
 				page.KeysErr = err.Error()

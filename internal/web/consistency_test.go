@@ -38,9 +38,9 @@ func waitConsistency(t *testing.T, shop *testShop, what string, ok func(cache.Co
 func TestConsistencySamplerInShop(t *testing.T) {
 	t.Parallel()
 	// The page layer off, so that the pages' values are read, and hit,
-	// on every request.
+	// on every request; the memory store, into which the test writes.
 	shop := newTestShopWith(t, map[string]string{
-		"CACHE_CONSISTENCY_SAMPLE": "1", "CACHE_CONSISTENCY_RATE": "10000", "CACHE_LAYERS": "http,fragment,query,aggregate",
+		"CACHE_STORE": "memory", "CACHE_CONSISTENCY_SAMPLE": "1", "CACHE_CONSISTENCY_RATE": "10000", "CACHE_LAYERS": "http,fragment,query,aggregate",
 	})
 	anon := shop.client()
 	pages := anonPages(shop)
@@ -76,8 +76,8 @@ func TestConsistencySamplerInShop(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := cache.EntityKey("product", id)
-	a := shop.caches.Default
-	raw, err := a.Store().Get(ctx, a.Prefix()+key)
+	a, store := shop.caches.Default, shop.caches.Memory
+	raw, err := store.Get(ctx, a.Prefix()+key)
 	if err != nil {
 		t.Fatalf("the product's entry: %v", err)
 	}
@@ -85,7 +85,7 @@ func TestConsistencySamplerInShop(t *testing.T) {
 	if bytes.Equal(forged, raw) {
 		t.Fatalf("the product's name %q is not in its entry", name)
 	}
-	if err := a.Store().Set(ctx, a.Prefix()+key, forged, time.Minute); err != nil {
+	if err := store.Set(ctx, a.Prefix()+key, forged, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if res := anon.get(fmt.Sprintf("/api/products/%d", id)); !strings.Contains(res.body, "Forged lamp") {

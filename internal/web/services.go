@@ -30,8 +30,7 @@ func NewServices(pool *pgxpool.Pool, caches *cache.Caches, bcryptCost int, logge
 		Everything: func(ctx context.Context) error {
 			return errors.Join(caches.Default.Flush(ctx), caches.LongTerm.Flush(ctx))
 		},
-		Marks:  caches.Tags.Store(),
-		Prefix: caches.Config.Prefix,
+		Marks:  caches.Tags,
 		Logger: logger,
 	})
 	listener.CacheInUse = caches.InUse

@@ -23,7 +23,7 @@ func Listen(t testing.TB, pool *pgxpool.Pool, caches *cache.Caches, rules ...[]c
 		Everything: func(ctx context.Context) error {
 			return errors.Join(caches.Default.Flush(ctx), caches.LongTerm.Flush(ctx))
 		},
-		Marks: caches.Tags.Store(), Prefix: caches.Config.Prefix, Logger: testlog.New(t, slog.LevelWarn),
+		Marks: caches.Tags, Logger: testlog.New(t, slog.LevelWarn),
 	})
 	Run(t, l)
 	return l
