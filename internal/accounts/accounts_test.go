@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/testdb"
@@ -19,7 +20,13 @@ import (
 
 func newService(t *testing.T, timeouts SessionTimeouts) *Service {
 	t.Helper()
-	caches := cachetest.Caches(t, nil)
+	return newServiceOn(t, nil, timeouts)
+}
+
+// newServiceOn is newService on the caches of env (nil: the default).
+func newServiceOn(t *testing.T, env map[string]string, timeouts SessionTimeouts) *Service {
+	t.Helper()
+	caches := cachetest.Caches(t, env)
 	s, err := NewService(db.New(testdb.New(t)), Options{
 		BcryptCost: bcrypt.MinCost, Timeouts: timeouts, Sessions: caches.Sessions, Cache: caches.Default,
 	})
@@ -131,20 +138,74 @@ func TestSessions(t *testing.T) {
 	}
 }
 
+// loggedIn registers a customer and returns them and the token of a
+// session of theirs.
+func loggedIn(t *testing.T, s *Service) (User, string) {
+	t.Helper()
+	u, err := s.Register(t.Context(), Registration{Email: "a@example.com", Name: "Ann", Password: "correct horse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := s.StartSession(t.Context(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, token
+}
+
+// TestTouchAfterLogout: a request that read a session just before its
+// logout, and moves its idle deadline just after, does not bring it back,
+// on every store the sessions can live on.
+func TestTouchAfterLogout(t *testing.T) {
+	t.Parallel()
+	redis := cachetest.SharedRedisURL()
+	for _, store := range []string{"memory", "redis", "tiered"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			s := newServiceOn(t, map[string]string{"CACHE_STORE": store, "REDIS_URL": redis}, SessionTimeouts{Idle: time.Hour, Absolute: 24 * time.Hour})
+			ctx := context.Background()
+			_, token := loggedIn(t, s)
+			key := sessionKey(token)
+			read := func() (session, bool) {
+				t.Helper()
+				sess, ok, err := cache.Lookup[session](ctx, s.sessions, key, s.sessionOpts())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sess, ok
+			}
+			// A touch of a live session moves it on.
+			sess, ok := read()
+			if !ok {
+				t.Fatal("a new session is not in its store")
+			}
+			later := sess.Seen.Add(2 * touchEvery)
+			s.touch(ctx, key, sess, later)
+			if again, ok := read(); !ok || !again.Seen.Equal(later) {
+				t.Fatalf("after a touch the session was seen at %v (found: %v), want %v", again.Seen, ok, later)
+			}
+			// The same request's touch after a logout.
+			if err := s.EndSession(ctx, token); err != nil {
+				t.Fatal(err)
+			}
+			s.touch(ctx, key, sess, later.Add(2*touchEvery))
+			if _, ok := read(); ok {
+				t.Error("a touch after the logout brought the session back")
+			}
+			if _, err := s.SessionUser(ctx, token); !errors.Is(err, ErrNoSession) {
+				t.Errorf("after the logout and a late touch: %v, want ErrNoSession", err)
+			}
+		})
+	}
+}
+
 // TestIdleSessionsExpire: the idle timeout is the session's time to live
 // in its store, moved on as the session is used.
 func TestIdleSessionsExpire(t *testing.T) {
 	t.Parallel()
 	s := newService(t, SessionTimeouts{Idle: 2 * time.Second, Absolute: time.Hour})
 	ctx := context.Background()
-	u, err := s.Register(ctx, Registration{Email: "a@example.com", Name: "Ann", Password: "correct horse"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := s.StartSession(ctx, u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, token := loggedIn(t, s)
 	time.Sleep(3 * time.Second)
 	if _, err := s.SessionUser(ctx, token); !errors.Is(err, ErrNoSession) {
 		t.Errorf("a session idle past its timeout: %v", err)
@@ -207,14 +268,6 @@ func sessionOnPrivateRedis(t *testing.T) (*cachetest.Server, *Service, User, str
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	u, err := s.Register(ctx, Registration{Email: "a@example.com", Name: "Ann", Password: "correct horse"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := s.StartSession(ctx, u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, token := loggedIn(t, s)
 	return srv, s, u, token
 }

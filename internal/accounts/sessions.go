@@ -114,8 +114,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
 		return User{}, ErrNoSession
 	}
 	if now.Sub(sess.Seen) > touchEvery {
-		sess.Seen = now
-		_ = cache.Set(ctx, s.sessions, key, sess, s.sessionOpts()) // a failed touch only shortens the session
+		s.touch(ctx, key, sess, now)
 	}
 	u, err := s.User(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) {
@@ -123,6 +122,14 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
 		return User{}, ErrNoSession
 	}
 	return u, err
+}
+
+// touch moves the idle deadline of a session read at now. It replaces
+// the session, never sets it: a logout that deleted it since it was read
+// must not see it come back. A failed touch only shortens the session.
+func (s *Service) touch(ctx context.Context, key string, sess session, now time.Time) {
+	sess.Seen = now
+	_, _ = cache.Replace(ctx, s.sessions, key, sess, s.sessionOpts())
 }
 
 // EndSession logs a session out. Ending an unknown session is not an error.

@@ -427,6 +427,19 @@ func (a *Alias) Delete(ctx context.Context, keys ...string) error {
 // Add caches value under key only if nothing is there, and reports whether
 // it did (the seed's cache.add).
 func Add[T any](ctx context.Context, a *Alias, key string, value T, o Opts) (bool, error) {
+	return put(ctx, a, key, value, o, a.store.Add)
+}
+
+// Replace caches value under key only if a value is there, and reports
+// whether it did: an update that never brings back what a Delete removed
+// meanwhile (a session touched while it is logged out).
+func Replace[T any](ctx context.Context, a *Alias, key string, value T, o Opts) (bool, error) {
+	return put(ctx, a, key, value, o, a.store.Replace)
+}
+
+// put encodes value as Set does and hands it to a conditional write of
+// the store (Add or Replace).
+func put[T any](ctx context.Context, a *Alias, key string, value T, o Opts, write func(context.Context, string, []byte, time.Duration) (bool, error)) (bool, error) {
 	if a.none || !a.Enabled(a.layer(o)) {
 		return false, nil
 	}
@@ -439,7 +452,7 @@ func Add[T any](ctx context.Context, a *Alias, key string, value T, o Opts) (boo
 	if err != nil {
 		return false, err
 	}
-	return a.store.Add(ctx, a.key(key), b, storeTTL(fresh, o))
+	return write(ctx, a.key(key), b, storeTTL(fresh, o))
 }
 
 // GetMany returns the cached values of the keys that are there, fresh and

@@ -494,6 +494,13 @@ func (g *Generations) SetMany(ctx context.Context, items []Item) error {
 	return first
 }
 
+// Replace writes value to every copy of key it reaches that holds the
+// key, and reports whether a majority did.
+func (g *Generations) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	yes, err := g.everywhere(ctx, "replace", key, func(s Store) (bool, error) { return s.Replace(ctx, key, value, ttl) })
+	return yes >= g.quorum, err
+}
+
 // Delete removes keys from every copy it reaches, and fails unless a
 // majority of each key's copies answered. A copy that did not answer
 // keeps the key; held by a minority, it is a miss.

@@ -108,6 +108,10 @@ func (g *Guard) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	return guarded(g, ctx, func(ctx context.Context) (bool, error) { return g.store.Add(ctx, key, value, ttl) })
 }
 
+func (g *Guard) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	return guarded(g, ctx, func(ctx context.Context) (bool, error) { return g.store.Replace(ctx, key, value, ttl) })
+}
+
 func (g *Guard) Delete(ctx context.Context, keys ...string) error {
 	_, err := guarded(g, ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, g.store.Delete(ctx, keys...) })
 	return err

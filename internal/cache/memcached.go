@@ -204,6 +204,16 @@ func (m *Memcached) Add(_ context.Context, key string, value []byte, ttl time.Du
 	return err == nil, err
 }
 
+func (m *Memcached) Replace(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	err := m.do(func() error {
+		return m.client.Replace(&memcache.Item{Key: key, Value: value, Expiration: seconds(ttl)})
+	})
+	if errors.Is(err, memcache.ErrNotStored) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func (m *Memcached) Delete(_ context.Context, keys ...string) error {
 	for _, k := range keys {
 		if err := m.do(func() error { return m.client.Delete(k) }); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {

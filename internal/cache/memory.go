@@ -131,6 +131,13 @@ func (m *Memory) Add(_ context.Context, key string, value []byte, ttl time.Durat
 	return added, nil
 }
 
+func (m *Memory) Replace(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	_, found := m.c.ComputeIfPresent(key, func(memEntry) (memEntry, otter.ComputeOp) {
+		return m.newEntry(bytes.Clone(value), ttl), otter.WriteOp
+	})
+	return found, nil
+}
+
 func (m *Memory) Delete(_ context.Context, keys ...string) error {
 	for _, k := range keys {
 		m.c.Invalidate(k)

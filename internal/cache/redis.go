@@ -237,6 +237,14 @@ func (r *Redis) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	return err == nil, err
 }
 
+func (r *Redis) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	err := r.client.SetArgs(ctx, key, value, redis.SetArgs{Mode: "XX", TTL: ttlOrDefault(ttl)}).Err()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Delete uses UNLINK, which frees memory in the background. On a Cluster
 // the keys may live on different nodes, so each key is its own command in
 // one pipeline.

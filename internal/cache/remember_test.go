@@ -529,9 +529,18 @@ func TestLowLevelAPI(t *testing.T) {
 			if ok, _ := a.Touch(ctx, "y", time.Hour); !ok {
 				t.Error("Touch of a present key reported absent")
 			}
+			if ok, err := cache.Replace(ctx, a, "x", item{"lamp", 1300}, cache.Opts{Tags: []string{"t"}}); err != nil || !ok {
+				t.Errorf("Replace of a cached value = %v, %v", ok, err)
+			}
+			if v, ok := cache.Get[item](ctx, a, "x", cache.Opts{Tags: []string{"t"}}); !ok || v.Price != 1300 {
+				t.Errorf("after Replace Get = %+v, %v", v, ok)
+			}
 			_ = a.Delete(ctx, "x")
 			if _, ok := cache.Get[item](ctx, a, "x", cache.Opts{Tags: []string{"t"}}); ok {
 				t.Error("a deleted value came back")
+			}
+			if ok, _ := cache.Replace(ctx, a, "x", item{"lamp", 1400}, cache.Opts{Tags: []string{"t"}}); ok {
+				t.Error("Replace brought back a deleted value")
 			}
 			if n, err := a.DeletePattern(ctx, "*"); err != nil || n < 2 {
 				t.Errorf("DeletePattern = %d, %v", n, err)

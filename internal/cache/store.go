@@ -26,6 +26,9 @@ type Store interface {
 	SetMany(ctx context.Context, items []Item) error
 	// Add stores value only if key is absent, and reports whether it did.
 	Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	// Replace stores value only if key is present, and reports whether it
+	// did: an update that never brings back a key deleted meanwhile.
+	Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
 	// Delete removes keys; absent keys are not an error.
 	Delete(ctx context.Context, keys ...string) error
 	// DeleteIf removes key only while it still holds value, and reports

@@ -211,6 +211,26 @@ func TestStoreContract(t *testing.T) {
 				}
 			})
 
+			t.Run("replace", func(t *testing.T) {
+				if ok, err := s.Replace(ctx, k("replaced"), []byte("x"), time.Minute); err != nil || ok {
+					t.Fatalf("Replace of an absent key = %v, %v, want false", ok, err)
+				}
+				if _, err := s.Get(ctx, k("replaced")); !errors.Is(err, cache.ErrMiss) {
+					t.Fatalf("Replace of an absent key stored it: %v", err)
+				}
+				_ = s.Set(ctx, k("replaced"), []byte("old"), time.Minute)
+				if ok, err := s.Replace(ctx, k("replaced"), []byte("new"), time.Minute); err != nil || !ok {
+					t.Fatalf("Replace of a present key = %v, %v, want true", ok, err)
+				}
+				if got, err := s.Get(ctx, k("replaced")); err != nil || string(got) != "new" {
+					t.Errorf("after Replace: %q, %v, want new", got, err)
+				}
+				_ = s.Delete(ctx, k("replaced"))
+				if ok, _ := s.Replace(ctx, k("replaced"), []byte("again"), time.Minute); ok {
+					t.Error("Replace brought back a deleted key")
+				}
+			})
+
 			t.Run("expiry and touch", func(t *testing.T) {
 				_ = s.Set(ctx, k("short"), []byte("x"), time.Second)
 				_ = s.Set(ctx, k("touched"), []byte("x"), time.Second)

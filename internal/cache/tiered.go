@@ -152,6 +152,17 @@ func (t *Tiered) Add(ctx context.Context, key string, value []byte, ttl time.Dur
 	return t.l2.Add(ctx, key, value, ttl)
 }
 
+// Replace writes Redis first, like Set, and the memory tier only when
+// Redis replaced the key.
+func (t *Tiered) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	t.l1.c.Invalidate(key)
+	replaced, err := t.l2.Replace(ctx, key, value, ttl)
+	if err != nil || !replaced {
+		return false, err
+	}
+	return true, t.l1.Set(ctx, key, value, t.l1Until(ttl))
+}
+
 func (t *Tiered) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	t.l1.c.Invalidate(key)
 	return t.l2.Incr(ctx, key, delta)
