@@ -12,6 +12,7 @@ import (
 
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/cachetest"
+	"example.com/shop/internal/cache/fragment"
 	"example.com/shop/internal/testdb"
 	"example.com/shop/internal/testlog"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -351,10 +352,11 @@ func TestConsistencySamplerFragments(t *testing.T) {
 	ctx := context.Background()
 	tpl := template.Must(template.New("set").Parse(`{{define "card"}}{{with .Data}}<li>{{.Name}}</li>{{end}}{{end}}` +
 		`{{define "list"}}<ul>{{$.Frag.Each "card" .Data}}</ul>{{end}}`))
-	frags := cache.NewFragments(a, "build-1")
+	frags := fragment.New(a, "build-1")
 	frags.Prepare(tpl)
 	f := frags.For(ctx, tpl)
-	cards := []card{{1, "Lamp", 1}, {2, "Mug", 1}}
+	type card struct{ Name string }
+	cards := []card{{"Lamp"}, {"Mug"}}
 	list := func() template.HTML {
 		t.Helper()
 		html, err := f.Cache("list", cards)

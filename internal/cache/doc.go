@@ -133,4 +133,7 @@
 // tags.go (invalidation), alias.go (aliases and the low-level API),
 // remember.go (cache-aside), stats.go and metrics.go (seeing it), config.go
 // (from the environment).
+//
+// Beside it, importing it: internal/cache/fragment, the fragment cache of
+// html/template.
 package cache

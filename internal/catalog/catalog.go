@@ -88,7 +88,7 @@ type Category struct {
 // only filled by the reads that join the category.
 //
 // It has no CacheKey: its fragments are keyed by its content (see
-// cache.Fragments). updated_at would not do: it is the writing
+// fragment.Cache). updated_at would not do: it is the writing
 // transaction's start time, which two writes can share, and it does not
 // move when the joined category is renamed.
 type Product struct {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/cachetest"
+	"example.com/shop/internal/cache/fragment"
 	"example.com/shop/internal/catalog"
 )
 
@@ -21,7 +21,7 @@ func TestProductFragmentFollowsEveryWrite(t *testing.T) {
 	caches := cachetest.Caches(t, nil)
 	tpl := template.Must(template.New("set").Parse(
 		`{{define "card"}}{{with .Data}}{{.Name}} in {{.CategoryName}}: {{.Price}}{{end}}{{end}}`))
-	frags := cache.NewFragments(caches.Default, "build")
+	frags := fragment.New(caches.Default, "build")
 	frags.Prepare(tpl)
 	written := time.Date(2026, 11, 30, 12, 0, 0, 123_456_000, time.UTC)
 	first := catalog.Product{ID: 42, Name: "Desk lamp", CategoryName: "Lighting", Price: 1250, UpdatedAt: written}

@@ -228,8 +228,16 @@ func Differential(ctx context.Context, cfg DiffConfig) (DiffReport, error) {
 		if err := ctx.Err(); err != nil {
 			return d.report, err
 		}
+		seen := len(d.report.Differences)
 		if err := d.step(ctx, n); err != nil {
 			return d.report, err
+		}
+		// Each new difference in full as it is found: a long run that is
+		// stopped before its report keeps what it saw.
+		for _, diff := range d.report.Differences[seen:] {
+			if cfg.Logf != nil && diff.Since == "" {
+				cfg.Logf("write %d: %s", n, diff)
+			}
 		}
 		if cfg.Logf != nil && n%100 == 0 {
 			cfg.Logf("%d writes, %d differences so far", n, len(d.report.Differences))

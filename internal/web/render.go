@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/fragment"
 	"example.com/shop/internal/stats"
 	"example.com/shop/internal/viewer"
 	assets "example.com/shop/web"
@@ -38,13 +38,13 @@ var pages = []string{
 // (templates start with {{with .Page}}), who is looking, and the fragment
 // cache of this request ($.Frag). Viewer and CartCount are per-user: they
 // are used in the layout and in the per-user parts of pages, and can never
-// reach a cached fragment, whose templates get a cache.FragmentData.
+// reach a cached fragment, whose templates get a fragment.Data.
 type Layout struct {
 	Page      any
 	Viewer    viewer.Viewer
 	CartCount int
 	Path      string
-	Frag      *cache.Frag
+	Frag      *fragment.Frag
 }
 
 // CartCounter returns the number of items in a user's cart, for the header.
@@ -58,7 +58,7 @@ type Templates struct {
 	assets    map[string]string // "style.css" -> "/static/style.1a2b3c4d.css"
 	static    map[string][]byte // fingerprinted file name -> content
 	cartCount CartCounter
-	fragments *cache.Fragments
+	fragments *fragment.Cache
 	partials  *template.Template // the partials alone: the debug panel
 }
 
@@ -123,7 +123,7 @@ func fileDigest(path string) ([]byte, error) {
 // NewTemplates parses every page once, with the layout and the partials,
 // and fingerprints the static files. fragments caches the fragments the
 // templates ask for.
-func NewTemplates(cartCount CartCounter, fragments *cache.Fragments) (*Templates, error) {
+func NewTemplates(cartCount CartCounter, fragments *fragment.Cache) (*Templates, error) {
 	t := &Templates{pages: map[string]*template.Template{}, assets: map[string]string{}, static: map[string][]byte{},
 		cartCount: cartCount, fragments: fragments}
 	if err := t.loadStatic(); err != nil {
@@ -153,7 +153,7 @@ func NewTemplates(cartCount CartCounter, fragments *cache.Fragments) (*Templates
 		return nil, fmt.Errorf("template web/templates/pages/%s.html is not listed in pages", extra)
 	}
 	// The fragments are the partials: digest them before anything is
-	// executed (see cache.Fragments.Prepare).
+	// executed (see fragment.Cache.Prepare).
 	partials, err := template.New("partials").Funcs(t.funcs()).ParseFS(assets.FS, "templates/partials/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse partials: %w", err)

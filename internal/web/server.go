@@ -21,6 +21,7 @@ import (
 
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/fragment"
 	"example.com/shop/internal/catalog"
 	"example.com/shop/internal/changes"
 	"example.com/shop/internal/orders"
@@ -86,7 +87,7 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 	}
 	tpl, err := NewTemplates(func(c echo.Context, userID int64) (int, error) {
 		return svc.Orders.CartCount(c.Request().Context(), userID)
-	}, cache.NewFragments(svc.Caches.Default, BuildVersion()))
+	}, fragment.New(svc.Caches.Default, BuildVersion()))
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package cache_test
+package fragment_test
 
 import (
 	"context"
@@ -6,9 +6,22 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/fragment"
 )
+
+// newAlias returns an alias on a memory store of its own.
+func newAlias(t *testing.T, opts ...func(*cache.AliasOptions)) *cache.Alias {
+	t.Helper()
+	m := cache.NewMemory(32 << 20)
+	o := cache.AliasOptions{Name: "default", Prefix: "test:default", TTL: time.Minute, Store: m, Tags: cache.NewTags(m, "test:")}
+	for _, f := range opts {
+		f(&o)
+	}
+	return cache.NewAlias(o)
+}
 
 type card struct {
 	ID   int
@@ -32,11 +45,11 @@ func parse(t *testing.T, cardSource string, renders *atomic.Int64) *template.Tem
 
 func TestFragments(t *testing.T) {
 	t.Parallel()
-	a := newAlias(t, "memory")
+	a := newAlias(t)
 	ctx := context.Background()
 	var renders atomic.Int64
 	tpl := parse(t, `{{with .Data}}<li>{{.Name}}</li>{{end}}`, &renders)
-	frags := cache.NewFragments(a, "build-1")
+	frags := fragment.New(a, "build-1")
 	frags.Prepare(tpl)
 	f := frags.For(ctx, tpl)
 
@@ -88,20 +101,20 @@ func TestFragments(t *testing.T) {
 // never served for it.
 func TestFragmentDigest(t *testing.T) {
 	t.Parallel()
-	a := newAlias(t, "memory")
+	a := newAlias(t)
 	ctx := context.Background()
 	var renders atomic.Int64
 	old := parse(t, `{{with .Data}}<li>{{.Name}}</li>{{end}}`, &renders)
 	newer := parse(t, `{{with .Data}}<li class="new">{{.Name}}</li>{{end}}`, &renders)
 	c := []card{{1, "Lamp", 1}}
 
-	f1 := cache.NewFragments(a, "build-1")
+	f1 := fragment.New(a, "build-1")
 	f1.Prepare(old)
 	if _, err := f1.For(ctx, old).Each("card", c); err != nil {
 		t.Fatal(err)
 	}
 	// A new process (a deploy) with the changed template, on the same cache.
-	f2 := cache.NewFragments(a, "build-1")
+	f2 := fragment.New(a, "build-1")
 	f2.Prepare(newer)
 	html, err := f2.For(ctx, newer).Each("card", c)
 	if err != nil {
@@ -111,7 +124,7 @@ func TestFragmentDigest(t *testing.T) {
 		t.Errorf("the changed template served the old HTML: %q", html)
 	}
 	// The outer template's digest covers the templates it calls.
-	f3 := cache.NewFragments(a, "build-1")
+	f3 := fragment.New(a, "build-1")
 	f3.Prepare(newer)
 	list, _ := f3.For(ctx, newer).Cache("list", c)
 	if !strings.Contains(string(list), `class="new"`) {
@@ -124,7 +137,7 @@ func TestFragmentDigest(t *testing.T) {
 // old build's HTML.
 func TestFragmentBuild(t *testing.T) {
 	t.Parallel()
-	a := newAlias(t, "memory")
+	a := newAlias(t)
 	ctx := context.Background()
 	source := `{{define "card"}}{{with .Data}}<li>{{stars .Ver}}</li>{{end}}{{end}}`
 	stars := func(draw string) *template.Template {
@@ -138,7 +151,7 @@ func TestFragmentBuild(t *testing.T) {
 		{"build-2", "★", "<li>★★★</li>"}, // the same source, another stars
 	} {
 		tpl := stars(build.draw)
-		f := cache.NewFragments(a, build.name)
+		f := fragment.New(a, build.name)
 		f.Prepare(tpl)
 		for range 2 {
 			if html, err := f.For(ctx, tpl).Each("card", c); err != nil || string(html) != build.want {
@@ -150,10 +163,10 @@ func TestFragmentBuild(t *testing.T) {
 
 func TestFragmentsOff(t *testing.T) {
 	t.Parallel()
-	a := newAlias(t, "memory", func(o *cache.AliasOptions) { o.Disabled = []cache.Layer{cache.LayerFragment} })
+	a := newAlias(t, func(o *cache.AliasOptions) { o.Disabled = []cache.Layer{cache.LayerFragment} })
 	var renders atomic.Int64
 	tpl := parse(t, `{{with .Data}}<li>{{.Name}}</li>{{end}}`, &renders)
-	f := cache.NewFragments(a, "build-1").For(context.Background(), tpl)
+	f := fragment.New(a, "build-1").For(context.Background(), tpl)
 	for range 3 {
 		if html, err := f.Each("card", []card{{1, "Lamp", 1}}); err != nil || string(html) != "<li>Lamp</li>" {
 			t.Fatalf("%q, %v", html, err)

@@ -1,4 +1,7 @@
-package cache
+// Package fragment caches pieces of rendered HTML (the seed's {% cache %}
+// and cache_include, and Rails' Russian-doll and collection caching), for
+// html/template, in an alias of the core cache (internal/cache).
+package fragment
 
 import (
 	"bytes"
@@ -12,14 +15,15 @@ import (
 	"strings"
 	"sync"
 	"text/template/parse"
+
+	"example.com/shop/internal/cache"
 )
 
-// Fragments caches pieces of rendered HTML (the seed's {% cache %} and
-// cache_include, and Rails' Russian-doll and collection caching), for
-// html/template. A fragment is a named template; its key is made of:
+// Cache caches the fragments of a set of templates. A fragment is a named
+// template; its key is made of:
 //
 //   - its name;
-//   - the build (see NewFragments), so that changed template functions or
+//   - the build (see New), so that changed template functions or
 //     data methods never serve the old build's HTML;
 //   - a digest of its source and of every template it calls, so a changed
 //     template never serves old HTML;
@@ -32,26 +36,26 @@ import (
 // fragment shows does, which a timestamp does not promise (two writes in
 // one microsecond, or a joined row that changed): the catalog's data has
 // none and is keyed by its content. Its data has no way to reach the viewer (the
-// template gets a FragmentData, which has none of the page's per-user
+// template gets a Data, which has none of the page's per-user
 // fields), so nothing per-user can end up in a shared fragment.
-type Fragments struct {
-	alias   *Alias
+type Cache struct {
+	alias   *cache.Alias
 	build   string
 	digests sync.Map // template name -> digest
 }
 
-// NewFragments returns fragment caching in alias for the templates of one
+// New returns fragment caching in alias for the templates of one
 // build. build names what a template's source does not show: the code of
 // its functions (stars, plural), of the methods its data has, and the
 // static files (the shop gives web.BuildVersion). A deploy that changes
 // any of them is a new build, whose fragments share no key with the old
 // one's.
-func NewFragments(a *Alias, build string) *Fragments { return &Fragments{alias: a, build: build} }
+func New(a *cache.Alias, build string) *Cache { return &Cache{alias: a, build: build} }
 
 // Prepare computes the digest of every template of tpl. Call it before tpl
 // is first executed: html/template rewrites its trees when it escapes
 // them, and every process must compute the same digests.
-func (f *Fragments) Prepare(tpl *template.Template) {
+func (f *Cache) Prepare(tpl *template.Template) {
 	for _, t := range tpl.Templates() {
 		f.digest(tpl, t.Name())
 	}
@@ -64,9 +68,9 @@ type Keyer interface {
 	CacheKey() string
 }
 
-// FragmentData is what a fragment template executes with: its Data, and
+// Data is what a fragment template executes with: its Data, and
 // Frag to cache the fragments nested in it.
-type FragmentData struct {
+type Data struct {
 	Data any
 	Frag *Frag
 }
@@ -76,12 +80,12 @@ type FragmentData struct {
 // {{$.Frag.Each "product_card" .Products}}.
 type Frag struct {
 	ctx context.Context
-	f   *Fragments
+	f   *Cache
 	tpl *template.Template
 }
 
 // For returns the fragment cache of a request rendering with tpl.
-func (f *Fragments) For(ctx context.Context, tpl *template.Template) *Frag {
+func (f *Cache) For(ctx context.Context, tpl *template.Template) *Frag {
 	return &Frag{ctx: ctx, f: f, tpl: tpl}
 }
 
@@ -92,7 +96,7 @@ func (fr *Frag) on(ctx context.Context) *Frag { return &Frag{ctx: ctx, f: fr.f, 
 
 func (fr *Frag) render(name string, data any) (string, error) {
 	var b bytes.Buffer
-	if err := fr.tpl.ExecuteTemplate(&b, name, FragmentData{Data: data, Frag: fr}); err != nil {
+	if err := fr.tpl.ExecuteTemplate(&b, name, Data{Data: data, Frag: fr}); err != nil {
 		return "", err
 	}
 	return b.String(), nil
@@ -103,7 +107,7 @@ func (fr *Frag) key(name string, data any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return Key("frag", name, fr.f.build, fr.f.digest(fr.tpl, name), v), nil
+	return cache.Key("frag", name, fr.f.build, fr.f.digest(fr.tpl, name), v), nil
 }
 
 // Cache returns the HTML of template name executed with data, from the
@@ -111,7 +115,7 @@ func (fr *Frag) key(name string, data any) (string, error) {
 // position of an element's content, which is where it may be used.
 func (fr *Frag) Cache(name string, data any) (template.HTML, error) {
 	a := fr.f.alias
-	if !a.Enabled(LayerFragment) {
+	if !a.Enabled(cache.LayerFragment) {
 		s, err := fr.render(name, data)
 		return template.HTML(s), err
 	}
@@ -119,7 +123,7 @@ func (fr *Frag) Cache(name string, data any) (template.HTML, error) {
 	if err != nil {
 		return "", err
 	}
-	s, err := Remember(fr.ctx, a, key, Opts{Layer: LayerFragment, Codec: Msgpack},
+	s, err := cache.Remember(fr.ctx, a, key, cache.Opts{Layer: cache.LayerFragment, Codec: cache.Msgpack},
 		func(ctx context.Context) (string, error) { return fr.on(ctx).render(name, data) })
 	return template.HTML(s), err
 }
@@ -135,7 +139,7 @@ func (fr *Frag) Each(name string, items any) (template.HTML, error) {
 	n := rv.Len()
 	a := fr.f.alias
 	var out strings.Builder
-	if !a.Enabled(LayerFragment) {
+	if !a.Enabled(cache.LayerFragment) {
 		for i := range n {
 			s, err := fr.render(name, rv.Index(i).Interface())
 			if err != nil {
@@ -157,7 +161,7 @@ func (fr *Frag) Each(name string, items any) (template.HTML, error) {
 	for i := range idx {
 		idx[i] = i
 	}
-	html, err := RememberMany(fr.ctx, a, idx, ManyOpts[int]{Opts: Opts{Layer: LayerFragment, Codec: Msgpack}, Key: func(i int) string { return keys[i] }},
+	html, err := cache.RememberMany(fr.ctx, a, idx, cache.ManyOpts[int]{Opts: cache.Opts{Layer: cache.LayerFragment, Codec: cache.Msgpack}, Key: func(i int) string { return keys[i] }},
 		func(ctx context.Context, missing []int) (map[int]string, error) {
 			got := make(map[int]string, len(missing))
 			for _, i := range missing {
@@ -183,7 +187,7 @@ func version(data any) (string, error) {
 	if k, ok := data.(Keyer); ok {
 		return k.CacheKey(), nil
 	}
-	b, err := Msgpack.Marshal(data)
+	b, err := cache.Msgpack.Marshal(data)
 	if err != nil {
 		return "", fmt.Errorf("fragment data: %w", err)
 	}
@@ -195,7 +199,7 @@ func version(data any) (string, error) {
 // it calls, with {{template}} or through Frag.Cache and Frag.Each: Rails'
 // template digests. Templates do not change while the process runs, so it
 // is computed once per name.
-func (f *Fragments) digest(tpl *template.Template, name string) string {
+func (f *Cache) digest(tpl *template.Template, name string) string {
 	if d, ok := f.digests.Load(name); ok {
 		return d.(string)
 	}
