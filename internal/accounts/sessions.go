@@ -191,7 +191,7 @@ func (s *Service) LoadViewer(secureCookies bool) echo.MiddlewareFunc {
 
 // ReloadViewer reads the logged-in viewer's account again and puts it in
 // the request: a per-user page does so inside its tracking of what it
-// reads (cache.PageOptions.Reload), so that a page rendered while the user
+// reads (httpcache.PageOptions.Reload), so that a page rendered while the user
 // was renamed is stored with the generation of the name it shows.
 func (s *Service) ReloadViewer(c echo.Context) error {
 	req := c.Request()

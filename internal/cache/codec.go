@@ -32,34 +32,34 @@ func (msgpackCodec) ID() byte                        { return 2 }
 func (msgpackCodec) Marshal(v any) ([]byte, error)   { return msgpack.Marshal(v) }
 func (msgpackCodec) Unmarshal(b []byte, v any) error { return msgpack.Unmarshal(b, v) }
 
-// pageCodec is the page cache's own layout (see encodePage): a response
-// is read on every hit, so its body is a slice of the entry, not a copy.
-type pageCodec struct{}
+// rawCodec keeps the bytes of a layer that encodes its values itself
+// (WriteBytes: the page cache). They are read on every hit, so a hit
+// returns a slice of the entry, not a copy.
+type rawCodec struct{}
 
-func (pageCodec) ID() byte { return 3 }
-func (pageCodec) Marshal(v any) ([]byte, error) {
-	p, ok := v.(page)
+func (rawCodec) ID() byte { return 3 }
+func (rawCodec) Marshal(v any) ([]byte, error) {
+	b, ok := v.([]byte)
 	if !ok {
-		return nil, fmt.Errorf("cache: the page codec encodes pages, not %T", v)
+		return nil, fmt.Errorf("cache: the raw codec encodes bytes, not %T", v)
 	}
-	return encodePage(p), nil
+	return b, nil
 }
-func (pageCodec) Unmarshal(b []byte, v any) error {
-	p, ok := v.(*page)
+func (rawCodec) Unmarshal(b []byte, v any) error {
+	p, ok := v.(*[]byte)
 	if !ok {
-		return fmt.Errorf("cache: the page codec decodes pages, not %T", v)
+		return fmt.Errorf("cache: the raw codec decodes into bytes, not %T", v)
 	}
-	var err error
-	*p, err = decodePage(b)
-	return err
+	*p = b
+	return nil
 }
 
 // The codecs. JSON is the default: readable in redis-cli, and what the
 // seed uses. MessagePack is smaller and keeps []byte as bytes.
 var (
-	JSON    Codec = jsonCodec{}
-	Msgpack Codec = msgpackCodec{}
-	pages   Codec = pageCodec{}
+	JSON     Codec = jsonCodec{}
+	Msgpack  Codec = msgpackCodec{}
+	rawBytes Codec = rawCodec{}
 )
 
 func codecByID(id byte) (Codec, bool) {
@@ -69,7 +69,7 @@ func codecByID(id byte) (Codec, bool) {
 	case 2:
 		return Msgpack, true
 	case 3:
-		return pages, true
+		return rawBytes, true
 	}
 	return nil, false
 }

@@ -91,29 +91,6 @@ func TestRefreshEarly(t *testing.T) {
 	}
 }
 
-func TestPageRoundTrip(t *testing.T) {
-	in := page{Status: 200, ContentType: "text/html; charset=UTF-8", ETag: `"abc"`, Body: []byte("<p>a page</p>")}
-	b, err := pages.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out page
-	if err := pages.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	if out.Status != in.Status || out.ContentType != in.ContentType || out.ETag != in.ETag || !bytes.Equal(out.Body, in.Body) {
-		t.Errorf("round trip gave %+v, want %+v", out, in)
-	}
-	for _, bad := range [][]byte{nil, {0, 200}, {0, 200, 9, 'x'}, {0, 200, 0, 5, 'x'}} {
-		if _, err := decodePage(bad); err == nil {
-			t.Errorf("decodePage(%v) accepted a corrupt page", bad)
-		}
-	}
-	if _, err := pages.Marshal("not a page"); err == nil {
-		t.Error("the page codec encoded a string")
-	}
-}
-
 // A load shorter than a millisecond is kept as one, so that its entry is
 // still refreshed early.
 func TestEntryKeepsShortLoads(t *testing.T) {

@@ -126,14 +126,28 @@
 //
 // # Reading the code
 //
-// store.go (the Store interface), memory.go, redis.go, tiered.go,
-// memcached.go, none.go (the stores), generations.go (memcached's tag
-// generations on a majority of its servers), guard.go (timeouts and the circuit
-// breaker), codec.go (the stored format), keys.go (the key builder),
-// tags.go (invalidation), alias.go (aliases and the low-level API),
-// remember.go (cache-aside), stats.go and metrics.go (seeing it), config.go
-// (from the environment).
+// One job per file, in the order a reader meets them:
+//   - store.go: the Store interface every store implements.
+//   - memory.go, redis.go, tiered.go, memcached.go, none.go: the stores.
+//   - generations.go: memcached's tag generations, on a majority of its servers.
+//   - guard.go: the deadline and circuit breaker around a networked store.
+//   - codec.go: the stored format of an entry, and the codecs of its value.
+//   - keys.go: the key builder; nobody else builds a key.
+//   - tags.go: tags and their generations: invalidation.
+//   - alias.go: aliases and the low-level API (Get, Set, Add, Delete, counters).
+//   - remember.go: Remember and RememberMany, cache-aside with stampede protection.
+//   - bytes.go: entries of layers that encode their values themselves (pages).
+//   - admission.go: admission of keys from an unbounded space (search).
+//   - declared.go: the staleness a value declares, and its bound.
+//   - inuse.go: whether an entry could still be served (the admin's key list).
+//   - stats.go: a request's cache operations, for its headers and debug panel.
+//   - metrics.go, latency.go: the process's figures, for Prometheus and the admin.
+//   - consistency.go: the consistency sampler, hits re-checked against the database.
+//   - monitor.go: the admin's history of hit rates, Redis facts and key analysis.
+//   - redislog.go: the go-redis client library's log, at the shop's levels.
+//   - config.go: the three aliases of the shop, from the environment.
 //
-// Beside it, importing it: internal/cache/fragment, the fragment cache of
-// html/template.
+// Beside it, importing it: internal/cache/httpcache, the Echo middleware of
+// the HTTP layer and the page cache; internal/cache/fragment, the fragment
+// cache of html/template.
 package cache

@@ -71,6 +71,16 @@ func (m *Metrics) op(alias string, layer Layer, o Outcome) {
 	}
 }
 
+// Revalidated counts a conditional request of the HTTP layer: answered
+// 304 (a hit) or with the whole response (a miss).
+func (m *Metrics) Revalidated(hit bool) {
+	o := Miss
+	if hit {
+		o = Hit
+	}
+	m.op("http", LayerHTTP, o)
+}
+
 func (m *Metrics) call(alias, op string, took time.Duration) {
 	if m != nil {
 		m.latency.WithLabelValues(alias, op).Observe(took.Seconds())

@@ -13,6 +13,7 @@ import (
 
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/cachetest"
+	"example.com/shop/internal/cache/httpcache"
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 )
@@ -225,7 +226,7 @@ func TestMemcachedOneServerDownKeepsCaching(t *testing.T) {
 					return err
 				}
 				return ec.HTML(http.StatusOK, v)
-			}, cache.Page(c.Default, cache.PageOptions{Personal: func(echo.Context) bool { return false }}))
+			}, httpcache.Page(c.Default, httpcache.PageOptions{Personal: func(echo.Context) bool { return false }}))
 			get := func(id int) string {
 				rec := httptest.NewRecorder()
 				e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, fmt.Sprintf("/products/%d", id), nil))

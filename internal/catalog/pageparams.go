@@ -3,7 +3,7 @@ package catalog
 import "example.com/shop/internal/db"
 
 // This file holds the query parameters each page of the catalog reads,
-// for the page cache's key (cache.PageOptions.Params): a parameter a
+// for the page cache's key (httpcache.PageOptions.Params): a parameter a
 // handler reads and the key leaves out would serve one parameter's page
 // for another's (TestPagesReadTheParametersTheirKeyDeclares). They are
 // functions, so that no caller can change them.

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/httpcache"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/warm"
 	"github.com/labstack/echo/v4"
@@ -53,7 +54,7 @@ func figures(cfg Config, tpl *Templates, caches *cache.Caches, metrics *Metrics)
 				c.Request().Header.Del("If-None-Match")
 			}
 			c.SetRequest(c.Request().WithContext(ctx))
-			rec, flush := cache.Capture(c)
+			rec, flush := httpcache.Capture(c)
 			err := next(c)
 			if err != nil {
 				c.Error(err) // written into the held response, like any other

@@ -11,6 +11,7 @@ import (
 
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/httpcache"
 	"example.com/shop/internal/catalog"
 	"example.com/shop/internal/orders"
 	"example.com/shop/internal/stats"
@@ -38,25 +39,25 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func
 	if svc.Metrics != nil {
 		cacheMetrics = svc.Metrics.Cache
 	}
-	shared := cache.HTTPPolicy{
+	shared := httpcache.Policy{
 		SMaxAge: cfg.SharedMaxAge, StaleWhileRevalidate: cfg.SharedMaxAge / 2, StaleIfError: 24 * time.Hour, Metrics: cacheMetrics,
 	}
 	publicPolicy := shared
 	publicPolicy.Vary, publicPolicy.Personal = []string{"Cookie"}, loggedIn
-	publicHTTP := cache.HTTP(httpOn, publicPolicy)
-	apiHTTP := cache.HTTP(httpOn, shared)
-	privateHTTP := cache.HTTP(httpOn, cache.HTTPPolicy{Personal: func(echo.Context) bool { return true }})
+	publicHTTP := httpcache.HTTP(httpOn, publicPolicy)
+	apiHTTP := httpcache.HTTP(httpOn, shared)
+	privateHTTP := httpcache.HTTP(httpOn, httpcache.Policy{Personal: func(echo.Context) bool { return true }})
 
 	// The page cache: anonymous GETs, keyed by the parameters each route
 	// declares (others are ignored).
 	page := func(params ...string) echo.MiddlewareFunc {
-		return cache.Page(caches.Default, cache.PageOptions{
+		return httpcache.Page(caches.Default, httpcache.PageOptions{
 			Params: params, Personal: loggedIn, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
 		})
 	}
 	// The per-user page cache (the seed's cache_per_user): the dashboard,
 	// keyed by user, depending on the user's own tags, sent private.
-	perUserPage := cache.Page(caches.Default, cache.PageOptions{
+	perUserPage := httpcache.Page(caches.Default, httpcache.PageOptions{
 		Version: BuildVersion(),
 		PerUser: func(c echo.Context) (int64, []string, bool) {
 			v := viewer.From(c.Request().Context())
@@ -68,7 +69,7 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func
 	// queries that recur (the query cache does the same, see
 	// catalog.CachedStore.Search).
 	searches := cache.NewAdmission(catalog.SearchAdmissionSize, catalog.SearchAdmissionWindow)
-	searchPage := cache.Page(caches.Default, cache.PageOptions{
+	searchPage := httpcache.Page(caches.Default, httpcache.PageOptions{
 		Params: catalog.SearchParams(), Normalize: catalog.NormalizeSearchParams(), Admit: searches,
 		Personal: loggedIn, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
 	})

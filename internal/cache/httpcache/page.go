@@ -1,15 +1,14 @@
-package cache
+package httpcache
 
 import (
-	"context"
 	"encoding/binary"
-	"errors"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"github.com/labstack/echo/v4"
 )
 
@@ -50,8 +49,8 @@ type PageOptions struct {
 	// normalized value means, since every variant is served the same page.
 	Normalize map[string]func(string) string
 	// Admit, when set, stores a page only once it admits the key: for
-	// routes whose parameters are free text (see Admission).
-	Admit *Admission
+	// routes whose parameters are free text (see cache.Admission).
+	Admit *cache.Admission
 	// Version names what the pages are made of (templates, code): it is
 	// part of every key, so that after a deploy that changes how a page
 	// looks, no instance replays one the old build rendered, even from a
@@ -85,17 +84,17 @@ type pageFlights struct {
 // Page caches whole responses of a route (the seed's cache_page): GET
 // requests of anonymous visitors that answered 200 without setting a
 // cookie, replayed with this request's figures and X-Cache: HIT. An entry
-// depends on every tag the handler's cached reads depended on (see Track),
+// depends on every tag the handler's cached reads depended on (see cache.Track),
 // so a write that invalidates any of them makes the page a miss at once.
 // X-Cache says HIT, MISS, STALE or BYPASS.
-func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
+func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 	flights := &pageFlights{m: map[string]chan struct{}{}}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			ctx := req.Context()
-			stats := StatsFrom(ctx)
-			if !a.Enabled(LayerPage) || req.Method != http.MethodGet || a.skip(ctx) {
+			stats := cache.StatsFrom(ctx)
+			if !a.Enabled(cache.LayerPage) || req.Method != http.MethodGet {
 				return next(c)
 			}
 			var key string
@@ -106,24 +105,25 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 				if !ok {
 					return next(c)
 				}
-				key, userTags = UserKey(uid, append([]any{"page"}, pageKey(c, o)...)...), tags
+				key, userTags = cache.UserKey(uid, append([]any{"page"}, pageKey(c, o)...)...), tags
 			case o.Personal == nil || o.Personal(c):
 				return next(c) // a shared page cache must be told who is personal
 			default:
-				key = Key(append([]any{"page"}, pageKey(c, o)...)...)
+				key = cache.Key(append([]any{"page"}, pageKey(c, o)...)...)
 			}
-			full := a.key(key)
 			start := time.Now()
 
-			p, state, err := lookupPage(ctx, a, full)
+			p, state, err := lookup(c, a, key)
 			lookupTook := time.Since(start)
 			if err != nil {
-				a.failed(ctx, LayerPage, key, err, lookupTook)
-				return next(c)
+				return next(c) // the store failed, now or earlier in the request
 			}
-			if state == pageFresh {
-				a.record(ctx, start, LayerPage, key, Hit, len(p.Body), lookupTook)
-				stats.SetPage(Hit)
+			hit := func(p page, how cache.Outcome) {
+				a.Record(ctx, cache.Op{At: start, Layer: cache.LayerPage, Key: key, Outcome: how, Bytes: len(p.Body), Took: lookupTook})
+				stats.SetPage(how)
+			}
+			if state == cache.Fresh {
+				hit(p, cache.Hit)
 				return replay(c, p)
 			}
 
@@ -133,25 +133,24 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 			// its request, and a waiter that gave up would only render the
 			// same page again beside it, slower on a busy machine. Its own
 			// request's deadline still bounds the wait.
-			done, leader := flights.join(full)
+			done, leader := flights.join(key)
 			if !leader {
 				select {
 				case <-done:
 				case <-ctx.Done():
 				}
-				if p2, s2, err := lookupPage(ctx, a, full); err == nil && s2 == pageFresh {
-					a.record(ctx, start, LayerPage, key, Hit, len(p2.Body), lookupTook)
-					a.metrics.coalesced(a.name, LayerPage, "render")
-					stats.SetPage(Hit)
+				if p2, s2, err := lookup(c, a, key); err == nil && s2 == cache.Fresh {
+					hit(p2, cache.Hit)
+					a.Coalesced(cache.LayerPage, "render")
 					return replay(c, p2)
 				}
 			} else {
-				defer flights.leave(full, done)
+				defer flights.leave(key, done)
 			}
 
 			rec, flush := Capture(c)
-			tctx, deps := Track(ctx)
-			a.observe(tctx, a.allTags(userTags))
+			tctx, deps := cache.Track(ctx)
+			a.Observe(tctx, userTags...)
 			c.SetRequest(req.WithContext(tctx))
 			rendering := time.Now()
 			var herr error
@@ -164,36 +163,35 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 			c.SetRequest(req)
 			if herr == nil {
 				// Rendering is the page layer's load: what a hit saves.
-				a.metrics.loaded(a.name, LayerPage, time.Since(rendering))
+				a.Loaded(cache.LayerPage, time.Since(rendering))
 			}
 
-			if herr != nil && state == pageStale {
+			if herr != nil && state == cache.Expired {
 				// The handler failed and an entry, past its TTL but never
 				// invalidated, is allowed to stand in.
 				rec.Reset(p.Status)
-				a.record(ctx, start, LayerPage, key, Stale, len(p.Body), lookupTook)
-				stats.SetPage(Stale)
+				hit(p, cache.Stale)
 				if err := replay(c, p); err != nil {
 					return err
 				}
 				return flush()
 			}
-			stats.SetPage(Miss)
-			a.record(ctx, start, LayerPage, key, Miss, 0, lookupTook)
+			stats.SetPage(cache.Miss)
+			a.Record(ctx, cache.Op{At: start, Layer: cache.LayerPage, Key: key, Outcome: cache.Miss, Took: lookupTook})
 			if herr == nil && cacheable(rec) && !deps.Broken() {
 				np := page{Status: rec.Status, ContentType: rec.Header().Get(echo.HeaderContentType), Body: append([]byte(nil), rec.Bytes()...)}
 				np.ETag = ETag(np.Body)
 				rec.Header().Set("ETag", np.ETag)
 				ttl := o.TTL
 				if ttl <= 0 {
-					ttl = a.ttl
+					ttl = a.TTL()
 				}
 				// No longer than the values the page shows may be served.
 				if until := deps.Until(); !until.IsZero() {
 					ttl = min(ttl, time.Until(until))
 				}
 				if ttl > 0 && o.Admit.Admit(key) {
-					storePage(ctx, a, full, key, np, deps.Gens(), ttl, o.StaleIfError)
+					a.WriteBytes(ctx, cache.LayerPage, key, encodePage(np), deps.Gens(), ttl, o.StaleIfError)
 				}
 			}
 			if ferr := flush(); ferr != nil {
@@ -204,58 +202,18 @@ func Page(a *Alias, o PageOptions) echo.MiddlewareFunc {
 	}
 }
 
-type pageState int
-
-const (
-	pageAbsent pageState = iota
-	pageFresh
-	pageStale // past its TTL, its tags still current: servable if the handler fails
-)
-
-// lookupPage reads a page entry and checks it against the current
-// generations of the tags it recorded: two round trips, since the tags are
-// only known once the entry is read.
-func lookupPage(ctx context.Context, a *Alias, full string) (page, pageState, error) {
-	raw, err := a.store.Get(ctx, full)
-	if errors.Is(err, ErrMiss) {
-		return page{}, pageAbsent, nil
+// lookup reads the page stored under key, with what the alias found: a
+// page that does not decode is not there.
+func lookup(c echo.Context, a *cache.Alias, key string) (page, cache.EntryState, error) {
+	b, state, err := a.ReadBytes(c.Request().Context(), cache.LayerPage, key)
+	if err != nil || state == cache.Absent {
+		return page{}, cache.Absent, err
 	}
+	p, err := decodePage(b)
 	if err != nil {
-		return page{}, pageAbsent, err
+		return page{}, cache.Absent, nil
 	}
-	e, err := decodeEntry(raw)
-	if err != nil {
-		_ = a.store.Delete(ctx, full)
-		return page{}, pageAbsent, nil
-	}
-	tags := make([]string, len(e.deps))
-	for i, d := range e.deps {
-		tags[i] = d.Tag
-	}
-	gens, err := a.tags.Current(ctx, tags)
-	if err != nil {
-		return page{}, pageAbsent, err
-	}
-	if !sameGens(e.deps, gens) {
-		return page{}, pageAbsent, nil
-	}
-	if e.codec.ID() != pages.ID() {
-		return page{}, pageAbsent, nil
-	}
-	p, err := decodePage(e.payload)
-	if err != nil {
-		return page{}, pageAbsent, nil
-	}
-	if time.Now().After(e.freshUntil) {
-		return p, pageStale, nil
-	}
-	return p, pageFresh, nil
-}
-
-func storePage(ctx context.Context, a *Alias, full, key string, p page, gens map[string]int64, ttl, staleIfError time.Duration) {
-	fresh := a.freshTTL(ttl)
-	a.storeEntry(ctx, full, key, LayerPage, entry{freshUntil: time.Now().Add(fresh), deps: depsOf(gens), payload: encodePage(p), codec: pages},
-		fresh+staleIfError)
+	return p, state, nil
 }
 
 // A page's layout: status (2 bytes), content type and ETag (each a length
@@ -272,7 +230,7 @@ func encodePage(p page) []byte {
 // decodePage reads a page; its body shares b's memory.
 func decodePage(b []byte) (page, error) {
 	if len(b) < 3 {
-		return page{}, ErrCorrupt
+		return page{}, cache.ErrCorrupt
 	}
 	p := page{Status: int(binary.BigEndian.Uint16(b))}
 	rest := b[2:]
@@ -288,7 +246,7 @@ func decodePage(b []byte) (page, error) {
 	p.ContentType, ok1 = field()
 	p.ETag, ok2 = field()
 	if !ok1 || !ok2 {
-		return page{}, ErrCorrupt
+		return page{}, cache.ErrCorrupt
 	}
 	p.Body = rest
 	return p, nil
@@ -359,11 +317,11 @@ func pageKey(c echo.Context, o PageOptions) []any {
 	names, values := c.ParamNames(), c.ParamValues()
 	for i := range names {
 		if i < len(values) {
-			parts = append(parts, Named{names[i]: values[i]})
+			parts = append(parts, cache.Named{names[i]: values[i]})
 		}
 	}
 	q := req.URL.Query()
-	declared := Named{}
+	declared := cache.Named{}
 	for _, name := range o.Params {
 		v := q.Get(name)
 		if f := o.Normalize[name]; f != nil {
@@ -377,7 +335,7 @@ func pageKey(c echo.Context, o PageOptions) []any {
 	hs := append([]string(nil), o.Headers...)
 	sort.Strings(hs)
 	for _, name := range hs {
-		parts = append(parts, Named{strings.ToLower(name): req.Header.Get(name)})
+		parts = append(parts, cache.Named{strings.ToLower(name): req.Header.Get(name)})
 	}
 	return parts
 }

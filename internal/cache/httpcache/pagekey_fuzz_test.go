@@ -1,4 +1,4 @@
-package cache
+package httpcache
 
 import (
 	"net/http/httptest"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"example.com/shop/internal/cache"
 	"github.com/labstack/echo/v4"
 )
 
@@ -29,11 +30,11 @@ func FuzzPageKey(f *testing.F) {
 		c.SetPath("/products/:id")
 		c.SetParamNames("id")
 		c.SetParamValues(id)
-		return Key(append([]any{"page"}, pageKey(c, o)...)...)
+		return cache.Key(append([]any{"page"}, pageKey(c, o)...)...)
 	}
 	f.Fuzz(func(t *testing.T, id, rawQuery string) {
 		k := key(id, rawQuery)
-		if len(k) > MaxKeyLen || strings.ContainsAny(k, "* \n\r\x00") {
+		if len(k) > cache.MaxKeyLen || strings.ContainsAny(k, "* \n\r\x00") {
 			t.Fatalf("key %q", k)
 		}
 		if key(id, rawQuery) != k {

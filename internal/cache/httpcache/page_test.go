@@ -1,4 +1,4 @@
-package cache_test
+package httpcache_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/cachetest"
+	"example.com/shop/internal/cache/httpcache"
 	"github.com/labstack/echo/v4"
 )
 
@@ -29,7 +30,7 @@ func TestPageKeptNoLongerThanItsValues(t *testing.T) {
 			return err
 		}
 		return c.String(http.StatusOK, fmt.Sprint(v))
-	}, cache.HTTP(true, cache.HTTPPolicy{}), cache.Page(caches.Default, cache.PageOptions{Personal: func(echo.Context) bool { return false }}))
+	}, httpcache.HTTP(true, httpcache.Policy{}), httpcache.Page(caches.Default, httpcache.PageOptions{Personal: func(echo.Context) bool { return false }}))
 	get := func() string {
 		rec := httptest.NewRecorder()
 		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ranking", nil))
@@ -84,7 +85,7 @@ func TestPerUserPageRecordsWhatItShows(t *testing.T) {
 					return next(c)
 				}
 			}
-			o := cache.PageOptions{PerUser: func(echo.Context) (int64, []string, bool) { return 1, []string{"user:1"}, true }}
+			o := httpcache.PageOptions{PerUser: func(echo.Context) (int64, []string, bool) { return 1, []string{"user:1"}, true }}
 			if reload {
 				o.Reload = func(c echo.Context) error {
 					n, err := readName(c.Request().Context())
@@ -94,7 +95,7 @@ func TestPerUserPageRecordsWhatItShows(t *testing.T) {
 			}
 			e.GET("/dashboard", func(c echo.Context) error {
 				return c.HTML(http.StatusOK, c.Request().Context().Value(nameKey{}).(string))
-			}, viewerMW, cache.Page(caches.Default, o))
+			}, viewerMW, httpcache.Page(caches.Default, o))
 			get := func() string {
 				rec := httptest.NewRecorder()
 				e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/dashboard", nil))

@@ -1,4 +1,4 @@
-package cache
+package httpcache
 
 import (
 	"crypto/sha256"
@@ -8,13 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"github.com/labstack/echo/v4"
 )
 
-// HTTPPolicy says how browsers and shared caches (a CDN, a reverse proxy)
+// Policy says how browsers and shared caches (a CDN, a reverse proxy)
 // may keep a route's responses: the HTTP layer, the cheapest of all, since
 // a response kept by the browser or the CDN never reaches the shop.
-type HTTPPolicy struct {
+type Policy struct {
 	// SMaxAge is how long a shared cache (a CDN, a proxy) may serve an
 	// anonymous response without asking. Browsers always revalidate
 	// (max-age=0, must-revalidate), cheaply with the ETag, so a changed
@@ -28,7 +29,7 @@ type HTTPPolicy struct {
 	// only with a positive SMaxAge.
 	StaleWhileRevalidate, StaleIfError time.Duration
 	// Metrics counts conditional requests: answered 304 (a hit) or not.
-	Metrics *Metrics
+	Metrics *cache.Metrics
 	// Vary lists the request headers the response depends on.
 	Vary []string
 	// Personal tells the requests whose response is for one user only:
@@ -40,7 +41,7 @@ type HTTPPolicy struct {
 // a 304 to a matching If-None-Match (without rendering when the page cache
 // had the page), and Cache-Control and Vary that suit the response. With
 // the layer off, every response is "no-store" and has no ETag.
-func HTTP(enabled bool, p HTTPPolicy) echo.MiddlewareFunc {
+func HTTP(enabled bool, p Policy) echo.MiddlewareFunc {
 	public := "public, max-age=0, s-maxage=0, must-revalidate"
 	if p.SMaxAge > 0 {
 		public = fmt.Sprintf("public, max-age=0, must-revalidate, s-maxage=%d, stale-while-revalidate=%d, stale-if-error=%d",
@@ -85,10 +86,10 @@ func HTTP(enabled bool, p HTTPPolicy) echo.MiddlewareFunc {
 					rec.Reset(http.StatusNotModified)
 					h.Del(echo.HeaderContentLength)
 					c.Response().Status, c.Response().Size = http.StatusNotModified, 0
-					StatsFrom(c.Request().Context()).Record(Op{Layer: LayerHTTP, Key: c.Request().URL.Path, Outcome: Hit})
-					p.Metrics.op("http", LayerHTTP, Hit)
+					cache.StatsFrom(c.Request().Context()).Record(cache.Op{Layer: cache.LayerHTTP, Key: c.Request().URL.Path, Outcome: cache.Hit})
+					p.Metrics.Revalidated(true)
 				case inm != "":
-					p.Metrics.op("http", LayerHTTP, Miss)
+					p.Metrics.Revalidated(false)
 				}
 			}
 			return flush()

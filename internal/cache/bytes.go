@@ -1,0 +1,99 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Layers beside the core that encode their values themselves (the page
+// cache in internal/cache/httpcache) keep them through an alias as bytes,
+// with the same tags, generations, TTL and accounting as any other value.
+
+// EntryState says what ReadBytes found.
+type EntryState int
+
+const (
+	Absent  EntryState = iota // nothing, or an entry whose tags moved on
+	Fresh                     // within its TTL, its tags current
+	Expired                   // past its TTL, its tags current: servable when a load fails
+)
+
+// ReadBytes returns what WriteBytes stored under key, when every tag it
+// was built from is still at the generation it recorded: two round trips,
+// since the tags are only known once the entry is read. A store that
+// fails is recorded in the request's Stats and returned as an error
+// wrapping ErrUnavailable, as is a store the request already found failing.
+func (a *Alias) ReadBytes(ctx context.Context, layer Layer, key string) ([]byte, EntryState, error) {
+	if a.skip(ctx) {
+		return nil, Absent, ErrUnavailable
+	}
+	start := time.Now()
+	full := a.key(key)
+	b, state, err := a.readBytes(ctx, full)
+	if err != nil {
+		a.failed(ctx, layer, key, err, time.Since(start))
+		return nil, Absent, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return b, state, nil
+}
+
+func (a *Alias) readBytes(ctx context.Context, full string) ([]byte, EntryState, error) {
+	raw, err := a.store.Get(ctx, full)
+	if errors.Is(err, ErrMiss) {
+		return nil, Absent, nil
+	}
+	if err != nil {
+		return nil, Absent, err
+	}
+	e, err := decodeEntry(raw)
+	if err != nil {
+		_ = a.store.Delete(ctx, full)
+		return nil, Absent, nil
+	}
+	tags := make([]string, len(e.deps))
+	for i, d := range e.deps {
+		tags[i] = d.Tag
+	}
+	gens, err := a.tags.Current(ctx, tags)
+	if err != nil {
+		return nil, Absent, err
+	}
+	if !sameGens(e.deps, gens) || e.codec.ID() != rawBytes.ID() {
+		return nil, Absent, nil
+	}
+	if time.Now().After(e.freshUntil) {
+		return e.payload, Expired, nil
+	}
+	return e.payload, Fresh, nil
+}
+
+// WriteBytes stores b under key, depending on gens (what a Track recorded
+// while b was built) and on the alias's epoch: fresh for ttl (the alias's
+// when 0, shortened by jitter) and kept keep longer as Expired. A store
+// that fails is recorded, not returned: a cache write may fail.
+func (a *Alias) WriteBytes(ctx context.Context, layer Layer, key string, b []byte, gens map[string]int64, ttl, keep time.Duration) {
+	fresh := a.freshTTL(ttl)
+	a.storeEntry(ctx, a.key(key), key, layer, entry{freshUntil: time.Now().Add(fresh), deps: depsOf(gens), payload: b, codec: rawBytes}, fresh+keep)
+}
+
+// Observe records in ctx's Track the current generations of tags and of
+// the alias's epoch, as a read of a value depending on them would: for
+// what a layer beside the core shows without reading it through the
+// alias (the user of a per-user page).
+func (a *Alias) Observe(ctx context.Context, tags ...string) { a.observe(ctx, a.allTags(tags)) }
+
+// Record counts an operation of a layer beside the core, done through
+// the alias, in the request's Stats and the metrics.
+func (a *Alias) Record(ctx context.Context, op Op) {
+	a.record(ctx, op.At, op.Layer, op.Key, op.Outcome, op.Bytes, op.Took)
+}
+
+// Loaded counts how long a layer's load took (rendering, for the page
+// cache): what a hit saves.
+func (a *Alias) Loaded(layer Layer, took time.Duration) { a.metrics.loaded(a.name, layer, took) }
+
+// Coalesced counts a miss that waited for another caller's load instead
+// of loading.
+func (a *Alias) Coalesced(layer Layer, how string) { a.metrics.coalesced(a.name, layer, how) }
