@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"regexp"
@@ -38,49 +39,14 @@ func TestServeSetup(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// One buffer for both, as on a terminal.
-	var stdout testlog.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--setup"}, env(map[string]string{
-			"DATABASE_URL": url, "SHOP_ADDR": "127.0.0.1:0", "SHOP_BCRYPT_COST": "4", "LOG_LEVEL": "info",
-		}), &stdout, &stdout)
-	}()
-
-	addr := regexp.MustCompile(`serving on (http://\S+)`)
-	var base string
-	deadline := time.Now().Add(2 * time.Minute)
-	for base == "" {
-		if time.Now().After(deadline) {
-			t.Fatalf("the shop did not start; it said:\n%s", stdout.String())
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("run returned early: %v\n%s", err, stdout.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if m := addr.FindStringSubmatch(stdout.String()); m != nil {
-			base = m[1]
-		}
-	}
+	base, stdout, done := startServe(ctx, t, map[string]string{"DATABASE_URL": url}, "--setup")
 	for _, want := range []string{"created database " + name, "00001_schema.sql", "seeding a small dataset", "demo@shop.test / demo-password"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("start-up output lacks %q:\n%s", want, stdout.String())
 		}
 	}
 	// Ready once the change listener listens and the caches are warm.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		res, err := http.Get(base + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the shop never became ready")
-		}
-	}
+	waitReady(t, http.DefaultClient, base)
 	// The address and the logins are the last thing the start says, not
 	// pushed off the screen by the warm-up's requests.
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
@@ -104,19 +70,72 @@ func TestServeSetup(t *testing.T) {
 	}
 
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run after shutdown: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("the shop did not shut down")
-	}
+	stopped(t, done)
 
 	// A second start finds the data and seeds nothing.
 	out := runCmd(t, url, "seed", "--scale", "0.01")
 	if !strings.Contains(out.err.Error(), "already holds shop data") {
 		t.Errorf("seeding a seeded database: %v", out.err)
+	}
+}
+
+// startServe runs `shop serve` in this process with the settings of env
+// (and a free port, bcrypt cost 4 and info logs) until ctx is done. It
+// returns the address it serves on, what it printed (stdout and stderr,
+// as on a terminal) and where run's error arrives.
+func startServe(ctx context.Context, t *testing.T, env map[string]string, args ...string) (string, *testlog.Buffer, <-chan error) {
+	t.Helper()
+	settings := map[string]string{"SHOP_ADDR": "127.0.0.1:0", "SHOP_BCRYPT_COST": "4", "LOG_LEVEL": "info"}
+	maps.Copy(settings, env)
+	var stdout testlog.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve"}, args...), func(k string) string { return settings[k] }, &stdout, &stdout)
+	}()
+
+	addr := regexp.MustCompile(`serving on (http://\S+)`)
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		if m := addr.FindStringSubmatch(stdout.String()); m != nil {
+			return m[1], &stdout, done
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the shop did not start; it said:\n%s", stdout.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned early: %v\n%s", err, stdout.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// waitReady waits until the shop at base says it is ready.
+func waitReady(t *testing.T, client *http.Client, base string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		res, err := client.Get(base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the shop never became ready")
+		}
+	}
+}
+
+// stopped waits for run to return after its context was cancelled.
+func stopped(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after shutdown: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the shop did not shut down")
 	}
 }
 

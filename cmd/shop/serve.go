@@ -18,6 +18,7 @@ import (
 	"example.com/shop/internal/seed"
 	"example.com/shop/internal/warm"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 )
 
 // warmMode says when serve warms the caches before it says it is ready.
@@ -110,10 +111,6 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 
 	listener = s.services.Changes
 	s.services.Metrics.ChangesProcessed(listener.Processed)
-	listenCtx, stopListening := context.WithCancel(ctx)
-	defer stopListening()
-	go listener.Run(listenCtx)
-	go s.services.Sampler.Run(listenCtx)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -127,23 +124,38 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+
+	// Everything the shop runs beside the services' own work, in one
+	// group: the server, the change listener, the sampler and the
+	// warm-up. They stop once the last request is answered (the server
+	// first, below) and are waited for before the shop closes: this
+	// deferred call runs before the Close deferred above.
+	var jobs errgroup.Group
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		stopWork()
+		_ = jobs.Wait()
+	}()
+	jobs.Go(func() error { listener.Run(work); return nil })
+	jobs.Go(func() error { s.services.Sampler.Run(work); return nil })
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	jobs.Go(func() error { serveErr <- srv.Serve(ln); return nil })
 	warmDone := make(chan struct{})
-	go func() {
+	jobs.Go(func() error {
 		defer close(warmDone)
 		defer warmed.Store(true)
 		// After the catch-up: one that invalidates everything would
 		// empty what the warm-up filled.
 		select {
 		case <-listener.Ready():
-		case <-ctx.Done():
-			return
+		case <-work.Done():
+			return nil
 		}
-		if _, err := warmOnStart(ctx, s, cfg, mode, logger); err != nil && ctx.Err() == nil {
+		if _, err := warmOnStart(work, s, cfg, mode, logger); err != nil && work.Err() == nil {
 			logger.Warn("warming the caches failed; serving cold", "err", err)
 		}
-	}()
+		return nil
+	})
 
 	// The address (and, on `make run`, the logins) is printed once the
 	// shop is ready, after what the start logs, so that it is the last

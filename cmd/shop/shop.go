@@ -84,7 +84,7 @@ func openCaches(ctx context.Context, cfg cache.Config, pool *pgxpool.Pool, metri
 
 func (s *shop) Close() {
 	if s.services.Accounts != nil {
-		s.services.Accounts.Close() // its pending logouts need the caches
+		s.services.Close() // its warm-up and pending logouts need the caches
 	}
 	_ = s.caches.Close()
 	s.pool.Close()

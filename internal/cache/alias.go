@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"example.com/shop/internal/background"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -38,7 +39,8 @@ type Alias struct {
 	consistency *Consistency
 
 	flights    singleflight.Group
-	refreshing chan struct{} // bounds the background refreshes in flight
+	refreshing chan struct{}     // bounds the background refreshes in flight
+	jobs       *background.Group // runs them; Close stops them
 }
 
 // AliasOptions configures NewAlias.
@@ -106,13 +108,43 @@ func NewAlias(o AliasOptions) *Alias {
 	a := &Alias{
 		name: o.Name, store: o.Store, tags: o.Tags, ttl: o.TTL, jitter: o.Jitter, codec: o.Codec,
 		none: none, shared: o.Shared, disabled: map[Layer]bool{}, lockWait: o.LockWait, loadTime: o.LoadTimeout,
-		metrics: o.Metrics, logger: o.Logger, consistency: o.Consistency, refreshing: make(chan struct{}, 16),
+		metrics: o.Metrics, logger: o.Logger, consistency: o.Consistency, refreshing: make(chan struct{}, 16), jobs: background.New(),
 		prefix: fmt.Sprintf("%s:v%d:", strings.TrimSuffix(o.Prefix, ":"), max(o.Version, 1)),
 	}
 	for _, l := range o.Disabled {
 		a.disabled[l] = true
 	}
 	return a
+}
+
+// Close stops the alias's background refreshes and waits for them. The
+// store is not the alias's: it stays open.
+func (a *Alias) Close() error {
+	a.jobs.Close()
+	return nil
+}
+
+// refresh runs load in the background, on a context of the alias's that
+// Close cancels, bounded by 30 seconds: not the request's, which may be
+// over, and nothing of it is counted as the request's work. Not at all
+// when too many refreshes run already: a later reader will try again.
+func (a *Alias) refresh(layer Layer, kind string, load func(ctx context.Context)) {
+	select {
+	case a.refreshing <- struct{}{}:
+	default:
+		return
+	}
+	started := a.jobs.Go(func(ctx context.Context) {
+		defer func() { <-a.refreshing }()
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		load(ctx)
+	})
+	if !started {
+		<-a.refreshing
+		return
+	}
+	a.metrics.refreshed(a.name, layer, kind)
 }
 
 // Name returns the alias's name.

@@ -301,7 +301,8 @@ func (c *Caches) Alias(name string) *Alias {
 	return nil
 }
 
-// Close closes every store.
+// Close stops what the aliases run in the background and closes every
+// store, in the reverse order of their opening.
 func (c *Caches) Close() error {
 	var errs []error
 	for i := len(c.closers) - 1; i >= 0; i-- {
@@ -401,6 +402,7 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 		return nil, fmt.Errorf("unknown cache store %q", cfg.Store)
 	}
 	c.Tags = NewTags(tagStore, cfg.Prefix+":")
+	c.closers = append(c.closers, c.Tags.Close)
 	if cfg.Store != "none" {
 		// Closed before the stores above: its checks read them.
 		c.Consistency = NewConsistency(ConsistencyOptions{
@@ -418,6 +420,8 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 	}
 	c.Default = alias(AliasDefault, store, c.Tags, shared)
 	c.LongTerm = alias(AliasLongTerm, store, c.Tags, shared)
+	// Closed first: their refreshes use the tags, the sampler and the stores.
+	c.closers = append(c.closers, c.Default.Close, c.LongTerm.Close)
 
 	// Sessions are not cache data: they live in Redis when there is one (a
 	// SESSIONS_REDIS_URL of their own, ideally with noeviction), and
@@ -443,10 +447,13 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 		sessions, sessionTags = m, m
 	}
 	sc := cfg.Aliases[AliasSessions]
+	tags := NewTags(sessionTags, cfg.Prefix+":sessions:")
+	c.closers = append(c.closers, tags.Close)
 	c.Sessions = NewAlias(AliasOptions{
-		Name: AliasSessions, Store: sessions, Tags: NewTags(sessionTags, cfg.Prefix+":sessions:"), Prefix: sc.Prefix,
+		Name: AliasSessions, Store: sessions, Tags: tags, Prefix: sc.Prefix,
 		Version: sc.Version, TTL: sc.TTL, Jitter: -1, Codec: codec, Shared: sessionsShared, LoadTimeout: cfg.LoadTimeout,
 		Metrics: metrics, Logger: logger,
 	})
+	c.closers = append(c.closers, c.Sessions.Close)
 	return c, nil
 }

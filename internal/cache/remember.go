@@ -84,7 +84,7 @@ func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load fun
 			if v, err, ok := decodeHit[T](f.e, o); ok {
 				tracking(ctx).expires(servable)
 				if refreshEarly(f.e, now) {
-					refreshLater(ctx, a, full, key, f.gens, o, load, "early")
+					refreshLater(a, full, key, f.gens, o, load, "early")
 				}
 				a.record(ctx, start, layer, key, Hit, len(f.e.payload), lookupTook)
 				sampleHit(ctx, a, key, f, o, load)
@@ -93,7 +93,7 @@ func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load fun
 		case now.Before(servable):
 			if v, err, ok := decodeHit[T](f.e, o); ok {
 				tracking(ctx).expires(servable)
-				refreshLater(ctx, a, full, key, f.gens, o, load, "stale")
+				refreshLater(a, full, key, f.gens, o, load, "stale")
 				a.record(ctx, start, layer, key, Stale, len(f.e.payload), lookupTook)
 				sampleHit(ctx, a, key, f, o, load)
 				return v, err
@@ -168,23 +168,9 @@ func refreshEarly(e entry, now time.Time) bool {
 }
 
 // refreshLater reloads a value in the background, at most once at a time
-// per key and generations, and not at all when too many refreshes run.
-func refreshLater[T any](ctx context.Context, a *Alias, full, key string, gens map[string]int64, o Opts, load func(context.Context) (T, error), kind string) {
-	select {
-	case a.refreshing <- struct{}{}:
-	default:
-		return // enough refreshes in flight; a later reader will try again
-	}
-	layer := a.layer(o)
-	a.metrics.refreshed(a.name, layer, kind)
-	go func() {
-		defer func() { <-a.refreshing }()
-		// Not the request's context: the request may be over. Nothing of
-		// it is counted as the request's work.
-		bg, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_, _, _ = fill(bg, a, full, key, gens, o, load, true)
-	}()
+// per key and generations (fill's singleflight).
+func refreshLater[T any](a *Alias, full, key string, gens map[string]int64, o Opts, load func(context.Context) (T, error), kind string) {
+	a.refresh(a.layer(o), kind, func(ctx context.Context) { _, _, _ = fill(ctx, a, full, key, gens, o, load, true) })
 }
 
 // fill loads a value and caches it, once per process (singleflight keyed
@@ -512,16 +498,5 @@ func fillMany[K comparable, T any](ctx context.Context, a *Alias, ids []K, o Man
 }
 
 func refreshManyLater[K comparable, T any](a *Alias, ids []K, o ManyOpts[K], gens map[string]int64, tagsOf func(K) []string, load func(context.Context, []K) (map[K]T, error)) {
-	select {
-	case a.refreshing <- struct{}{}:
-	default:
-		return
-	}
-	a.metrics.refreshed(a.name, a.layer(o.Opts), "stale")
-	go func() {
-		defer func() { <-a.refreshing }()
-		bg, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_, _ = fillMany(bg, a, ids, o, gens, tagsOf, load)
-	}()
+	a.refresh(a.layer(o.Opts), "stale", func(ctx context.Context) { _, _ = fillMany(ctx, a, ids, o, gens, tagsOf, load) })
 }

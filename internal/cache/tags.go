@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"example.com/shop/internal/background"
 )
 
 // Tags is how the shop invalidates: by generation counters, one per tag
@@ -57,6 +59,7 @@ type Tags struct {
 	pending   map[string]bool // tags whose invalidation has not gone through
 	retrying  bool
 	untrusted atomic.Bool
+	jobs      *background.Group // the retries; Close stops them
 
 	touchMu sync.Mutex
 	touched map[string]time.Time // when this process last gave a generation its TTL
@@ -78,7 +81,18 @@ const (
 
 // NewTags returns the generations kept in store under prefix.
 func NewTags(store Store, prefix string) *Tags {
-	return &Tags{store: store, prefix: prefix + "tag:", notes: prefix + "note:", now: time.Now, pending: map[string]bool{}, touched: map[string]time.Time{}}
+	return &Tags{
+		store: store, prefix: prefix + "tag:", notes: prefix + "note:", now: time.Now,
+		pending: map[string]bool{}, touched: map[string]time.Time{}, jobs: background.New(),
+	}
+}
+
+// Close stops the retries of invalidations that have not gone through and
+// waits for them. What they would have sent is not lost: the change log
+// holds the writes, and the next process to start replays them.
+func (t *Tags) Close() error {
+	t.jobs.Close()
+	return nil
 }
 
 // Note keeps value under name for ttl beside the generations, on the
@@ -108,19 +122,23 @@ func (t *Tags) keep(tag string) {
 	t.pending[tag] = true
 	t.untrusted.Store(true)
 	if !t.retrying {
-		t.retrying = true
-		go t.retry()
+		t.retrying = t.jobs.Go(t.retry)
 	}
 }
 
 // retry sends the pending invalidations until they all go through, then
 // trusts the cache again. After an hour of failures it gives up and leaves
-// the cache untrusted (bypassed) until the process restarts.
-func (t *Tags) retry() {
+// the cache untrusted (bypassed) until the process restarts; it stops
+// when the Tags are closed.
+func (t *Tags) retry(ctx context.Context) {
 	wait := 100 * time.Millisecond
 	giveUp := time.Now().Add(time.Hour)
 	for time.Now().Before(giveUp) {
-		time.Sleep(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
 		wait = min(2*wait, 2*time.Second)
 		t.mu.Lock()
 		tags := make([]string, 0, len(t.pending))
@@ -129,7 +147,7 @@ func (t *Tags) retry() {
 		}
 		t.mu.Unlock()
 		for _, tag := range tags {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			ctx, cancel := context.WithTimeout(ctx, time.Second)
 			err := t.bump(ctx, tag)
 			cancel()
 			if err != nil {

@@ -40,6 +40,10 @@ func NewCachedStore(store Store, c *cache.Alias) *CachedStore {
 	return &CachedStore{db: store, cache: c, searches: cache.NewAdmission(SearchAdmissionSize, SearchAdmissionWindow)}
 }
 
+// Searches returns the admission of search results: the search page's
+// cache admits with it too, so that a query is admitted once for both.
+func (s *CachedStore) Searches() *cache.Admission { return s.searches }
+
 // Declarations are the catalog's reads whose staleness is declared rather
 // than invalidated, by name, each with its bound and how it is cached.
 func Declarations() map[string]cache.Declared {

@@ -139,9 +139,10 @@ func (j *warmJob) start(shop func() http.Handler, svc Services, logger *slog.Log
 	if j.status.Running {
 		return false
 	}
-	j.status = WarmStatus{Running: true}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	// On the services' context, which their Close cancels: a shop that
+	// shuts down does not wait half an hour for a warm-up.
+	started := svc.jobs.Go(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 		defer cancel()
 		sum, err := warm.Run(ctx, shop(), db.New(svc.Pool), warm.Options{
 			Home: true, Categories: true, Products: true, Concurrency: 4, Logger: logger,
@@ -161,8 +162,11 @@ func (j *warmJob) start(shop func() http.Handler, svc Services, logger *slog.Log
 		if err != nil {
 			j.status.Error = err.Error()
 		}
-	}()
-	return true
+	})
+	if !started {
+		j.status = WarmStatus{Error: "the shop is shutting down"}
+	}
+	return started
 }
 
 func handleAdminCache(svc Services, job *warmJob) echo.HandlerFunc {

@@ -68,7 +68,7 @@ func newDiffShops(t *testing.T, n int, env map[string]string) *diffShops {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(svc.Accounts.Close)
+		t.Cleanup(svc.Close)
 		h, err := web.New(web.Config{AdminToken: adminToken}, svc, logger)
 		if err != nil {
 			t.Fatal(err)

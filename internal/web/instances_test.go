@@ -55,6 +55,7 @@ func newCluster(t *testing.T, n int, env map[string]string) *cluster {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(svc.Close)
 		h, err := web.New(web.Config{AdminToken: adminToken}, svc, logger)
 		if err != nil {
 			t.Fatal(err)

@@ -66,11 +66,10 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func
 		Reload: acc.ReloadViewer,
 	})
 	// Search: the page cache keys on the normalized query and stores only
-	// queries that recur (the query cache does the same, see
-	// catalog.CachedStore.Search).
-	searches := cache.NewAdmission(catalog.SearchAdmissionSize, catalog.SearchAdmissionWindow)
+	// queries that recur, admitted by the query cache's own admission
+	// (catalog.CachedStore.Searches).
 	searchPage := httpcache.Page(caches.Default, httpcache.PageOptions{
-		Params: catalog.SearchParams(), Normalize: catalog.NormalizeSearchParams(), Admit: searches,
+		Params: catalog.SearchParams(), Normalize: catalog.NormalizeSearchParams(), Admit: svc.searches,
 		Personal: loggedIn, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
 	})
 	bestSellers := func(ctx context.Context, categoryID int64) ([]int64, time.Time, error) {

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"example.com/shop/internal/background"
+
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/fragment"
@@ -78,6 +80,20 @@ type Services struct {
 	Metrics *Metrics
 	// Sampler keeps the hit rates the admin page draws; nil: no chart.
 	Sampler *cache.Sampler
+	// jobs runs what the services start beyond a request (the admin's
+	// warm-up); Close stops it.
+	jobs *background.Group
+	// searches admits search results, to the query cache and the page
+	// cache alike (catalog.CachedStore.Searches).
+	searches *cache.Admission
+}
+
+// Close stops what the services run in the background and waits for it:
+// the admin's warm-up, then the logouts still being sent to the cache.
+// The pool and the caches are the caller's, closed after it.
+func (s Services) Close() {
+	s.jobs.Close()
+	s.Accounts.Close()
 }
 
 // New returns the shop's HTTP handler.

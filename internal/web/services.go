@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 
+	"example.com/shop/internal/background"
+
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/catalog"
@@ -40,13 +42,16 @@ func NewServices(pool *pgxpool.Pool, caches *cache.Caches, bcryptCost int, logge
 	if err != nil {
 		return Services{}, err
 	}
+	store := catalog.NewCachedStore(queries, caches.Default)
 	return Services{
 		Pool:     pool,
 		Caches:   caches,
 		Changes:  listener,
 		Accounts: acc,
-		Catalog:  catalog.NewService(catalog.NewCachedStore(queries, caches.Default), listener),
+		Catalog:  catalog.NewService(store, listener),
 		Orders:   orders.NewService(orders.NewCachedStore(queries, caches.Default), pool, listener),
 		Stats:    stats.NewService(queries, caches.Default, caches.LongTerm),
+		jobs:     background.New(),
+		searches: store.Searches(),
 	}, nil
 }

@@ -97,7 +97,7 @@ func newTestShopOpts(t testing.TB, o shopOptions) *testShop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(svc.Accounts.Close)
+	t.Cleanup(svc.Close)
 	svc.Metrics = metrics
 	svc.Changes.Observe = metrics.Change
 	changestest.Run(t, svc.Changes)
