@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
-	"example.com/shop/internal/changes"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/seed"
 	"example.com/shop/internal/warm"
@@ -90,13 +89,7 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 
 	// Ready once the change listener listens and the warm-up is done.
 	var warmed atomic.Bool
-	var listener *changes.Listener
 	ready := func() error {
-		select {
-		case <-listener.Ready():
-		default:
-			return errors.New("not listening for database changes yet")
-		}
 		if !warmed.Load() {
 			return errors.New("warming the caches")
 		}
@@ -109,8 +102,7 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 	defer s.Close()
 	logger.Info("caches", "config", s.caches.Config)
 
-	listener = s.services.Changes
-	s.services.Metrics.ChangesProcessed(listener.Processed)
+	listener := s.services.Changes
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -178,7 +170,7 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 			done, notYet = nil, nil
 		case <-notYet:
 			note := ""
-			if err := ready(); err != nil {
+			if err := s.services.Ready(); err != nil {
 				note = " (not ready yet: " + err.Error() + ")"
 			}
 			announce(note)

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"time"
 
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/db"
@@ -31,7 +30,8 @@ type shop struct {
 
 // openShop connects to the database and the caches and builds the
 // services and the HTTP handler. ready, when not nil, is what /readyz
-// reports beyond the database answering. Close it.
+// reports beyond the database answering and the change listener
+// listening. Close it.
 func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func() error) (*shop, error) {
 	host, _ := os.Hostname()
 	origin := fmt.Sprintf("shop/%s/%d", host, os.Getpid())
@@ -50,15 +50,13 @@ func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func()
 		return nil, err
 	}
 	s := &shop{pool: pool, caches: caches, origin: origin, dbURL: cfg.DatabaseURL}
-	if s.services, err = web.NewServices(pool, caches, cfg.BcryptCost, logger); err != nil {
+	s.services, err = web.NewServices(web.ServiceOptions{
+		Pool: pool, Caches: caches, BcryptCost: cfg.BcryptCost, Logger: logger, Metrics: metrics, Ready: ready,
+	})
+	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	s.services.Changes.Observe = metrics.Change
-	s.services.Ready = ready
-	s.services.Metrics = metrics
-	// A point of the admin page's hit-rate chart every 10 seconds, for an hour.
-	s.services.Sampler = cache.NewSampler(metrics.Cache, 10*time.Second, 360)
 	s.handler, err = web.New(web.Config{
 		SecureCookies: cfg.SecureCookies, AdminToken: cfg.AdminToken, RequestTimeout: cfg.RequestTimeout, Hosts: cfg.Hosts,
 		Dev: cfg.Env == "development", MetricsToken: cfg.MetricsToken, SharedMaxAge: cfg.SharedMaxAge,

@@ -132,8 +132,9 @@ func (j *warmJob) get() WarmStatus {
 	return j.status
 }
 
-// start warms in the background, unless a warm-up is already running.
-func (j *warmJob) start(shop func() http.Handler, svc Services, logger *slog.Logger) bool {
+// start warms in the background through shop, the routes (the warm-up
+// sends GET requests only), unless a warm-up is already running.
+func (j *warmJob) start(shop http.Handler, svc Services, logger *slog.Logger) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.status.Running {
@@ -144,7 +145,7 @@ func (j *warmJob) start(shop func() http.Handler, svc Services, logger *slog.Log
 	started := svc.jobs.Go(func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 		defer cancel()
-		sum, err := warm.Run(ctx, shop(), db.New(svc.Pool), warm.Options{
+		sum, err := warm.Run(ctx, shop, db.New(svc.Pool), warm.Options{
 			Home: true, Categories: true, Products: true, Concurrency: 4, Logger: logger,
 			OnProgress: func(done, total int) {
 				j.mu.Lock()
@@ -475,7 +476,7 @@ func handleAdminCacheInvalidate(svc Services) echo.HandlerFunc {
 	}
 }
 
-func handleAdminCacheWarm(svc Services, job *warmJob, shop func() http.Handler, logger *slog.Logger) echo.HandlerFunc {
+func handleAdminCacheWarm(svc Services, job *warmJob, shop http.Handler, logger *slog.Logger) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if svc.Caches.Default.Off() {
 			return echo.NewHTTPError(http.StatusConflict, "the cache is off (CACHE_STORE=none): there is nothing to warm")

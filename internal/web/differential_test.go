@@ -64,7 +64,7 @@ func newDiffShops(t *testing.T, n int, env map[string]string) *diffShops {
 		// Warn and up: the access lines of thousands of requests would
 		// bury a failure.
 		logger := testlog.New(t, slog.LevelWarn)
-		svc, err := web.NewServices(ipool, caches, bcrypt.MinCost, logger)
+		svc, err := web.NewServices(web.ServiceOptions{Pool: ipool, Caches: caches, BcryptCost: bcrypt.MinCost, Logger: logger})
 		if err != nil {
 			t.Fatal(err)
 		}

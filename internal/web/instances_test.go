@@ -51,7 +51,7 @@ func newCluster(t *testing.T, n int, env map[string]string) *cluster {
 		t.Cleanup(ipool.Close)
 		caches := cachetest.Caches(t, env)
 		logger := testlog.New(t, slog.LevelInfo)
-		svc, err := web.NewServices(ipool, caches, bcrypt.MinCost, logger)
+		svc, err := web.NewServices(web.ServiceOptions{Pool: ipool, Caches: caches, BcryptCost: bcrypt.MinCost, Logger: logger})
 		if err != nil {
 			t.Fatal(err)
 		}

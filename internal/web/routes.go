@@ -22,7 +22,7 @@ import (
 // addRoutes maps every URL of the shop, with the caching of each: reading
 // this function top to bottom tells what the shop serves, who may see it,
 // and which layers keep it.
-func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func() http.Handler, logger *slog.Logger) {
+func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, logger *slog.Logger) {
 	cat, ord, st, acc := svc.Catalog, svc.Orders, svc.Stats, svc.Accounts
 	caches := svc.Caches
 
@@ -129,7 +129,7 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, shop func
 	admin.GET("/cache", handleAdminCache(svc, warming))
 	admin.POST("/cache/flush", handleAdminCacheFlush(svc))
 	admin.POST("/cache/invalidate", handleAdminCacheInvalidate(svc))
-	admin.POST("/cache/warm", handleAdminCacheWarm(svc, warming, shop, logger))
+	admin.POST("/cache/warm", handleAdminCacheWarm(svc, warming, e, logger))
 	operators := operatorOnly(cfg.MetricsToken)
 	if svc.Metrics != nil {
 		app.GET("/metrics", svc.Metrics.handler(), operators)

@@ -73,13 +73,12 @@ type Services struct {
 	Catalog  *catalog.Service
 	Orders   *orders.Service
 	Stats    *stats.Service
-	// Ready reports what keeps the shop from being ready beyond its
-	// database (a warm-up in progress); nil: nothing.
-	Ready func() error
 	// Metrics are served at /metrics; nil: none.
 	Metrics *Metrics
-	// Sampler keeps the hit rates the admin page draws; nil: no chart.
+	// Sampler keeps the hit rates the admin page draws (nil without
+	// Metrics: no chart); whoever serves runs it (Run).
 	Sampler *cache.Sampler
+	ready   func() error // see Ready
 	// jobs runs what the services start beyond a request (the admin's
 	// warm-up); Close stops it.
 	jobs *background.Group
@@ -87,6 +86,11 @@ type Services struct {
 	// cache alike (catalog.CachedStore.Searches).
 	searches *cache.Admission
 }
+
+// Ready reports what keeps the shop from being ready beyond its database:
+// the change listener not listening yet, or what ServiceOptions.Ready
+// reports.
+func (s Services) Ready() error { return s.ready() }
 
 // Close stops what the services run in the background and waits for it:
 // the admin's warm-up, then the logouts still being sent to the cache.
@@ -129,10 +133,8 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 		middleware.BodyLimit("256K"),
 		crossOriginProtection(),
 	)
-	var full http.Handler
-	addRoutes(e, cfg, svc, tpl, func() http.Handler { return full }, logger)
-	full = headAsGet(e)
-	return full, nil
+	addRoutes(e, cfg, svc, tpl, logger)
+	return headAsGet(e), nil
 }
 
 // handleStatic serves a fingerprinted static file: its URL changes with its

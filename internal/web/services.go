@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"example.com/shop/internal/background"
 
@@ -17,13 +18,30 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// ServiceOptions is what NewServices builds the shop's services of.
+type ServiceOptions struct {
+	Pool       *pgxpool.Pool
+	Caches     *cache.Caches
+	BcryptCost int
+	Logger     *slog.Logger
+	// Metrics, those the pool and the caches were opened with, are served
+	// at /metrics, count the change listener's work and feed the admin
+	// page's hit-rate chart; nil: none.
+	Metrics *Metrics
+	// Ready reports what keeps the shop from being ready beyond its
+	// database and its change listener (a warm-up in progress); nil:
+	// nothing.
+	Ready func() error
+}
+
 // NewServices builds the domains on the database and the caches, and
 // wires what crosses between them: every domain declares the rules of the
 // tables it caches reads of, and one change listener (Services.Changes)
 // applies them to every row change, whoever wrote it; the domains' writes
-// wait for it (Sync) before they answer. The caller runs the listener.
-// The shop and its tests build their services here, the same way.
-func NewServices(pool *pgxpool.Pool, caches *cache.Caches, bcryptCost int, logger *slog.Logger) (Services, error) {
+// wait for it (Sync) before they answer. The caller runs the listener and
+// the sampler, and closes the services.
+func NewServices(o ServiceOptions) (Services, error) {
+	pool, caches, logger := o.Pool, o.Caches, o.Logger
 	queries := db.New(pool)
 	listener := changes.NewListener(changes.Config{
 		Pool:  pool,
@@ -36,8 +54,15 @@ func NewServices(pool *pgxpool.Pool, caches *cache.Caches, bcryptCost int, logge
 		Logger: logger,
 	})
 	listener.CacheInUse = caches.InUse
+	var sampler *cache.Sampler
+	if o.Metrics != nil {
+		listener.Observe = o.Metrics.Change
+		o.Metrics.ChangesProcessed(listener.Processed)
+		// A point of the admin page's chart every 10 seconds, for an hour.
+		sampler = cache.NewSampler(o.Metrics.Cache, 10*time.Second, 360)
+	}
 	acc, err := accounts.NewService(queries, accounts.Options{
-		BcryptCost: bcryptCost, Sessions: caches.Sessions, Cache: caches.Default, Changes: listener, Logger: logger,
+		BcryptCost: o.BcryptCost, Sessions: caches.Sessions, Cache: caches.Default, Changes: listener, Logger: logger,
 	})
 	if err != nil {
 		return Services{}, err
@@ -51,7 +76,20 @@ func NewServices(pool *pgxpool.Pool, caches *cache.Caches, bcryptCost int, logge
 		Catalog:  catalog.NewService(store, listener),
 		Orders:   orders.NewService(orders.NewCachedStore(queries, caches.Default), pool, listener),
 		Stats:    stats.NewService(queries, caches.Default, caches.LongTerm),
+		Metrics:  o.Metrics,
+		Sampler:  sampler,
 		jobs:     background.New(),
 		searches: store.Searches(),
+		ready: func() error {
+			select {
+			case <-listener.Ready():
+			default:
+				return errors.New("not listening for database changes yet")
+			}
+			if o.Ready != nil {
+				return o.Ready()
+			}
+			return nil
+		},
 	}, nil
 }

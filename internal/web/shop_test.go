@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
@@ -93,15 +92,12 @@ func newTestShopOpts(t testing.TB, o shopOptions) *testShop {
 	caches := cachetest.CachesFor(t, direct, o.env, metrics.Cache)
 	// Warn and up: the access lines of a load would bury a failure.
 	logger := testlog.New(t, slog.LevelWarn)
-	svc, err := web.NewServices(pool, caches, bcrypt.MinCost, logger)
+	svc, err := web.NewServices(web.ServiceOptions{Pool: pool, Caches: caches, BcryptCost: bcrypt.MinCost, Logger: logger, Metrics: metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	svc.Metrics = metrics
-	svc.Changes.Observe = metrics.Change
 	changestest.Run(t, svc.Changes)
-	svc.Sampler = cache.NewSampler(metrics.Cache, time.Hour, 10)
 	cfg := o.config
 	cfg.AdminToken, cfg.Dev = adminToken, o.env["DEV"] == "1"
 	h, err := web.New(cfg, svc, logger)
