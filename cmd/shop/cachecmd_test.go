@@ -18,7 +18,7 @@ func TestCacheCommand(t *testing.T) {
 	t.Parallel()
 	redis := cachetest.StartRedis(t)
 	vars := map[string]string{"CACHE_STORE": "redis", "REDIS_URL": redis.URL(), "CACHE_PREFIX": cachetest.Prefix(t)}
-	for k, v := range cachetest.Relaxed {
+	for k, v := range cachetest.Relaxed() {
 		vars[k] = v
 	}
 	url := testdb.NewURL(t)

@@ -157,7 +157,7 @@ func TestTwoProcesses(t *testing.T) {
 				"DATABASE_URL": url, "REDIS_URL": redis.URL(), "CACHE_STORE": store,
 				"SHOP_ADMIN_TOKEN": "process-token", "CACHE_PREFIX": cachetest.Prefix(t),
 			}
-			for k, v := range cachetest.Relaxed {
+			for k, v := range cachetest.Relaxed() {
 				env[k] = v
 			}
 			a, b := startShop(t, env, "--migrate=false", "--warm=never"), startShop(t, env, "--migrate=false", "--warm=never")
@@ -221,7 +221,7 @@ func TestFaultInstanceRestart(t *testing.T) {
 	}
 	redis := cachetest.StartRedis(t)
 	env := map[string]string{"DATABASE_URL": url, "REDIS_URL": redis.URL(), "CACHE_STORE": "tiered", "CACHE_PREFIX": cachetest.Prefix(t)}
-	maps.Copy(env, cachetest.Relaxed) // timeouts fit for a busy machine: the test is about a restart
+	maps.Copy(env, cachetest.Relaxed()) // timeouts fit for a busy machine: the test is about a restart
 	path, otherPath := fmt.Sprintf("/products/%d", product), fmt.Sprintf("/products/%d", other)
 	a := startShop(t, env, "--migrate=false", "--warm=auto")
 	for _, p := range []string{path, otherPath} {

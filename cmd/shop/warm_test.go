@@ -17,7 +17,7 @@ import (
 
 func testConfig(t *testing.T, vars map[string]string) config {
 	t.Helper()
-	for k, v := range cachetest.Relaxed {
+	for k, v := range cachetest.Relaxed() {
 		if _, ok := vars[k]; !ok {
 			vars[k] = v
 		}
@@ -99,7 +99,7 @@ func TestWarmCommand(t *testing.T) {
 	_, url := testdb.Seeded(t, 0.05)
 	vars := map[string]string{"DATABASE_URL": url, "REDIS_URL": cachetest.SharedRedisURL(), "CACHE_STORE": "tiered",
 		"CACHE_PREFIX": cachetest.Prefix(t), "SHOP_BCRYPT_COST": "4"}
-	for k, v := range cachetest.Relaxed {
+	for k, v := range cachetest.Relaxed() {
 		vars[k] = v
 	}
 	// The log and the progress bar share stderr, as they share a terminal.

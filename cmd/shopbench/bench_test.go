@@ -59,7 +59,7 @@ func TestBenchQuick(t *testing.T) {
 	os.WriteFile(readme, []byte("# Shop\n<!-- bench:begin -->\n<!-- bench:end -->\n"), 0o644)
 	env := append(os.Environ(), "SHOPBENCH_TEST_MAIN=1", "DATABASE_URL="+testdb.ServerURL(), "REDIS_URL=")
 	// The benchmark's shops are not under test for their timeouts.
-	for k, v := range cachetest.Relaxed {
+	for k, v := range cachetest.Relaxed() {
 		env = append(env, k+"="+v)
 	}
 

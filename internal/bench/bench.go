@@ -73,13 +73,13 @@ func newPlan(o Options) plan {
 	p := plan{
 		step: 4 * time.Second, warmup: 4 * time.Second, phase: 10 * time.Second, coldStart: 10 * time.Second,
 		settle: 1200 * time.Millisecond, rounds: 3, bisect: 3, startRate: 100, maxRate: 60_000,
-		configs: []Config{Off, Memory, Redis, Tiered}, compared: Stores, ablations: Ablations,
+		configs: []Config{Off(), Memory(), Redis(), Tiered()}, compared: Stores(), ablations: Ablations(),
 	}
 	if o.Quick {
 		p.step, p.warmup, p.phase, p.coldStart, p.settle = 1500*time.Millisecond, 1500*time.Millisecond, 3*time.Second, 6*time.Second, 400*time.Millisecond
 		p.rounds, p.bisect = 2, 1
 		p.startRate = 200
-		p.configs, p.compared, p.ablations = []Config{Off, Memory}, []Config{Memory}, nil
+		p.configs, p.compared, p.ablations = []Config{Off(), Memory()}, []Config{Memory()}, nil
 		// A short run has few hits: at the default 0.1% the sampler
 		// would check none.
 		p.sample = "0.02"
@@ -88,12 +88,12 @@ func newPlan(o Options) plan {
 		keep := func(cs []Config) []Config {
 			return slices.DeleteFunc(slices.Clone(cs), func(c Config) bool { return !slices.Contains(o.Configs, c.Name) })
 		}
-		all := append(append([]Config{Off}, Stores...), Ablations...)
+		all := append(append([]Config{Off()}, Stores()...), Ablations()...)
 		p.configs = keep(all[:4])
-		p.compared = keep(Stores)
-		p.ablations = keep(Ablations)
-		if !slices.Contains(o.Configs, Off.Name) {
-			p.configs = append([]Config{Off}, p.configs...) // every ratio is against off
+		p.compared = keep(Stores())
+		p.ablations = keep(Ablations())
+		if !slices.Contains(o.Configs, Off().Name) {
+			p.configs = append([]Config{Off()}, p.configs...) // every ratio is against off
 		}
 	}
 	return p
@@ -522,8 +522,8 @@ func (r *runner) capacity(ctx context.Context, s *shop, sessions []string, mix M
 // same shop: the most this machine serves, load generator included.
 func (r *runner) calibrate(ctx context.Context) error {
 	// A shop that only ever served this page: nothing invalidates it.
-	return r.withShop(ctx, Memory, true, func(s *shop, sessions []string) error {
-		for _, mix := range []Mix{Calibration, PageHit} {
+	return r.withShop(ctx, Memory(), true, func(s *shop, sessions []string) error {
+		for _, mix := range []Mix{Calibration(), PageHit()} {
 			c, err := r.capacity(ctx, s, sessions, mix)
 			if err != nil {
 				return err
@@ -543,10 +543,10 @@ func (r *runner) capacities(ctx context.Context) error {
 	}
 	var jobs []job
 	for _, c := range r.plan.configs {
-		jobs = append(jobs, job{c, []Mix{Browse, Full}})
+		jobs = append(jobs, job{c, []Mix{Browse(), Full()}})
 	}
 	for _, c := range r.plan.ablations {
-		jobs = append(jobs, job{c, []Mix{Browse}})
+		jobs = append(jobs, job{c, []Mix{Browse()}})
 	}
 	for _, j := range jobs {
 		if j.c.Redis && r.redisURL == "" {
@@ -577,9 +577,9 @@ func (r *runner) comparisons(ctx context.Context) error {
 		if on.Redis && r.redisURL == "" {
 			continue
 		}
-		err := r.withShop(ctx, Off, false, func(off *shop, offSessions []string) error {
+		err := r.withShop(ctx, Off(), false, func(off *shop, offSessions []string) error {
 			return r.withShop(ctx, on, false, func(s *shop, sessions []string) error {
-				for _, mix := range []Mix{Browse, Full} {
+				for _, mix := range []Mix{Browse(), Full()} {
 					if err := r.compare(ctx, mix, off, offSessions, s, sessions); err != nil {
 						return err
 					}
@@ -596,7 +596,7 @@ func (r *runner) comparisons(ctx context.Context) error {
 
 func (r *runner) compare(ctx context.Context, mix Mix, off *shop, offSessions []string, on *shop, onSessions []string) error {
 	rate := 50.0
-	if a, b := r.report.capacity(Off.Name, mix.Name), r.report.capacity(on.config.Name, mix.Name); a != nil && b != nil && min(a.Rate, b.Rate) > 0 {
+	if a, b := r.report.capacity(Off().Name, mix.Name), r.report.capacity(on.config.Name, mix.Name); a != nil && b != nil && min(a.Rate, b.Rate) > 0 {
 		rate = math.Round(0.7 * min(a.Rate, b.Rate))
 	}
 	c := Comparison{Mix: mix.Name, Off: off.config.Name, On: on.config.Name, Rate: rate}
@@ -609,7 +609,7 @@ func (r *runner) compare(ctx context.Context, mix Mix, off *shop, offSessions []
 	}
 	// The floor: the constant response of the same shop at the same rate,
 	// what no cache can beat on this machine.
-	floor, err := r.phase(ctx, on, onSessions, Calibration, rate, r.plan.phase, 0)
+	floor, err := r.phase(ctx, on, onSessions, Calibration(), rate, r.plan.phase, 0)
 	if err != nil {
 		return err
 	}
@@ -728,11 +728,11 @@ func (r *runner) coldStart(ctx context.Context) error {
 		warms = warms[:1]
 	}
 	rate := 200.0
-	if c := r.report.capacity(Memory.Name, Browse.Name); c != nil && c.Rate > 0 {
+	if c := r.report.capacity(Memory().Name, Browse().Name); c != nil && c.Rate > 0 {
 		rate = math.Round(0.5 * c.Rate)
 	}
 	for _, warm := range warms {
-		c := Memory
+		c := Memory()
 		c.Env = maps(c.Env, map[string]string{"CACHE_PREFIX": r.prefix + "-cold-" + fmt.Sprint(warm)})
 		args := []string{"--warm=never"}
 		if warm {
@@ -753,7 +753,7 @@ func (r *runner) coldStart(ctx context.Context) error {
 			loadCtx, stop := context.WithCancel(ctx)
 			defer stop()
 			wg.Go(func() {
-				gen := NewGenerator(Browse, r.cat, sessions, r.prices, r.opts.Seed+int64(len(r.report.Comparisons)))
+				gen := NewGenerator(Browse(), r.cat, sessions, r.prices, r.opts.Seed+int64(len(r.report.Comparisons)))
 				attack(loadCtx, s.url, gen, r.cat, r.prices, rate, r.plan.coldStart, 0)
 			})
 			prev, err := s.counters(ctx)

@@ -30,11 +30,11 @@ func testCatalog(products int) (*Catalog, map[int64]money.Money) {
 // same requests.
 func TestMixProportions(t *testing.T) {
 	cat, prices := testCatalog(500)
-	g := NewGenerator(Full, cat, []string{"shop_session=a"}, NewPrices(prices), 1)
+	g := NewGenerator(Full(), cat, []string{"shop_session=a"}, NewPrices(prices), 1)
 	const n = 40_000
 	counts := map[Kind]int{}
 	total := 0.0
-	for _, w := range Full.Weights {
+	for _, w := range Full().Weights {
 		total += w
 	}
 	p := NewPrices(prices)
@@ -46,7 +46,7 @@ func TestMixProportions(t *testing.T) {
 			p.Done(s.Product, s.Price, true, time.Now())
 		}
 	}
-	for k, w := range Full.Weights {
+	for k, w := range Full().Weights {
 		want := w / total
 		got := float64(counts[k]) / n
 		if math.Abs(got-want) > 0.01 {
@@ -54,8 +54,8 @@ func TestMixProportions(t *testing.T) {
 		}
 	}
 
-	a := NewGenerator(Browse, cat, nil, NewPrices(prices), 7)
-	b := NewGenerator(Browse, cat, nil, NewPrices(prices), 7)
+	a := NewGenerator(Browse(), cat, nil, NewPrices(prices), 7)
+	b := NewGenerator(Browse(), cat, nil, NewPrices(prices), 7)
 	for range 1000 {
 		if x, y := a.Next(), b.Next(); x.Path != y.Path || x.Kind != y.Kind {
 			t.Fatalf("the same seed drew %s and %s", x.Path, y.Path)
@@ -289,7 +289,7 @@ func TestAttackFallsBehind(t *testing.T) {
 	}))
 	defer srv.Close()
 	cat, prices := testCatalog(1)
-	g := NewGenerator(Calibration, cat, nil, NewPrices(prices), 1)
+	g := NewGenerator(Calibration(), cat, nil, NewPrices(prices), 1)
 	start := time.Now()
 	l := attack(t.Context(), srv.URL, g, cat, NewPrices(prices), 400, 10*time.Second, 200*time.Millisecond)
 	if !l.stopped {
@@ -324,19 +324,19 @@ func sampleReport() *Report {
 		p.Offered = rate
 		return Capacity{Config: config, Mix: mix, Rate: rate, At: &p, Steps: []Phase{p}}
 	}
-	floor := phase("memory", Calibration.Name, 0, 0.9)
+	floor := phase("memory", Calibration().Name, 0, 0.9)
 	return &Report{
 		Date: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), Machine: "a test", Scale: 1, SLO: Duration(50 * time.Millisecond),
-		Calibration: []Capacity{capacity("memory", Calibration.Name, 8000), capacity("memory", PageHit.Name, 6400)},
+		Calibration: []Capacity{capacity("memory", Calibration().Name, 8000), capacity("memory", PageHit().Name, 6400)},
 		Capacities: []Capacity{
-			capacity("off", Browse.Name, 400), capacity("memory", Browse.Name, 4000),
-			capacity("off", Full.Name, 400), capacity("memory", Full.Name, 1200),
+			capacity("off", Browse().Name, 400), capacity("memory", Browse().Name, 4000),
+			capacity("off", Full().Name, 400), capacity("memory", Full().Name, 1200),
 		},
 		Comparisons: []Comparison{
-			{Mix: Browse.Name, Off: "off", On: "memory", Rate: 280, Floor: &floor,
-				Phases: []Phase{phase("off", Browse.Name, 3, 4), phase("memory", Browse.Name, 0.03, 1)}},
-			{Mix: Full.Name, Off: "off", On: "memory", Rate: 280,
-				Phases: []Phase{phase("off", Full.Name, 3, 4), phase("memory", Full.Name, 0.9, 1)}},
+			{Mix: Browse().Name, Off: "off", On: "memory", Rate: 280, Floor: &floor,
+				Phases: []Phase{phase("off", Browse().Name, 3, 4), phase("memory", Browse().Name, 0.03, 1)}},
+			{Mix: Full().Name, Off: "off", On: "memory", Rate: 280,
+				Phases: []Phase{phase("off", Full().Name, 3, 4), phase("memory", Full().Name, 0.9, 1)}},
 		},
 		ColdStart:  &ColdStart{Config: "memory", Warm: true, HitRates: []float64{0.8, 0.95}, Reached90At: ptr(Duration(2 * time.Second))},
 		PriceReads: 10, PriceWrites: 3,

@@ -40,29 +40,36 @@ type Mix struct {
 	Weights map[Kind]float64
 }
 
-// The mixes the benchmark runs.
-var (
-	// Browse is anonymous browsing: what a page cache serves best.
-	// Searches are in Full: a search nobody made before cannot be served
-	// from a cache, and Browse measures what can.
-	Browse = Mix{"browse", map[Kind]float64{
+// The mixes the benchmark runs, each a function, so that no caller can
+// change another's.
+
+// Browse is anonymous browsing: what a page cache serves best. Searches
+// are in Full: a search nobody made before cannot be served from a cache,
+// and Browse measures what can.
+func Browse() Mix {
+	return Mix{"browse", map[Kind]float64{
 		Home: 10, List: 30, Product: 40, Revalidate: 12, APIProduct: 8,
 	}}
-	// Full is a day of a shop: anonymous browsing (85%, searches
-	// included: 6% of the vocabulary, 1.5% never seen before), customers who
-	// are logged in (13.5%: their product pages, dashboard and cart,
-	// adding to the cart, one checkout in a hundred requests) and admins
-	// changing prices and stock (1.5%, on the products people look at).
-	Full = Mix{"full", map[Kind]float64{
+}
+
+// Full is a day of a shop: anonymous browsing (85%, searches included: 6%
+// of the vocabulary, 1.5% never seen before), customers who are logged in
+// (13.5%: their product pages, dashboard and cart, adding to the cart, one
+// checkout in a hundred requests) and admins changing prices and stock
+// (1.5%, on the products people look at).
+func Full() Mix {
+	return Mix{"full", map[Kind]float64{
 		Home: 9, List: 22, Product: 29, Revalidate: 10, APIProduct: 7, Search: 6, SearchMiss: 1.5,
 		UserProduct: 4, Dashboard: 3, Cart: 3, AddToCart: 2.5, Checkout: 1,
 		PriceChange: 0.75, StockChange: 0.75,
 	}}
-	// Calibration is the constant response of the same server.
-	Calibration = Mix{"calibration", map[Kind]float64{Hello: 1}}
-	// PageHit is one page the page cache always has.
-	PageHit = Mix{"page_hit", map[Kind]float64{HotPage: 1}}
-)
+}
+
+// Calibration is the constant response of the same server.
+func Calibration() Mix { return Mix{"calibration", map[Kind]float64{Hello: 1}} }
+
+// PageHit is one page the page cache always has.
+func PageHit() Mix { return Mix{"page_hit", map[Kind]float64{HotPage: 1}} }
 
 // Catalog is what the generator knows of the shop it loads. It is safe for
 // concurrent use once filled.

@@ -48,7 +48,7 @@ func latencyPlot(r *Report) (*plot.Plot, error) {
 	var lines []any
 	maxRate := 0.0
 	for _, c := range slices.Concat(r.Calibration, r.Capacities) {
-		if c.Mix != Browse.Name && c.Mix != PageHit.Name && c.Mix != Calibration.Name {
+		if c.Mix != Browse().Name && c.Mix != PageHit().Name && c.Mix != Calibration().Name {
 			continue
 		}
 		steps := slices.SortedFunc(slices.Values(c.Steps), func(a, b Phase) int { return cmp.Compare(a.Offered, b.Offered) })
@@ -58,7 +58,7 @@ func latencyPlot(r *Report) (*plot.Plot, error) {
 			maxRate = max(maxRate, s.Offered)
 		}
 		name := c.Config
-		if c.Mix != Browse.Name {
+		if c.Mix != Browse().Name {
 			name = c.Mix
 		}
 		lines = append(lines, name, xys)
@@ -106,7 +106,7 @@ func sqlPlot(r *Report) (*plot.Plot, error) {
 	p.Y.Label.Text = "statements per request"
 	p.Legend.Top = true
 	w := vg.Points(14)
-	for i, mix := range []string{Browse.Name, Full.Name} {
+	for i, mix := range []string{Browse().Name, Full().Name} {
 		vs := make(plotter.Values, len(names))
 		for j, n := range names {
 			if c := r.capacity(n, mix); c != nil && c.At != nil {
@@ -132,7 +132,7 @@ func hitsPlot(r *Report) (*plot.Plot, error) {
 	layers := []string{"http", "page", "fragment", "query", "aggregate"}
 	var comps []Comparison
 	for _, c := range r.Comparisons {
-		if c.Mix == Browse.Name {
+		if c.Mix == Browse().Name {
 			comps = append(comps, c)
 		}
 	}

@@ -30,16 +30,31 @@ type Config struct {
 	Redis bool // needs the benchmark's Redis
 }
 
-// The configurations the benchmark compares.
-var (
-	Off    = Config{Name: "off", About: "no cache at all (CACHE_STORE=none)", Env: map[string]string{"CACHE_STORE": "none"}}
-	Memory = Config{Name: "memory", About: "every layer, in-process store", Env: map[string]string{"CACHE_STORE": "memory"}}
-	Redis  = Config{Name: "redis", About: "every layer, Redis store", Env: map[string]string{"CACHE_STORE": "redis"}, Redis: true}
-	Tiered = Config{Name: "tiered", About: "every layer, memory in front of Redis", Env: map[string]string{"CACHE_STORE": "tiered"}, Redis: true}
-)
+// The configurations the benchmark compares, each a function, so that no
+// caller can change another's.
+
+// Off is the shop without any cache.
+func Off() Config {
+	return Config{Name: "off", About: "no cache at all (CACHE_STORE=none)", Env: map[string]string{"CACHE_STORE": "none"}}
+}
+
+// Memory is every layer on the in-process store.
+func Memory() Config {
+	return Config{Name: "memory", About: "every layer, in-process store", Env: map[string]string{"CACHE_STORE": "memory"}}
+}
+
+// Redis is every layer on Redis.
+func Redis() Config {
+	return Config{Name: "redis", About: "every layer, Redis store", Env: map[string]string{"CACHE_STORE": "redis"}, Redis: true}
+}
+
+// Tiered is every layer on memory in front of Redis.
+func Tiered() Config {
+	return Config{Name: "tiered", About: "every layer, memory in front of Redis", Env: map[string]string{"CACHE_STORE": "tiered"}, Redis: true}
+}
 
 // Stores are the configurations with every layer on.
-var Stores = []Config{Memory, Redis, Tiered}
+func Stores() []Config { return []Config{Memory(), Redis(), Tiered()} }
 
 // Ablation returns the memory configuration with one layer off.
 func Ablation(layer string) Config {
@@ -56,7 +71,9 @@ func Ablation(layer string) Config {
 }
 
 // Ablations are the memory configuration with each layer off in turn.
-var Ablations = []Config{Ablation("http"), Ablation("page"), Ablation("fragment"), Ablation("query"), Ablation("aggregate")}
+func Ablations() []Config {
+	return []Config{Ablation("http"), Ablation("page"), Ablation("fragment"), Ablation("query"), Ablation("aggregate")}
+}
 
 // shop is a `shop serve` process under test.
 type shop struct {

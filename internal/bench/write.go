@@ -82,14 +82,14 @@ func evaluate(r *Report) {
 	r.Targets = nil
 	add := func(t Target) { r.Targets = append(r.Targets, t) }
 	capRatio := func(mix string) (float64, bool) {
-		off, on := r.capacity(Off.Name, mix), r.capacity(Memory.Name, mix)
+		off, on := r.capacity(Off().Name, mix), r.capacity(Memory().Name, mix)
 		if off == nil || on == nil || off.Rate == 0 {
 			return 0, false
 		}
 		return on.Rate / off.Rate, true
 	}
 	machineBound := func(mix string) string {
-		on, hello := r.capacity(Memory.Name, mix), r.calibration(Calibration.Name)
+		on, hello := r.capacity(Memory().Name, mix), r.calibration(Calibration().Name)
 		if on == nil || hello == nil || hello.Rate == 0 {
 			return ""
 		}
@@ -99,8 +99,8 @@ func evaluate(r *Report) {
 		}
 		return fmt.Sprintf("The cache-on shop already serves %.0f%% of the rate of this machine's constant response (%.0f/s), where the load generator, the shop and PostgreSQL share the CPUs: the ratio is bounded by the machine, not by the cache.", 100*share, hello.Rate)
 	}
-	for _, t := range []struct{ mix, goal, claim string }{{Browse.Name, "≤ 0.02", "60–90% fewer"}, {Full.Name, "≤ 0.10", ""}} {
-		c := r.comparison(t.mix, Memory.Name)
+	for _, t := range []struct{ mix, goal, claim string }{{Browse().Name, "≤ 0.02", "60–90% fewer"}, {Full().Name, "≤ 0.10", ""}} {
+		c := r.comparison(t.mix, Memory().Name)
 		if c == nil {
 			continue
 		}
@@ -117,24 +117,24 @@ func evaluate(r *Report) {
 	for _, t := range []struct {
 		mix, claim string
 		goal       float64
-	}{{Browse.Name, "3–5x", 8}, {Full.Name, "", 5}} {
+	}{{Browse().Name, "3–5x", 8}, {Full().Name, "", 5}} {
 		v, ok := capRatio(t.mix)
 		if !ok {
 			continue
 		}
 		tg := Target{
 			What: "capacity at the SLO, " + t.mix + " mix, on / off", Goal: fmt.Sprintf("≥ %gx", t.goal), Claim: t.claim,
-			Value: v, Measured: fmt.Sprintf("%.1fx (%.0f against %.0f requests/s)", v, r.capacity(Memory.Name, t.mix).Rate, r.capacity(Off.Name, t.mix).Rate), Met: v >= t.goal,
+			Value: v, Measured: fmt.Sprintf("%.1fx (%.0f against %.0f requests/s)", v, r.capacity(Memory().Name, t.mix).Rate, r.capacity(Off().Name, t.mix).Rate), Met: v >= t.goal,
 		}
 		if !tg.Met {
 			tg.Why = machineBound(t.mix)
 			if tg.Why == "" {
-				tg.Why = cpuWhy(r.comparison(t.mix, Memory.Name))
+				tg.Why = cpuWhy(r.comparison(t.mix, Memory().Name))
 			}
 		}
 		add(tg)
 	}
-	if c := r.comparison(Browse.Name, Memory.Name); c != nil {
+	if c := r.comparison(Browse().Name, Memory().Name); c != nil {
 		t := Target{
 			What: "p50 at a fixed load both sustain, on / off", Goal: "≤ 0.2", Claim: "50–80% faster",
 			Value: c.P50Ratio, Measured: fmt.Sprintf("%.3f at %.0f requests/s", c.P50Ratio, c.Rate), Met: c.P50Ratio <= 0.2,
@@ -145,7 +145,7 @@ func evaluate(r *Report) {
 		}
 		add(t)
 	}
-	if hello, hit := r.calibration(Calibration.Name), r.calibration(PageHit.Name); hello != nil && hit != nil && hello.Rate > 0 {
+	if hello, hit := r.calibration(Calibration().Name), r.calibration(PageHit().Name); hello != nil && hit != nil && hello.Rate > 0 {
 		v := hit.Rate / hello.Rate
 		t := Target{
 			What: "page-cache hit throughput / constant response, same run", Goal: "≥ 0.75",
@@ -183,7 +183,9 @@ func evaluate(r *Report) {
 
 // Personal are the kinds of request no shared cache may answer: a
 // customer's own pages and the writes.
-var Personal = []Kind{UserProduct, Dashboard, Cart, AddToCart, Checkout, PriceChange, StockChange}
+func Personal() []Kind {
+	return []Kind{UserProduct, Dashboard, Cart, AddToCart, Checkout, PriceChange, StockChange}
+}
 
 // sqlWhy explains a missed SQL target from the statements of each kind of
 // request: what the personal kinds cost alone, and what the rest did.
@@ -199,7 +201,7 @@ func sqlWhy(c *Comparison) string {
 		}
 		req += n
 		for k, per := range p.SQLByKind {
-			if slices.Contains(Personal, k) {
+			if slices.Contains(Personal(), k) {
 				personal += per * float64(p.Kinds[k])
 			} else {
 				public += per * float64(p.Kinds[k])
@@ -242,7 +244,7 @@ func cpuWhy(c *Comparison) string {
 			n := float64(p.Kinds[k])
 			all += per * n
 			req += n
-			if slices.Contains(Personal, k) {
+			if slices.Contains(Personal(), k) {
 				personal += per * n
 				personalReq += n
 			}
@@ -404,14 +406,14 @@ func Summary(r *Report, link string) string {
 	b.WriteString("| configuration | mix | capacity/s | p50 ms | p99 ms | SQL/req | CPU ms/req, shop | hit rates |\n|---|---|---:|---:|---:|---:|---:|---|\n")
 	for _, c := range slices.Concat(r.Calibration, r.Capacities) {
 		name := c.Config
-		for _, cfg := range slices.Concat([]Config{Off}, Stores, Ablations) {
+		for _, cfg := range slices.Concat([]Config{Off()}, Stores(), Ablations()) {
 			if cfg.Name == c.Config {
 				name = fmt.Sprintf("%s (%s)", c.Config, cfg.About)
 			}
 		}
-		if c.Mix == Calibration.Name {
+		if c.Mix == Calibration().Name {
 			name = "constant response (/healthz)"
-		} else if c.Mix == PageHit.Name {
+		} else if c.Mix == PageHit().Name {
 			name = "one page, always a page-cache hit"
 		}
 		if c.At == nil {

@@ -93,7 +93,7 @@ func NewAlias(o AliasOptions) *Alias {
 		o.Jitter = 0
 	}
 	if o.Codec == nil {
-		o.Codec = JSON
+		o.Codec = JSON{}
 	}
 	if o.LockWait <= 0 {
 		o.LockWait = 250 * time.Millisecond

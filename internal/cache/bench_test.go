@@ -53,7 +53,7 @@ type benchProduct struct {
 
 func benchRemember(b *testing.B, a *cache.Alias) {
 	ctx := context.Background()
-	o := cache.Opts{Tags: []string{"product:42"}, Codec: cache.Msgpack}
+	o := cache.Opts{Tags: []string{"product:42"}, Codec: cache.Msgpack{}}
 	load := func(context.Context) (benchProduct, error) {
 		return benchProduct{42, "Northwind Red Wool Sweater", "49.00", 12}, nil
 	}

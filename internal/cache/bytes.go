@@ -60,7 +60,7 @@ func (a *Alias) readBytes(ctx context.Context, full string) ([]byte, EntryState,
 	if err != nil {
 		return nil, Absent, err
 	}
-	if !sameGens(e.deps, gens) || e.codec.ID() != rawBytes.ID() {
+	if !sameGens(e.deps, gens) || e.codec.ID() != (rawCodec{}).ID() {
 		return nil, Absent, nil
 	}
 	if time.Now().After(e.freshUntil) {
@@ -75,7 +75,7 @@ func (a *Alias) readBytes(ctx context.Context, full string) ([]byte, EntryState,
 // that fails is recorded, not returned: a cache write may fail.
 func (a *Alias) WriteBytes(ctx context.Context, layer Layer, key string, b []byte, gens map[string]int64, ttl, keep time.Duration) {
 	fresh := a.freshTTL(ttl)
-	a.storeEntry(ctx, a.key(key), key, layer, entry{freshUntil: time.Now().Add(fresh), deps: depsOf(gens), payload: b, codec: rawBytes}, fresh+keep)
+	a.storeEntry(ctx, a.key(key), key, layer, entry{freshUntil: time.Now().Add(fresh), deps: depsOf(gens), payload: b, codec: rawCodec{}}, fresh+keep)
 }
 
 // Observe records in ctx's Track the current generations of tags and of

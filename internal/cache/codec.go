@@ -20,17 +20,20 @@ type Codec interface {
 	Unmarshal(data []byte, v any) error
 }
 
-type jsonCodec struct{}
+// JSON is the default codec: readable in redis-cli, and what the seed
+// uses.
+type JSON struct{}
 
-func (jsonCodec) ID() byte                        { return 1 }
-func (jsonCodec) Marshal(v any) ([]byte, error)   { return json.Marshal(v) }
-func (jsonCodec) Unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+func (JSON) ID() byte                        { return 1 }
+func (JSON) Marshal(v any) ([]byte, error)   { return json.Marshal(v) }
+func (JSON) Unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
-type msgpackCodec struct{}
+// Msgpack is MessagePack: smaller than JSON, and it keeps []byte as bytes.
+type Msgpack struct{}
 
-func (msgpackCodec) ID() byte                        { return 2 }
-func (msgpackCodec) Marshal(v any) ([]byte, error)   { return msgpack.Marshal(v) }
-func (msgpackCodec) Unmarshal(b []byte, v any) error { return msgpack.Unmarshal(b, v) }
+func (Msgpack) ID() byte                        { return 2 }
+func (Msgpack) Marshal(v any) ([]byte, error)   { return msgpack.Marshal(v) }
+func (Msgpack) Unmarshal(b []byte, v any) error { return msgpack.Unmarshal(b, v) }
 
 // rawCodec keeps the bytes of a layer that encodes its values itself
 // (WriteBytes: the page cache). They are read on every hit, so a hit
@@ -54,22 +57,14 @@ func (rawCodec) Unmarshal(b []byte, v any) error {
 	return nil
 }
 
-// The codecs. JSON is the default: readable in redis-cli, and what the
-// seed uses. MessagePack is smaller and keeps []byte as bytes.
-var (
-	JSON     Codec = jsonCodec{}
-	Msgpack  Codec = msgpackCodec{}
-	rawBytes Codec = rawCodec{}
-)
-
 func codecByID(id byte) (Codec, bool) {
 	switch id {
 	case 1:
-		return JSON, true
+		return JSON{}, true
 	case 2:
-		return Msgpack, true
+		return Msgpack{}, true
 	case 3:
-		return rawBytes, true
+		return rawCodec{}, true
 	}
 	return nil, false
 }

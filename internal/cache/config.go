@@ -322,9 +322,9 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 			"another database's shop would read these entries")
 	}
 	c := &Caches{Config: cfg}
-	codec := JSON
+	var codec Codec = JSON{}
 	if cfg.Codec == "msgpack" {
-		codec = Msgpack
+		codec = Msgpack{}
 	}
 	guard := func(s Store, name string) Store {
 		return NewGuard(s, GuardOptions{Name: name, Timeout: cfg.Timeout, Logger: logger, Metrics: metrics})

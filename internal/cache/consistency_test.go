@@ -392,7 +392,7 @@ func TestConsistencySamplerFragments(t *testing.T) {
 		t.Fatalf("the list's entry: %v, %v", keys, err)
 	}
 	key := strings.TrimPrefix(keys[0], a.Prefix())
-	if err := cache.Set(ctx, a, key, "<ul>forged</ul>", cache.Opts{Layer: cache.LayerFragment, Codec: cache.Msgpack}); err != nil {
+	if err := cache.Set(ctx, a, key, "<ul>forged</ul>", cache.Opts{Layer: cache.LayerFragment, Codec: cache.Msgpack{}}); err != nil {
 		t.Fatal(err)
 	}
 	if html := list(); html != "<ul>forged</ul>" {

@@ -30,7 +30,7 @@ import (
 // versions; `make faults` runs them longer (FAULTS_LONG=1) and verbose.
 
 // realTimeouts are the shop's own cache timeouts: the fault tests are about
-// them, unlike the rest of the suite (cachetest.Relaxed).
+// them, unlike the rest of the suite (cachetest.Relaxed()).
 var realTimeouts = map[string]string{
 	"CACHE_TIMEOUT": "100ms", "REDIS_DIAL_TIMEOUT": "250ms", "REDIS_READ_TIMEOUT": "50ms", "REDIS_WRITE_TIMEOUT": "50ms",
 }
@@ -288,7 +288,7 @@ func TestFaultRedisSlow(t *testing.T) {
 func TestFaultFlushAll(t *testing.T) {
 	t.Parallel()
 	redis := cachetest.StartRedis(t)
-	shop := newTestShopWith(t, withEnv(cachetest.Relaxed, "CACHE_STORE", "redis", "REDIS_URL", redis.URL()))
+	shop := newTestShopWith(t, withEnv(cachetest.Relaxed(), "CACHE_STORE", "redis", "REDIS_URL", redis.URL()))
 	paths := anonPages(shop)
 	tr := startTraffic(t, 16, time.Millisecond, anonymousStep(shop.url, paths))
 	probe := shop.client()
@@ -333,7 +333,7 @@ func TestFaultEviction(t *testing.T) {
 	t.Parallel()
 	cacheRedis := cachetest.StartRedis(t, "--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru")
 	sessionsRedis := cachetest.StartRedis(t, "--maxmemory-policy", "noeviction")
-	shop := newTestShopWith(t, withEnv(cachetest.Relaxed, "CACHE_STORE", "redis", "REDIS_URL", cacheRedis.URL(), "SESSIONS_REDIS_URL", sessionsRedis.URL()))
+	shop := newTestShopWith(t, withEnv(cachetest.Relaxed(), "CACHE_STORE", "redis", "REDIS_URL", cacheRedis.URL(), "SESSIONS_REDIS_URL", sessionsRedis.URL()))
 	cs, _ := customers(t, shop, 5)
 	anon := shop.client()
 	rows, err := shop.pool.Query(t.Context(), `SELECT id FROM products WHERE active ORDER BY id`)
@@ -373,7 +373,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 	t.Parallel()
 	var pg *proxy
 	shop := newTestShopOpts(t, shopOptions{
-		env: withEnv(cachetest.Relaxed),
+		env: withEnv(cachetest.Relaxed()),
 		dial: func(u string) string {
 			cfg, err := pgx.ParseConfig(u)
 			if err != nil {
@@ -445,7 +445,7 @@ func TestFaultLocksAndPool(t *testing.T) {
 	t.Parallel()
 	budget := time.Second
 	shop := newTestShopOpts(t, shopOptions{
-		env:    withEnv(cachetest.Relaxed),
+		env:    withEnv(cachetest.Relaxed()),
 		dial:   func(u string) string { return u + "&pool_max_conns=4" },
 		config: web.Config{RequestTimeout: budget},
 	})

@@ -24,7 +24,7 @@ func TestLogoutWhileSessionsDown(t *testing.T) {
 	// The sessions' Redis keeps what it is told on disk, as a production
 	// one does, so that sessions outlive its restart.
 	sessions := cachetest.StartRedis(t, "--appendonly", "yes", "--appendfsync", "always")
-	shop := newTestShopWith(t, withEnv(cachetest.Relaxed, "SESSIONS_REDIS_URL", sessions.URL()))
+	shop := newTestShopWith(t, withEnv(cachetest.Relaxed(), "SESSIONS_REDIS_URL", sessions.URL()))
 	user, kept := shop.client(), shop.client()
 	user.login("demo@shop.test")
 	kept.login("demo@shop.test")

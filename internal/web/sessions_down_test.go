@@ -19,7 +19,7 @@ import (
 func TestSessionsRedisDownKeepsTheCache(t *testing.T) {
 	t.Parallel()
 	dead := fmt.Sprintf("redis://127.0.0.1:%d/0", cachetest.FreePort(t))
-	shop := newTestShopWith(t, withEnv(cachetest.Relaxed,
+	shop := newTestShopWith(t, withEnv(cachetest.Relaxed(),
 		"CACHE_STORE", "redis", "REDIS_URL", cachetest.SharedRedisURL(), "SESSIONS_REDIS_URL", dead))
 	if r := shop.client().get("/"); r.status != http.StatusOK {
 		t.Fatalf("anonymous /: status %d", r.status)

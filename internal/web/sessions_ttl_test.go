@@ -14,7 +14,7 @@ import (
 func TestSessionsTTLIsTheIdleLimit(t *testing.T) {
 	t.Parallel()
 	sessions := cachetest.StartRedis(t)
-	shop := newTestShopWith(t, withEnv(cachetest.Relaxed, "SESSIONS_REDIS_URL", sessions.URL(), "CACHE_SESSIONS_TTL", "90m"))
+	shop := newTestShopWith(t, withEnv(cachetest.Relaxed(), "SESSIONS_REDIS_URL", sessions.URL(), "CACHE_SESSIONS_TTL", "90m"))
 	shop.client().login("demo@shop.test")
 
 	opts, err := redis.ParseURL(sessions.URL())

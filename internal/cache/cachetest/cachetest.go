@@ -261,12 +261,14 @@ func RedisInfo(t testing.TB, addr, field string) string {
 	return ""
 }
 
-// Relaxed are cache timeouts for tests that are not about timeouts: the
+// Relaxed returns cache timeouts for tests that are not about timeouts: the
 // whole suite runs at once under the race detector on two cores, where a
 // Redis call of half a millisecond can take a hundred. Tests of slow and
 // dead stores keep the real ones.
-var Relaxed = map[string]string{
-	"CACHE_TIMEOUT": "3s", "REDIS_DIAL_TIMEOUT": "2s", "REDIS_READ_TIMEOUT": "2s", "REDIS_WRITE_TIMEOUT": "2s",
+func Relaxed() map[string]string {
+	return map[string]string{
+		"CACHE_TIMEOUT": "3s", "REDIS_DIAL_TIMEOUT": "2s", "REDIS_READ_TIMEOUT": "2s", "REDIS_WRITE_TIMEOUT": "2s",
+	}
 }
 
 // Caches opens the shop's caches for a test from cache settings (the
@@ -295,7 +297,7 @@ func CachesFor(t testing.TB, pool *pgxpool.Pool, env map[string]string, metrics 
 func open(t testing.TB, identity string, env map[string]string, metrics []*cache.Metrics) *cache.Caches {
 	t.Helper()
 	vars := map[string]string{"CACHE_PREFIX": Prefix(t)}
-	for k, v := range Relaxed {
+	for k, v := range Relaxed() {
 		vars[k] = v
 	}
 	for k, v := range env {
