@@ -311,6 +311,10 @@ func (c *Caches) Close() error {
 	return errors.Join(errs...)
 }
 
+// under names something of the caches' own under their prefix: the tags'
+// keys, the tiered store's delete channel.
+func (c Config) under(name string) string { return c.Prefix + ":" + name }
+
 // Open builds the stores and aliases of cfg. It does not wait for servers:
 // a cache server that is down at start is a cache that misses.
 func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
@@ -378,7 +382,7 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 		c.Memory = NewMemory(cfg.MemoryBytes)
 		l2 := guard(r, "redis")
 		tagStore = generations(r, l2)
-		t := NewTiered(c.Memory, l2, r.Client(), cfg.L1TTL, cfg.Prefix+":l1-deletes", logger)
+		t := NewTiered(c.Memory, l2, r.Client(), cfg.L1TTL, cfg.under("l1-deletes"), logger)
 		c.closers = append(c.closers, t.Close)
 		store = t
 	case "memcached":
@@ -401,7 +405,7 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 	default:
 		return nil, fmt.Errorf("unknown cache store %q", cfg.Store)
 	}
-	c.Tags = NewTags(tagStore, cfg.Prefix+":")
+	c.Tags = NewTags(tagStore, cfg.under(""))
 	c.closers = append(c.closers, c.Tags.Close)
 	if cfg.Store != "none" {
 		// Closed before the stores above: its checks read them.
@@ -447,7 +451,7 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 		sessions, sessionTags = m, m
 	}
 	sc := cfg.Aliases[AliasSessions]
-	tags := NewTags(sessionTags, cfg.Prefix+":sessions:")
+	tags := NewTags(sessionTags, cfg.under("sessions:"))
 	c.closers = append(c.closers, tags.Close)
 	c.Sessions = NewAlias(AliasOptions{
 		Name: AliasSessions, Store: sessions, Tags: tags, Prefix: sc.Prefix,

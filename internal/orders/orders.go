@@ -37,6 +37,22 @@ type Store interface {
 
 var _ Store = (*db.Queries)(nil)
 
+// TxStore is what orders needs from the database inside the transactions
+// of checkout and of a status change: the rows they lock and write. It is
+// never cached: money and stock are read where they are used.
+type TxStore interface {
+	LockCartForCheckout(ctx context.Context, userID int64) ([]db.LockCartForCheckoutRow, error)
+	CreateOrder(ctx context.Context, arg db.CreateOrderParams) (db.Order, error)
+	CreateOrderItems(ctx context.Context, arg db.CreateOrderItemsParams) error
+	TakeStock(ctx context.Context, arg db.TakeStockParams) error
+	RemoveCartLines(ctx context.Context, arg db.RemoveCartLinesParams) error
+	GetOrderForUpdate(ctx context.Context, id int64) (db.Order, error)
+	SetOrderStatus(ctx context.Context, arg db.SetOrderStatusParams) (db.Order, error)
+	RestockOrder(ctx context.Context, orderID int64) ([]int64, error)
+}
+
+var _ TxStore = (*db.Queries)(nil)
+
 // Errors the service returns.
 var (
 	ErrNotFound      = errors.New("not found")
@@ -137,6 +153,11 @@ type Service struct {
 	changes Syncer
 }
 
+// inTx runs fn in a transaction of the pool, on the queries it needs.
+func (s *Service) inTx(ctx context.Context, fn func(TxStore) error) error {
+	return db.InTx(ctx, s.pool, func(q *db.Queries) error { return fn(q) })
+}
+
 // NewService returns the orders service: store for single reads and
 // writes, pool for the transactions, changes to apply the invalidations
 // of its writes (nil: none).
@@ -215,7 +236,7 @@ func (s *Service) RemoveFromCart(ctx context.Context, userID, productID int64) e
 // CheckoutProblems; an empty cart is ErrEmptyCart.
 func (s *Service) Checkout(ctx context.Context, userID int64) (Order, error) {
 	var order db.Order
-	err := db.InTx(ctx, s.pool, func(q *db.Queries) error {
+	err := s.inTx(ctx, func(q TxStore) error {
 		lines, err := q.LockCartForCheckout(ctx, userID)
 		if err != nil {
 			return fmt.Errorf("lock cart: %w", err)
@@ -349,7 +370,7 @@ type StatusChange struct {
 // that is not allowed is ErrBadTransition.
 func (s *Service) SetStatus(ctx context.Context, orderID int64, to db.OrderStatus) (StatusChange, error) {
 	var change StatusChange
-	err := db.InTx(ctx, s.pool, func(q *db.Queries) error {
+	err := s.inTx(ctx, func(q TxStore) error {
 		o, err := q.GetOrderForUpdate(ctx, orderID)
 		if db.IsNotFound(err) {
 			return ErrNotFound
