@@ -329,17 +329,24 @@ func (a *Alias) lookup(ctx context.Context, full string, tags []string) (found, 
 			return f, err
 		}
 	}
+	f.e, f.ok, f.valid = a.check(ctx, full, raw, f.gens)
+	return f, nil
+}
+
+// check decodes the entry stored under full and checks it against gens,
+// the current generations of the tags it depends on: the validation every
+// read of an entry does. ok is false when nothing was stored; an entry
+// this version cannot read is not there either, and is deleted.
+func (a *Alias) check(ctx context.Context, full string, raw []byte, gens map[string]int64) (e entry, ok, valid bool) {
 	if raw == nil {
-		return f, nil
+		return entry{}, false, false
 	}
 	e, err := decodeEntry(raw)
 	if err != nil {
-		// Not an entry this version can read: a miss, and gone.
 		_ = a.store.Delete(ctx, full)
-		return f, nil
+		return entry{}, false, false
 	}
-	f.e, f.ok, f.valid = e, true, sameGens(e.deps, f.gens)
-	return f, nil
+	return e, true, sameGens(e.deps, gens)
 }
 
 // sameGens reports whether deps are exactly the tags of gens, at the same
@@ -582,20 +589,13 @@ func (a *Alias) lookupMany(ctx context.Context, keys []string, tagsOf func(strin
 	}
 	out := make(map[string]found, len(keys))
 	for i, k := range keys {
-		b, ok := raw[full[i]]
-		if !ok {
-			continue
-		}
-		e, err := decodeEntry(b)
-		if err != nil {
-			_ = a.store.Delete(ctx, full[i])
-			continue
-		}
 		own := map[string]int64{a.epoch(): gens[a.epoch()]}
 		for _, t := range tagsOf(k) {
 			own[t] = gens[t]
 		}
-		out[k] = found{e: e, ok: true, gens: own, valid: sameGens(e.deps, own)}
+		if e, ok, valid := a.check(ctx, full[i], raw[full[i]], own); ok {
+			out[k] = found{e: e, ok: true, gens: own, valid: valid}
+		}
 	}
 	return out, gens, nil
 }

@@ -47,9 +47,10 @@ func (a *Alias) readBytes(ctx context.Context, full string) ([]byte, EntryState,
 	if err != nil {
 		return nil, Absent, err
 	}
-	e, err := decodeEntry(raw)
-	if err != nil {
-		_ = a.store.Delete(ctx, full)
+	// Its tags are known once it is read: decode it first, then check it
+	// against their generations as check would.
+	e, ok, _ := a.check(ctx, full, raw, nil)
+	if !ok {
 		return nil, Absent, nil
 	}
 	tags := make([]string, len(e.deps))

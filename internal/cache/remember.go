@@ -359,8 +359,8 @@ func currentValue[T any](ctx context.Context, a *Alias, full string, gens map[st
 	if err != nil {
 		return zero, false
 	}
-	e, err := decodeEntry(raw)
-	if err != nil || !sameGens(e.deps, gens) || time.Now().After(e.freshUntil) {
+	e, ok, valid := a.check(ctx, full, raw, gens)
+	if !ok || !valid || time.Now().After(e.freshUntil) {
 		return zero, false
 	}
 	v, verr, ok := decodeHit[T](e, o)
