@@ -41,6 +41,8 @@ import (
 //
 // load must use the context it is given, not one from outside: a
 // background refresh runs after the request that started it has ended.
+// It must be safe to call from several goroutines at once: a refresh or
+// a consistency check runs it beside the caller that read the hit.
 func Remember[T any](ctx context.Context, a *Alias, key string, o Opts, load func(context.Context) (T, error)) (T, error) {
 	layer := a.layer(o)
 	if a.none || bypassed(ctx) {
