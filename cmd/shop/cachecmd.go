@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/web"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -115,7 +116,7 @@ func cacheStats(ctx context.Context, c *cache.Caches, w io.Writer) error {
 		fmt.Fprintf(tw, "alias %s\tprefix %s, TTL %s\n", a.Name(), a.Prefix(), a.TTL())
 	}
 	if c.Redis != nil {
-		nodes, err := cache.RedisInfo(ctx, c.Redis)
+		nodes, err := monitor.RedisInfo(ctx, c.Redis)
 		if err != nil {
 			fmt.Fprintf(tw, "redis\tunreachable: %v\n", err)
 		}
@@ -131,7 +132,7 @@ func cacheStats(ctx context.Context, c *cache.Caches, w io.Writer) error {
 		fmt.Fprintf(w, "\nkeys: the %s store cannot be listed from another process\n", c.Config.Store)
 		return nil
 	}
-	rep, err := c.AnalyzeKeys(ctx, "", 1000)
+	rep, err := monitor.AnalyzeKeys(ctx, c, "", 1000)
 	if err != nil {
 		return err
 	}
@@ -150,7 +151,7 @@ func cacheStats(ctx context.Context, c *cache.Caches, w io.Writer) error {
 }
 
 func cacheKeys(ctx context.Context, c *cache.Caches, pattern string, limit int, w io.Writer) error {
-	rep, err := c.AnalyzeKeys(ctx, pattern, limit)
+	rep, err := monitor.AnalyzeKeys(ctx, c, pattern, limit)
 	if errors.Is(err, cache.ErrUnsupported) {
 		return fmt.Errorf("the %s store cannot list its keys", c.Config.Store)
 	}

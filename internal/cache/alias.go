@@ -33,7 +33,7 @@ type Alias struct {
 	disabled map[Layer]bool
 	lockWait time.Duration
 	loadTime time.Duration // bounds a load shared by concurrent callers
-	metrics  *Metrics
+	rec      Recorder
 	logger   *slog.Logger
 	// consistency checks a share of the hits; nil: none.
 	consistency *Consistency
@@ -77,7 +77,7 @@ type AliasOptions struct {
 	// Consistency checks a share of the alias's hits against the
 	// database (nil: none).
 	Consistency *Consistency
-	Metrics     *Metrics
+	Recorder    Recorder // the process's figures (nil: none)
 	Logger      *slog.Logger
 }
 
@@ -108,7 +108,7 @@ func NewAlias(o AliasOptions) *Alias {
 	a := &Alias{
 		name: o.Name, store: o.Store, tags: o.Tags, ttl: o.TTL, jitter: o.Jitter, codec: o.Codec,
 		none: none, shared: o.Shared, disabled: map[Layer]bool{}, lockWait: o.LockWait, loadTime: o.LoadTimeout,
-		metrics: o.Metrics, logger: o.Logger, consistency: o.Consistency, refreshing: make(chan struct{}, 16), jobs: background.New(),
+		rec: recorder(o.Recorder), logger: o.Logger, consistency: o.Consistency, refreshing: make(chan struct{}, 16), jobs: background.New(),
 		prefix: fmt.Sprintf("%s:v%d:", strings.TrimSuffix(o.Prefix, ":"), max(o.Version, 1)),
 	}
 	for _, l := range o.Disabled {
@@ -144,7 +144,7 @@ func (a *Alias) refresh(layer Layer, kind string, load func(ctx context.Context)
 		<-a.refreshing
 		return
 	}
-	a.metrics.refreshed(a.name, layer, kind)
+	a.rec.Refreshed(a.name, layer, kind)
 }
 
 // Name returns the alias's name.
@@ -247,29 +247,11 @@ func (a *Alias) allTags(tags []string) []string {
 	return append(out, tags...)
 }
 
-// record counts an operation in the request's Stats and the metrics.
+// record counts an operation in the request's Stats and the recorder.
 func (a *Alias) record(ctx context.Context, start time.Time, layer Layer, key string, o Outcome, n int, took time.Duration) {
-	StatsFrom(ctx).Record(Op{At: start, Layer: layer, Alias: a.name, Key: key, Outcome: o, Bytes: n, Took: took})
-	a.metrics.op(a.name, layer, o)
-	if took > 0 {
-		call := "get"
-		switch o {
-		case Stored:
-			call = "set"
-		case Failed:
-			call = "failed"
-		}
-		a.metrics.call(a.name, call, took)
-		if call == "get" {
-			a.metrics.lookedUp(layer, took)
-		}
-	}
-	switch o {
-	case Hit, Stale:
-		a.metrics.moved(a.name, layer, "read", n)
-	case Stored:
-		a.metrics.moved(a.name, layer, "write", n)
-	}
+	op := Op{At: start, Layer: layer, Alias: a.name, Key: key, Outcome: o, Bytes: n, Took: took}
+	StatsFrom(ctx).Record(op)
+	a.rec.Op(op)
 }
 
 // failed notes a store error: logged at debug (the breaker logs the state

@@ -86,15 +86,15 @@ func (a *Alias) WriteBytes(ctx context.Context, layer Layer, key string, b []byt
 func (a *Alias) Observe(ctx context.Context, tags ...string) { a.observe(ctx, a.allTags(tags)) }
 
 // Record counts an operation of a layer beside the core, done through
-// the alias, in the request's Stats and the metrics.
+// the alias, in the request's Stats and the recorder.
 func (a *Alias) Record(ctx context.Context, op Op) {
 	a.record(ctx, op.At, op.Layer, op.Key, op.Outcome, op.Bytes, op.Took)
 }
 
 // Loaded counts how long a layer's load took (rendering, for the page
 // cache): what a hit saves.
-func (a *Alias) Loaded(layer Layer, took time.Duration) { a.metrics.loaded(a.name, layer, took) }
+func (a *Alias) Loaded(layer Layer, took time.Duration) { a.rec.Loaded(a.name, layer, took) }
 
 // Coalesced counts a miss that waited for another caller's load instead
 // of loading.
-func (a *Alias) Coalesced(layer Layer, how string) { a.metrics.coalesced(a.name, layer, how) }
+func (a *Alias) Coalesced(layer Layer, how string) { a.rec.Coalesced(a.name, layer, how) }

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -317,7 +318,7 @@ func (c Config) under(name string) string { return c.Prefix + ":" + name }
 
 // Open builds the stores and aliases of cfg. It does not wait for servers:
 // a cache server that is down at start is a cache that misses.
-func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
+func Open(cfg Config, rec Recorder, logger *slog.Logger) (*Caches, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -331,7 +332,7 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 		codec = Msgpack{}
 	}
 	guard := func(s Store, name string) Store {
-		return NewGuard(s, GuardOptions{Name: name, Timeout: cfg.Timeout, Logger: logger, Metrics: metrics})
+		return NewGuard(s, GuardOptions{Name: name, Timeout: cfg.Timeout, Logger: logger, Recorder: rec})
 	}
 	// generations returns where the tag generations of Redis r live: the
 	// guarded r itself, or for a Ring a client whose keys never move to
@@ -401,7 +402,7 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 		if timeout <= 0 {
 			timeout = 100 * time.Millisecond
 		}
-		tagStore = NewGuard(m.Generations(), GuardOptions{Name: "memcached-generations", Timeout: 3 * timeout, Logger: logger, Metrics: metrics})
+		tagStore = NewGuard(m.Generations(), GuardOptions{Name: "memcached-generations", Timeout: 3 * timeout, Logger: logger, Recorder: rec})
 	default:
 		return nil, fmt.Errorf("unknown cache store %q", cfg.Store)
 	}
@@ -410,7 +411,7 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 	if cfg.Store != "none" {
 		// Closed before the stores above: its checks read them.
 		c.Consistency = NewConsistency(ConsistencyOptions{
-			Share: cfg.ConsistencySample, Rate: cfg.ConsistencyRate, Metrics: metrics, Logger: logger,
+			Share: cfg.ConsistencySample, Rate: cfg.ConsistencyRate, Recorder: rec, Logger: logger,
 		})
 		c.closers = append(c.closers, c.Consistency.Close)
 	}
@@ -419,7 +420,7 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 		return NewAlias(AliasOptions{
 			Name: name, Store: s, Tags: tags, Prefix: ac.Prefix, Version: ac.Version, TTL: ac.TTL,
 			Codec: codec, Disabled: cfg.Disabled, Shared: shared, LoadTimeout: cfg.LoadTimeout, Consistency: c.Consistency,
-			Metrics: metrics, Logger: logger,
+			Recorder: rec, Logger: logger,
 		})
 	}
 	c.Default = alias(AliasDefault, store, c.Tags, shared)
@@ -456,8 +457,46 @@ func Open(cfg Config, metrics *Metrics, logger *slog.Logger) (*Caches, error) {
 	c.Sessions = NewAlias(AliasOptions{
 		Name: AliasSessions, Store: sessions, Tags: tags, Prefix: sc.Prefix,
 		Version: sc.Version, TTL: sc.TTL, Jitter: -1, Codec: codec, Shared: sessionsShared, LoadTimeout: cfg.LoadTimeout,
-		Metrics: metrics, Logger: logger,
+		Recorder: rec, Logger: logger,
 	})
 	c.closers = append(c.closers, c.Sessions.Close)
 	return c, nil
+}
+
+// Keys returns at most limit keys of the default alias's store matching a
+// glob pattern, every key of the shop's namespace when pattern is empty:
+// an admin tool, never for serving requests. memcached cannot list keys
+// (ErrUnsupported).
+func (c *Caches) Keys(ctx context.Context, pattern string, limit int) ([]string, error) {
+	return scanKeys(ctx, c.Default.store, c.pattern(pattern), limit)
+}
+
+// pattern returns a key pattern, or the one of the shop's namespace.
+func (c *Caches) pattern(p string) string {
+	if p == "" {
+		return c.Config.Prefix + ":*"
+	}
+	return p
+}
+
+// Breakers returns the state of the circuit breaker of each guarded store
+// of the caches: true when open.
+func (c *Caches) Breakers() map[string]bool {
+	out := map[string]bool{}
+	for _, a := range []*Alias{c.Default, c.Sessions, c.LongTerm} {
+		for _, s := range []Store{a.store, a.tags.store} {
+			for s != nil {
+				if g, ok := s.(*Guard); ok {
+					out[g.name] = g.Open()
+					break
+				}
+				t, ok := s.(*Tiered)
+				if !ok {
+					break
+				}
+				s = t.l2
+			}
+		}
+	}
+	return out
 }

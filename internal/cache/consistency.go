@@ -63,7 +63,7 @@ type Consistency struct {
 	queue   chan sample
 	grace   time.Duration
 	timeout time.Duration
-	metrics *Metrics
+	rec     Recorder
 	logger  *slog.Logger
 	now     func() time.Time
 
@@ -94,9 +94,9 @@ type ConsistencyOptions struct {
 	// before it is a mismatch (default 2s).
 	Grace time.Duration
 	// Timeout bounds a check's load and reads (default 10s).
-	Timeout time.Duration
-	Metrics *Metrics
-	Logger  *slog.Logger
+	Timeout  time.Duration
+	Recorder Recorder // the verdicts, for the metrics (nil: none)
+	Logger   *slog.Logger
 }
 
 // A Verdict is what a consistency check found.
@@ -178,7 +178,7 @@ func NewConsistency(o ConsistencyOptions) *Consistency {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Consistency{
 		share: min(o.Share, 1), limit: rate.NewLimiter(rate.Limit(o.Rate), max(1, int(math.Ceil(o.Rate)))),
-		queue: make(chan sample, o.Queue), grace: o.Grace, timeout: o.Timeout, metrics: o.Metrics, logger: o.Logger,
+		queue: make(chan sample, o.Queue), grace: o.Grace, timeout: o.Timeout, rec: recorder(o.Recorder), logger: o.Logger,
 		now: time.Now, ctx: ctx, cancel: cancel, families: map[string]bool{}, total: map[familyKey]*[numVerdicts]int64{},
 	}
 	for range o.Workers {
@@ -233,7 +233,7 @@ func (c *Consistency) offer(s sample) {
 }
 
 func (c *Consistency) drop(reason string) {
-	c.metrics.consistencyDropped(reason)
+	c.rec.Dropped(reason)
 	now := c.now()
 	c.mu.Lock()
 	c.minute(now).dropped++
@@ -325,9 +325,9 @@ func (c *Consistency) count(s sample, v Verdict) {
 	c.mu.Lock()
 	fam := c.familyLocked(s.key)
 	c.mu.Unlock()
-	// The metrics and the log first, the report last: a check the report
+	// The recorder and the log first, the report last: a check the report
 	// shows is in the metrics and the log already.
-	c.metrics.consistencyChecked(s.alias.name, s.layer, fam, v)
+	c.rec.Checked(s.alias.name, s.layer, fam, v)
 	if v == CheckMismatch {
 		c.logger.Warn("cache: consistency check: the value served differs from the database's",
 			"alias", s.alias.name, "layer", s.layer, "family", fam, "key", s.key,

@@ -13,6 +13,7 @@ import (
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/cache/fragment"
+	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/testdb"
 	"example.com/shop/internal/testlog"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -167,7 +168,7 @@ func TestConsistencySamplerMismatch(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			var log testlog.Buffer
 			a, c := sampled(t, kind, cache.ConsistencyOptions{
-				Metrics: cache.NewMetrics(reg), Logger: slog.New(slog.NewTextHandler(&log, nil)),
+				Recorder: monitor.NewMetrics(reg), Logger: slog.New(slog.NewTextHandler(&log, nil)),
 			})
 			ctx := context.Background()
 			remember(t, a, p, 1)
@@ -261,7 +262,7 @@ func TestConsistencySamplerBounds(t *testing.T) {
 		p := newProbes(t)
 		p.hold()
 		reg := prometheus.NewRegistry()
-		a, c := sampled(t, "memory", cache.ConsistencyOptions{Workers: 1, Queue: 2, Metrics: cache.NewMetrics(reg)})
+		a, c := sampled(t, "memory", cache.ConsistencyOptions{Workers: 1, Queue: 2, Recorder: monitor.NewMetrics(reg)})
 		remember(t, a, p, 1)
 		remember(t, a, p, 1)
 		<-p.entered // the only worker is busy
@@ -285,7 +286,7 @@ func TestConsistencySamplerBounds(t *testing.T) {
 		p := newProbes(t)
 		reg := prometheus.NewRegistry()
 		const rate, hits = 5, 200
-		a, c := sampled(t, "memory", cache.ConsistencyOptions{Rate: rate, Queue: 1000, Metrics: cache.NewMetrics(reg)})
+		a, c := sampled(t, "memory", cache.ConsistencyOptions{Rate: rate, Queue: 1000, Recorder: monitor.NewMetrics(reg)})
 		remember(t, a, p, 1)
 		start := time.Now()
 		for range hits {

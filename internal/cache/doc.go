@@ -1,6 +1,7 @@
 // Package cache is the mechanism behind every caching layer of the shop:
 // stores, aliases, keys, codecs, cache-aside with stampede protection,
-// tag-based invalidation, per-request figures and metrics. It knows
+// tag-based invalidation, per-request figures, and a Recorder for the
+// process's metrics. It knows
 // nothing about products or orders: the domain packages decide what to
 // cache, under which key, with which tags, for how long.
 //
@@ -141,13 +142,14 @@
 //   - declared.go: the staleness a value declares, and its bound.
 //   - inuse.go: whether an entry could still be served (the admin's key list).
 //   - stats.go: a request's cache operations, for its headers and debug panel.
-//   - metrics.go, latency.go: the process's figures, for Prometheus and the admin.
+//   - recorder.go: the Recorder that receives the caches' figures (package monitor keeps them).
 //   - consistency.go: the consistency sampler, hits re-checked against the database.
-//   - monitor.go: the admin's history of hit rates, Redis facts and key analysis.
 //   - redislog.go: the go-redis client library's log, at the shop's levels.
 //   - config.go: the three aliases of the shop, from the environment.
 //
 // Beside it, importing it: internal/cache/httpcache, the Echo middleware of
 // the HTTP layer and the page cache; internal/cache/fragment, the fragment
-// cache of html/template.
+// cache of html/template; internal/cache/monitor, the process's metrics
+// (Prometheus) and the admin's tools (hit-rate history, Redis facts, key
+// analysis).
 package cache

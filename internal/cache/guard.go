@@ -29,7 +29,7 @@ type GuardOptions struct {
 	OpenFor  time.Duration // how long the breaker stays open before a probe (default 2s)
 	Failures uint32        // consecutive failures that open it (default 5)
 	Logger   *slog.Logger
-	Metrics  *Metrics
+	Recorder Recorder // told when the breaker opens and closes (nil: nobody)
 }
 
 // NewGuard returns s behind a deadline and a circuit breaker.
@@ -43,6 +43,7 @@ func NewGuard(s Store, o GuardOptions) *Guard {
 	if o.Failures == 0 {
 		o.Failures = 5
 	}
+	rec := recorder(o.Recorder)
 	cb := gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        o.Name,
 		MaxRequests: 1,
@@ -59,7 +60,7 @@ func NewGuard(s Store, o GuardOptions) *Guard {
 			if o.Logger != nil {
 				o.Logger.Warn("cache: circuit breaker changed state", "store", name, "from", from.String(), "to", to.String())
 			}
-			o.Metrics.breakerOpen(name, to == gobreaker.StateOpen)
+			rec.Breaker(name, to == gobreaker.StateOpen)
 		},
 	})
 	return &Guard{store: s, name: o.Name, timeout: o.Timeout, cb: cb}
@@ -138,3 +139,20 @@ func (g *Guard) Scan(ctx context.Context, pattern string, fn func([]string) bool
 func (g *Guard) Close() error { return g.store.Close() }
 
 var _ Store = (*Guard)(nil)
+
+// unwrap returns the store behind a Guard, and the Redis tier of a Tiered:
+// what can fail behind a store (a Tiered's memory tier cannot). Two Guards
+// on one Redis client, as the cache and the sessions have when they share
+// a server, unwrap to one server that fails for both.
+func unwrap(s Store) Store {
+	for {
+		switch v := s.(type) {
+		case *Guard:
+			s = v.store
+		case *Tiered:
+			s = v.l2
+		default:
+			return s
+		}
+	}
+}

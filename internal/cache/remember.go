@@ -200,7 +200,7 @@ func fill[T any](ctx context.Context, a *Alias, full, key string, gens map[strin
 		// Not admitted (a key seen once): load it, store nothing.
 		start := time.Now()
 		v, err := load(ctx)
-		a.metrics.loaded(a.name, layer, time.Since(start))
+		a.rec.Loaded(a.name, layer, time.Since(start))
 		return v, Miss, err
 	}
 	ch := a.flights.DoChan(flight, func() (res any, err error) {
@@ -226,7 +226,7 @@ func fill[T any](ctx context.Context, a *Alias, full, key string, gens map[strin
 		}
 		f, _ := r.Val.(filled[T])
 		if r.Shared {
-			a.metrics.coalesced(a.name, layer, "singleflight")
+			a.rec.Coalesced(a.name, layer, "singleflight")
 		}
 		return f.v, f.outcome, r.Err
 	}
@@ -239,7 +239,7 @@ func sharedLoad[T any](ctx context.Context, a *Alias, full, key, fp string, gens
 	if a.shared {
 		release, got, v, ok := waitOrLock[T](ctx, a, full, fp, gens, o, background)
 		if ok {
-			a.metrics.coalesced(a.name, layer, "lock")
+			a.rec.Coalesced(a.name, layer, "lock")
 			return filled[T]{v: v, outcome: Hit}, nil
 		}
 		if !got && background {
@@ -252,14 +252,14 @@ func sharedLoad[T any](ctx context.Context, a *Alias, full, key, fp string, gens
 	// released) has stored what we were about to load.
 	if !background {
 		if v, ok := currentValue[T](ctx, a, full, gens, o); ok {
-			a.metrics.coalesced(a.name, layer, "recheck")
+			a.rec.Coalesced(a.name, layer, "recheck")
 			return filled[T]{v: v, outcome: Hit}, nil
 		}
 	}
 	start := time.Now()
 	v, err := load(ctx)
 	took := time.Since(start)
-	a.metrics.loaded(a.name, layer, took)
+	a.rec.Loaded(a.name, layer, took)
 	if err != nil {
 		if o.NotFound != nil && o.NotFoundTTL > 0 && errors.Is(err, o.NotFound) {
 			a.storeEntry(ctx, full, key, layer, entry{notFound: true, codec: a.codecOf(o), deps: depsOf(gens),
@@ -470,7 +470,7 @@ func fillMany[K comparable, T any](ctx context.Context, a *Alias, ids []K, o Man
 	start := time.Now()
 	loaded, err := load(ctx, ids)
 	took := time.Since(start)
-	a.metrics.loaded(a.name, layer, took)
+	a.rec.Loaded(a.name, layer, took)
 	if err != nil {
 		return nil, err
 	}

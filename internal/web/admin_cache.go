@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/warm"
 	"github.com/labstack/echo/v4"
@@ -38,7 +39,7 @@ type CachePage struct {
 	// the figures since the start.
 	Latency     []LatencyChart
 	LatencyRows []LatencyRow
-	Redis       []cache.NodeInfo
+	Redis       []monitor.NodeInfo
 	RedisErr    string
 	Memory      *cache.MemoryInfo
 	Pattern     string
@@ -46,7 +47,7 @@ type CachePage struct {
 	// CanAnalyze is false when the store cannot list its keys.
 	AnalyzeHelp string
 	CanAnalyze  bool
-	Keys        *cache.KeyReport
+	Keys        *monitor.KeyReport
 	KeysErr     string
 	Warm        WarmStatus
 	Done        string // what the last action did
@@ -83,7 +84,7 @@ type AliasRow struct {
 // TotalsRow is a line of a totals table.
 type TotalsRow struct {
 	Name string
-	cache.Totals
+	monitor.Totals
 }
 
 // Chart is the hit-rate chart, as SVG coordinates: one line per layer.
@@ -205,7 +206,7 @@ func handleAdminCache(svc Services, job *warmJob) echo.HandlerFunc {
 		page.AnalyzeHelp, page.CanAnalyze = analyzeHelp(caches.Config.Store)
 		if caches.Redis != nil {
 			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			nodes, err := cache.RedisInfo(rctx, caches.Redis)
+			nodes, err := monitor.RedisInfo(rctx, caches.Redis)
 			cancel()
 			if err != nil {
 				page.RedisErr = err.Error()
@@ -215,7 +216,7 @@ func handleAdminCache(svc Services, job *warmJob) echo.HandlerFunc {
 		page.Pattern = strings.TrimSpace(c.QueryParam("pattern"))
 		if c.QueryParam("analyze") == "1" && page.CanAnalyze {
 			kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			rep, err := caches.AnalyzeKeys(kctx, page.Pattern, 1000)
+			rep, err := monitor.AnalyzeKeys(kctx, caches, page.Pattern, 1000)
 			cancel()
 			if err != nil {
 				page.KeysErr = err.Error()
@@ -232,14 +233,14 @@ func handleAdminCache(svc Services, job *warmJob) echo.HandlerFunc {
 }
 
 // totals sums the metrics' snapshot by layer and by alias.
-func totals(snap map[string]cache.Totals) (byLayer, byAlias []TotalsRow) {
-	layers, aliases := map[string]cache.Totals{}, map[string]cache.Totals{}
+func totals(snap map[string]monitor.Totals) (byLayer, byAlias []TotalsRow) {
+	layers, aliases := map[string]monitor.Totals{}, map[string]monitor.Totals{}
 	for k, v := range snap {
 		alias, layer, _ := strings.Cut(k, "/")
 		layers[layer] = sum(layers[layer], v)
 		aliases[alias] = sum(aliases[alias], v)
 	}
-	rows := func(m map[string]cache.Totals) []TotalsRow {
+	rows := func(m map[string]monitor.Totals) []TotalsRow {
 		var out []TotalsRow
 		for n, t := range m {
 			out = append(out, TotalsRow{n, t})
@@ -250,13 +251,13 @@ func totals(snap map[string]cache.Totals) (byLayer, byAlias []TotalsRow) {
 	return rows(layers), rows(aliases)
 }
 
-func sum(a, b cache.Totals) cache.Totals {
-	return cache.Totals{Hits: a.Hits + b.Hits, Misses: a.Misses + b.Misses, Stale: a.Stale + b.Stale, Sets: a.Sets + b.Sets, Errors: a.Errors + b.Errors}
+func sum(a, b monitor.Totals) monitor.Totals {
+	return monitor.Totals{Hits: a.Hits + b.Hits, Misses: a.Misses + b.Misses, Stale: a.Stale + b.Stale, Sets: a.Sets + b.Sets, Errors: a.Errors + b.Errors}
 }
 
 // chart lays the samples out as one line per layer, hit rate (0 to 100%)
 // against time.
-func chart(samples []cache.Sample) Chart {
+func chart(samples []monitor.Sample) Chart {
 	ch := Chart{Width: 720, Height: 200}
 	if len(samples) < 2 {
 		return ch
@@ -318,18 +319,18 @@ type LatencyRow struct {
 
 // latencyCharts lays the samples out as two charts: the layers' lookups,
 // and their loads on a miss.
-func latencyCharts(samples []cache.Sample) []LatencyChart {
+func latencyCharts(samples []monitor.Sample) []LatencyChart {
 	if len(samples) < 2 {
 		return nil
 	}
-	lookups := func(l cache.Latency) (int64, time.Duration, time.Duration) {
+	lookups := func(l monitor.Latency) (int64, time.Duration, time.Duration) {
 		return l.Lookups, l.LookupP50, l.LookupP99
 	}
-	loads := func(l cache.Latency) (int64, time.Duration, time.Duration) { return l.Loads, l.LoadP50, l.LoadP99 }
+	loads := func(l monitor.Latency) (int64, time.Duration, time.Duration) { return l.Loads, l.LoadP50, l.LoadP99 }
 	var out []LatencyChart
 	for _, k := range []struct {
 		title string
-		of    func(cache.Latency) (int64, time.Duration, time.Duration)
+		of    func(monitor.Latency) (int64, time.Duration, time.Duration)
 	}{{"Cache lookups (a read of the store, hit or miss)", lookups}, {"Loads on a miss (what the cache saves)", loads}} {
 		if ch := latencyChart(k.title, samples, k.of); len(ch.Lines) > 0 {
 			out = append(out, ch)
@@ -338,7 +339,7 @@ func latencyCharts(samples []cache.Sample) []LatencyChart {
 	return out
 }
 
-func latencyChart(title string, samples []cache.Sample, of func(cache.Latency) (int64, time.Duration, time.Duration)) LatencyChart {
+func latencyChart(title string, samples []monitor.Sample, of func(monitor.Latency) (int64, time.Duration, time.Duration)) LatencyChart {
 	ch := LatencyChart{Title: title, Width: 720, Height: 200, From: samples[0].At, To: samples[len(samples)-1].At}
 	// The scale: whole decades around every figure.
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -387,7 +388,7 @@ func latencyChart(title string, samples []cache.Sample, of func(cache.Latency) (
 
 // latencyRows lists the layers' latency since the start, in the order
 // of cache.Layers().
-func latencyRows(byLayer map[cache.Layer]cache.Latency) []LatencyRow {
+func latencyRows(byLayer map[cache.Layer]monitor.Latency) []LatencyRow {
 	var out []LatencyRow
 	for _, layer := range cache.Layers() {
 		l, ok := byLayer[layer]

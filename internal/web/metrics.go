@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/warm"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,14 +15,14 @@ import (
 
 // Metrics are the shop's Prometheus metrics, served at /metrics: HTTP
 // requests by route and status, SQL statements, cache operations by alias,
-// layer and outcome (cache.Metrics), invalidations by rule, warm-ups, and
+// layer and outcome (monitor.Metrics), invalidations by rule, warm-ups, and
 // Go's own. Each shop has its own registry: nothing is global. Every
 // label takes its values from a set the shop's code or configuration
 // fixes (aliases, layers, outcomes, rule names, route patterns), never
 // from what a request says: see request.
 type Metrics struct {
 	Registry *prometheus.Registry
-	Cache    *cache.Metrics
+	Cache    *monitor.Metrics
 
 	requests   *prometheus.HistogramVec
 	statements *prometheus.HistogramVec
@@ -37,7 +37,7 @@ func NewMetrics() *Metrics {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := &Metrics{
 		Registry: reg,
-		Cache:    cache.NewMetrics(reg),
+		Cache:    monitor.NewMetrics(reg),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "shop_http_request_duration_seconds", Help: "HTTP requests by route, method, status and what the page cache did.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},

@@ -12,6 +12,7 @@ import (
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/httpcache"
+	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/catalog"
 	"example.com/shop/internal/orders"
 	"example.com/shop/internal/stats"
@@ -35,12 +36,12 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, logger *s
 	// on the Cookie header: a visitor without a session cookie gets the
 	// anonymous page, one with it never does. The API does not depend on
 	// who asks.
-	var cacheMetrics *cache.Metrics
+	var cacheMetrics *monitor.Metrics
 	if svc.Metrics != nil {
 		cacheMetrics = svc.Metrics.Cache
 	}
 	shared := httpcache.Policy{
-		SMaxAge: cfg.SharedMaxAge, StaleWhileRevalidate: cfg.SharedMaxAge / 2, StaleIfError: 24 * time.Hour, Metrics: cacheMetrics,
+		SMaxAge: cfg.SharedMaxAge, StaleWhileRevalidate: cfg.SharedMaxAge / 2, StaleIfError: 24 * time.Hour, Recorder: cacheMetrics,
 	}
 	publicPolicy := shared
 	publicPolicy.Vary, publicPolicy.Personal = []string{"Cookie"}, loggedIn

@@ -24,6 +24,7 @@ import (
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/fragment"
+	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/catalog"
 	"example.com/shop/internal/changes"
 	"example.com/shop/internal/orders"
@@ -77,7 +78,7 @@ type Services struct {
 	Metrics *Metrics
 	// Sampler keeps the hit rates the admin page draws (nil without
 	// Metrics: no chart); whoever serves runs it (Run).
-	Sampler *cache.Sampler
+	Sampler *monitor.Sampler
 	ready   func() error // see Ready
 	// jobs runs what the services start beyond a request (the admin's
 	// warm-up); Close stops it.

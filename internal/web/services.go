@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/background"
+	"example.com/shop/internal/cache/monitor"
 
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
@@ -54,12 +55,12 @@ func NewServices(o ServiceOptions) (Services, error) {
 		Logger: logger,
 	})
 	listener.CacheInUse = caches.InUse
-	var sampler *cache.Sampler
+	var sampler *monitor.Sampler
 	if o.Metrics != nil {
 		listener.Observe = o.Metrics.Change
 		o.Metrics.ChangesProcessed(listener.Processed)
 		// A point of the admin page's chart every 10 seconds, for an hour.
-		sampler = cache.NewSampler(o.Metrics.Cache, 10*time.Second, 360)
+		sampler = monitor.NewSampler(o.Metrics.Cache, 10*time.Second, 360)
 	}
 	acc, err := accounts.NewService(queries, accounts.Options{
 		BcryptCost: o.BcryptCost, Sessions: caches.Sessions, Cache: caches.Default, Changes: listener, Logger: logger,

@@ -277,24 +277,24 @@ func Relaxed() map[string]string {
 // test's log, and closes them when the test ends. Their database identity
 // is made of the prefix: caches opened with the same CACHE_PREFIX (several
 // instances of one shop) share their entries, as on one database.
-func Caches(t testing.TB, env map[string]string, metrics ...*cache.Metrics) *cache.Caches {
+func Caches(t testing.TB, env map[string]string, rec ...cache.Recorder) *cache.Caches {
 	t.Helper()
-	return open(t, "", env, metrics)
+	return open(t, "", env, rec)
 }
 
 // CachesFor is Caches for the database of pool, under its identity, as
 // the shop opens them (see cache.Config.ForDatabase): what a test of
 // several shops, or of a shop and a command, on one store needs.
-func CachesFor(t testing.TB, pool *pgxpool.Pool, env map[string]string, metrics ...*cache.Metrics) *cache.Caches {
+func CachesFor(t testing.TB, pool *pgxpool.Pool, env map[string]string, rec ...cache.Recorder) *cache.Caches {
 	t.Helper()
 	id, err := db.New(pool).DatabaseIdentity(context.Background())
 	if err != nil {
 		t.Fatalf("read the database's identity: %v", err)
 	}
-	return open(t, id, env, metrics)
+	return open(t, id, env, rec)
 }
 
-func open(t testing.TB, identity string, env map[string]string, metrics []*cache.Metrics) *cache.Caches {
+func open(t testing.TB, identity string, env map[string]string, rec []cache.Recorder) *cache.Caches {
 	t.Helper()
 	vars := map[string]string{"CACHE_PREFIX": Prefix(t)}
 	for k, v := range Relaxed() {
@@ -307,14 +307,14 @@ func open(t testing.TB, identity string, env map[string]string, metrics []*cache
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m *cache.Metrics
-	if len(metrics) > 0 {
-		m = metrics[0]
+	var r cache.Recorder
+	if len(rec) > 0 {
+		r = rec[0]
 	}
 	if identity == "" {
 		identity = "test-database:" + cfg.Prefix
 	}
-	c, err := cache.Open(cfg.ForDatabase(identity), m, testlog.New(t, slog.LevelInfo))
+	c, err := cache.Open(cfg.ForDatabase(identity), r, testlog.New(t, slog.LevelInfo))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,8 +28,9 @@ type Policy struct {
 	// expired response while it refetches it, or while the shop is down;
 	// only with a positive SMaxAge.
 	StaleWhileRevalidate, StaleIfError time.Duration
-	// Metrics counts conditional requests: answered 304 (a hit) or not.
-	Metrics *cache.Metrics
+	// Recorder counts conditional requests: answered 304 (a hit) or not
+	// (nil: not counted).
+	Recorder cache.Recorder
 	// Vary lists the request headers the response depends on.
 	Vary []string
 	// Personal tells the requests whose response is for one user only:
@@ -87,9 +88,9 @@ func HTTP(enabled bool, p Policy) echo.MiddlewareFunc {
 					h.Del(echo.HeaderContentLength)
 					c.Response().Status, c.Response().Size = http.StatusNotModified, 0
 					cache.StatsFrom(c.Request().Context()).Record(cache.Op{Layer: cache.LayerHTTP, Key: c.Request().URL.Path, Outcome: cache.Hit})
-					p.Metrics.Revalidated(true)
+					p.revalidated(cache.Hit)
 				case inm != "":
-					p.Metrics.Revalidated(false)
+					p.revalidated(cache.Miss)
 				}
 			}
 			return flush()
@@ -115,4 +116,12 @@ func match(ifNoneMatch, etag string) bool {
 		}
 	}
 	return false
+}
+
+// revalidated counts a conditional request, answered 304 (a hit) or with
+// the whole response (a miss).
+func (p Policy) revalidated(o cache.Outcome) {
+	if p.Recorder != nil {
+		p.Recorder.Op(cache.Op{Alias: "http", Layer: cache.LayerHTTP, Outcome: o})
+	}
 }

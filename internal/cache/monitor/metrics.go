@@ -1,15 +1,17 @@
-package cache
+package monitor
 
 import (
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the process-wide figures of every Alias, for Prometheus.
-// A nil *Metrics records nothing.
+// Metrics are the process-wide figures of every alias, for Prometheus and
+// the admin pages: the shop's cache.Recorder. A nil *Metrics records
+// nothing.
 type Metrics struct {
 	ops      *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -64,67 +66,77 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) op(alias string, layer Layer, o Outcome) {
-	if m != nil {
-		m.ops.WithLabelValues(alias, string(layer), string(o)).Inc()
-		m.counts.add(alias, layer, o)
+// Op counts one operation of an alias: by outcome, and for a store call
+// its time and the bytes it moved.
+func (m *Metrics) Op(op cache.Op) {
+	if m == nil {
+		return
+	}
+	m.ops.WithLabelValues(op.Alias, string(op.Layer), string(op.Outcome)).Inc()
+	m.counts.add(op.Alias, op.Layer, op.Outcome)
+	if op.Took > 0 {
+		call := "get"
+		switch op.Outcome {
+		case cache.Stored:
+			call = "set"
+		case cache.Failed:
+			call = "failed"
+		}
+		m.latency.WithLabelValues(op.Alias, call).Observe(op.Took.Seconds())
+		if call == "get" {
+			m.lat.observe(op.Layer, lookupTime, op.Took)
+		}
+	}
+	direction := ""
+	switch op.Outcome {
+	case cache.Hit, cache.Stale:
+		direction = "read"
+	case cache.Stored:
+		direction = "write"
+	}
+	if direction != "" && op.Bytes > 0 {
+		m.bytes.WithLabelValues(op.Alias, string(op.Layer), direction).Add(float64(op.Bytes))
 	}
 }
 
-// Revalidated counts a conditional request of the HTTP layer: answered
-// 304 (a hit) or with the whole response (a miss).
-func (m *Metrics) Revalidated(hit bool) {
-	o := Miss
-	if hit {
-		o = Hit
-	}
-	m.op("http", LayerHTTP, o)
-}
-
-func (m *Metrics) call(alias, op string, took time.Duration) {
-	if m != nil {
-		m.latency.WithLabelValues(alias, op).Observe(took.Seconds())
-	}
-}
-
-func (m *Metrics) moved(alias string, layer Layer, direction string, n int) {
-	if m != nil && n > 0 {
-		m.bytes.WithLabelValues(alias, string(layer), direction).Add(float64(n))
-	}
-}
-
-func (m *Metrics) loaded(alias string, layer Layer, took time.Duration) {
+// Loaded times a load that filled the cache.
+func (m *Metrics) Loaded(alias string, layer cache.Layer, took time.Duration) {
 	if m != nil {
 		m.loads.WithLabelValues(alias, string(layer)).Observe(took.Seconds())
 		m.lat.observe(layer, loadTime, took)
 	}
 }
 
-func (m *Metrics) refreshed(alias string, layer Layer, kind string) {
+// Refreshed counts a background refresh.
+func (m *Metrics) Refreshed(alias string, layer cache.Layer, kind string) {
 	if m != nil {
 		m.refresh.WithLabelValues(alias, string(layer), kind).Inc()
 	}
 }
 
-func (m *Metrics) coalesced(alias string, layer Layer, how string) {
+// Coalesced counts a miss that waited for another caller's load.
+func (m *Metrics) Coalesced(alias string, layer cache.Layer, how string) {
 	if m != nil {
 		m.coalesce.WithLabelValues(alias, string(layer), how).Inc()
 	}
 }
 
-func (m *Metrics) consistencyChecked(alias string, layer Layer, family string, v Verdict) {
+// Checked counts a verdict of the consistency sampler.
+func (m *Metrics) Checked(alias string, layer cache.Layer, family string, v cache.Verdict) {
 	if m != nil {
 		m.checks.WithLabelValues(alias, string(layer), family, v.String()).Inc()
 	}
 }
 
-func (m *Metrics) consistencyDropped(reason string) {
+// Dropped counts a hit the consistency sampler could not check.
+func (m *Metrics) Dropped(reason string) {
 	if m != nil {
 		m.dropped.WithLabelValues(reason).Inc()
 	}
 }
 
-func (m *Metrics) breakerOpen(store string, open bool) {
+// Breaker sets the gauge of a store's circuit breaker.
+func (m *Metrics) Breaker(store string, open bool) {
 	if m != nil {
 		v := 0.0
 		if open {
@@ -133,6 +145,8 @@ func (m *Metrics) breakerOpen(store string, open bool) {
 		m.breaker.WithLabelValues(store).Set(v)
 	}
 }
+
+var _ cache.Recorder = (*Metrics)(nil)
 
 // counts are the in-process totals behind the admin page's figures, by
 // alias and layer: Prometheus keeps the same in its own registry, for
@@ -144,12 +158,12 @@ type counts struct {
 
 type countKey struct {
 	alias string
-	layer Layer
+	layer cache.Layer
 }
 
-var outcomeIndex = map[Outcome]int{Hit: 0, Miss: 1, Stale: 2, Stored: 3, Failed: 4}
+var outcomeIndex = map[cache.Outcome]int{cache.Hit: 0, cache.Miss: 1, cache.Stale: 2, cache.Stored: 3, cache.Failed: 4}
 
-func (c *counts) add(alias string, layer Layer, o Outcome) {
+func (c *counts) add(alias string, layer cache.Layer, o cache.Outcome) {
 	i, ok := outcomeIndex[o]
 	if !ok {
 		return

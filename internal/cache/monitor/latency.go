@@ -1,10 +1,12 @@
-package cache
+package monitor
 
 import (
 	"math"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"example.com/shop/internal/cache"
 )
 
 // Latency is how long a layer's cache lookups took (a read of the store
@@ -84,7 +86,7 @@ const (
 )
 
 type latencyKey struct {
-	layer Layer
+	layer cache.Layer
 	kind  latencyKind
 }
 
@@ -95,7 +97,7 @@ type latencies struct {
 	m  map[latencyKey]*[latencyBuckets]atomic.Int64
 }
 
-func (l *latencies) observe(layer Layer, kind latencyKind, d time.Duration) {
+func (l *latencies) observe(layer cache.Layer, kind latencyKind, d time.Duration) {
 	k := latencyKey{layer, kind}
 	l.mu.Lock()
 	h := l.m[k]
@@ -127,8 +129,8 @@ func (l *latencies) snapshot() map[latencyKey]*buckets {
 
 // latencyByLayer turns the counts since prev (nil: since the start) into
 // each layer's figures.
-func latencyByLayer(cur, prev map[latencyKey]*buckets) map[Layer]Latency {
-	out := map[Layer]Latency{}
+func latencyByLayer(cur, prev map[latencyKey]*buckets) map[cache.Layer]Latency {
+	out := map[cache.Layer]Latency{}
 	for k, b := range cur {
 		d := b.minus(prev[k])
 		var n int64
@@ -150,12 +152,6 @@ func latencyByLayer(cur, prev map[latencyKey]*buckets) map[Layer]Latency {
 	return out
 }
 
-func (m *Metrics) lookedUp(layer Layer, took time.Duration) {
-	if m != nil {
-		m.lat.observe(layer, lookupTime, took)
-	}
-}
-
 func (m *Metrics) latencySnapshot() map[latencyKey]*buckets {
 	if m == nil {
 		return nil
@@ -164,6 +160,6 @@ func (m *Metrics) latencySnapshot() map[latencyKey]*buckets {
 }
 
 // Latency returns each layer's lookup and load times since the start.
-func (m *Metrics) Latency() map[Layer]Latency {
+func (m *Metrics) Latency() map[cache.Layer]Latency {
 	return latencyByLayer(m.latencySnapshot(), nil)
 }

@@ -1,0 +1,25 @@
+package cache_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestCoreImports: the core is the caching a domain uses and nothing
+// more: the HTTP layer (Echo), the fragments (html/template) and the
+// metrics (Prometheus) live beside it, in packages that import it.
+func TestCoreImports(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-deps", "example.com/shop/internal/cache").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, no := range []string{"github.com/labstack/", "html/template", "github.com/prometheus/", "example.com/shop/internal/cache/"} {
+			if strings.HasPrefix(pkg, no) {
+				t.Errorf("the core imports %s", pkg)
+			}
+		}
+	}
+}

@@ -1,0 +1,18 @@
+package monitor
+
+import "testing"
+
+func TestKeyPattern(t *testing.T) {
+	for key, want := range map[string]string{
+		"shop:default:v1:product:42:reviews:lim=10:off=20":                      "shop:default:v1:product:*:reviews:lim=*:off=*",
+		"shop:default:v1:frag:product_card:9f3a61c2d0b4:product-897-1732550400": "shop:default:v1:frag:product_card:*:product-*-*",
+		"shop:default:v1:page:GET:/products/:id:id=5":                           "shop:default:v1:page:GET:/products/:id:id=*",
+		"shop:default:v1:stats:day:2026-11-24":                                  "shop:default:v1:stats:day:*-*-*",
+		"shop:default:v1:categories:deadbeef":                                   "shop:default:v1:categories:deadbeef",
+		"shop:tag:product:7":                                                    "shop:tag:product:*",
+	} {
+		if got := KeyPattern(key); got != want {
+			t.Errorf("KeyPattern(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
