@@ -259,7 +259,7 @@ func (a *Alias) record(ctx context.Context, start time.Time, layer Layer, key st
 // stores (an error does not say whether the entry or the generations
 // failed: both are left alone), and only them.
 func (a *Alias) failed(ctx context.Context, layer Layer, key string, err error, took time.Duration) {
-	StatsFrom(ctx).storeFailed(a.store, a.tags.store)
+	ScopeFrom(ctx).storeFailed(a.store, a.tags.store)
 	a.record(ctx, time.Now().Add(-took), layer, key, Failed, 0, took)
 	if !errors.Is(err, ErrUnavailable) {
 		a.logger.Debug("cache: store call failed", "alias", a.name, "key", key, "err", err)
@@ -271,7 +271,7 @@ func (a *Alias) failed(ctx context.Context, layer Layer, key string, err error, 
 // that already failed during the request. Another store's failure (the
 // sessions' Redis) is no reason to skip this one.
 func (a *Alias) skip(ctx context.Context) bool {
-	return a.none || StatsFrom(ctx).avoids(a.store, a.tags.store)
+	return a.none || ScopeFrom(ctx).avoids(a.store, a.tags.store)
 }
 
 // found is a looked-up entry and what was learnt about it.

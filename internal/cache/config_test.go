@@ -126,7 +126,8 @@ func TestForDatabase(t *testing.T) {
 }
 
 func TestStatsTotals(t *testing.T) {
-	ctx, s := cache.WithStats(context.Background())
+	ctx, scope := cache.WithScope(context.Background())
+	s := scope.Stats()
 	a := newAlias(t, "memory")
 	load := func(context.Context) (int, error) { return 1, nil }
 	cache.Remember(ctx, a, "a", cache.Opts{Layer: cache.LayerQuery}, load)

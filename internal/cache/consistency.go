@@ -199,15 +199,6 @@ func (c *Consistency) Close() error {
 	return nil
 }
 
-type bypassKey struct{}
-
-// bypassed reports whether ctx is a consistency check's: its cached reads
-// go to the database, and store nothing.
-func bypassed(ctx context.Context) bool {
-	on, _ := ctx.Value(bypassKey{}).(bool)
-	return on
-}
-
 // draw decides whether a hit is checked.
 func (c *Consistency) draw(ctx context.Context) bool {
 	if c == nil || c.ctx.Err() != nil {
@@ -254,7 +245,7 @@ func (c *Consistency) work() {
 
 func (c *Consistency) check(s sample) {
 	defer c.pending.Add(-1)
-	ctx, cancel := context.WithTimeout(context.WithValue(c.ctx, bypassKey{}, true), c.timeout)
+	ctx, cancel := context.WithTimeout(bypassing(c.ctx), c.timeout)
 	defer cancel()
 	v := c.verdict(ctx, s)
 	if c.ctx.Err() != nil {

@@ -141,6 +141,7 @@
 //   - admission.go: admission of keys from an unbounded space (search).
 //   - declared.go: the staleness a value declares, and its bound.
 //   - inuse.go: whether an entry could still be served (the admin's key list).
+//   - scope.go: the cache state of one request (or other work), the one value read from a context.
 //   - stats.go: a request's cache operations, for its headers and debug panel.
 //   - recorder.go: the Recorder that receives the caches' figures (package monitor keeps them).
 //   - consistency.go: the consistency sampler, hits re-checked against the database.

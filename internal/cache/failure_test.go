@@ -108,15 +108,43 @@ func TestFailedRequestStopsAsking(t *testing.T) {
 	a, _, srv := failingRedis(t)
 	srv.Freeze()
 	t.Cleanup(srv.Thaw)
-	ctx, stats := cache.WithStats(context.Background())
+	ctx, scope := cache.WithScope(context.Background())
+	stats := scope.Stats()
 	for range 5 {
 		cache.Remember(ctx, a, "k", cache.Opts{}, func(context.Context) (string, error) { return "v", nil })
 	}
 	if n := stats.Count(cache.LayerObject, cache.Failed); n != 1 {
 		t.Errorf("%d failed store calls in one request, want 1", n)
 	}
-	if !stats.Failed() {
+	if !scope.Failed() {
 		t.Error("the request does not know the cache failed")
+	}
+}
+
+// TestTrackSharesTheScope: a page tracked inside a request (Track) counts
+// in the request's Stats and leaves alone the store the request already
+// saw fail; what it builds then is not cached, since the generations of
+// its reads are unknown.
+func TestTrackSharesTheScope(t *testing.T) {
+	t.Parallel()
+	a, _, srv := failingRedis(t)
+	srv.Freeze()
+	t.Cleanup(srv.Thaw)
+	ctx, scope := cache.WithScope(context.Background())
+	load := func(context.Context) (string, error) { return "v", nil }
+	cache.Remember(ctx, a, "k", cache.Opts{}, load)
+	page, deps := cache.Track(ctx)
+	if v, err := cache.Remember(page, a, "k", cache.Opts{}, load); err != nil || v != "v" {
+		t.Fatalf("inside the page: %q, %v", v, err)
+	}
+	if n := scope.Stats().Count(cache.LayerObject, cache.Failed); n != 1 {
+		t.Errorf("%d failed store calls in the request and its page, want 1", n)
+	}
+	if !deps.Broken() {
+		t.Error("the page read a value whose generations it could not learn, and may be cached")
+	}
+	if cache.ScopeFrom(page).Stats() != scope.Stats() {
+		t.Error("the page's scope counts apart from the request's")
 	}
 }
 
@@ -259,7 +287,8 @@ func TestFailedStoreLeavesOthersAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, stats := cache.WithStats(context.Background())
+	ctx, scope := cache.WithScope(context.Background())
+	stats := scope.Stats()
 	if _, _, err := cache.Lookup[string](ctx, sessions, "session:x", cache.Opts{Layer: cache.LayerSession}); !errors.Is(err, cache.ErrUnavailable) {
 		t.Fatalf("session lookup on a dead Redis: %v, want ErrUnavailable", err)
 	}

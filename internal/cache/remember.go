@@ -39,6 +39,12 @@ import (
 //   - A share of the hits is checked against load, after the hit has
 //     returned, by the alias's consistency sampler (see Consistency).
 //
+// The one thing Remember reads from ctx is its Scope (see Scope): the
+// request's figures, the stores that already failed during it (left alone
+// for the rest of it), the Dependencies of what is being built from the
+// value (see Track), or a consistency check's bypass. Without one, the
+// call stands alone.
+//
 // load must use the context it is given, not one from outside: a
 // background refresh runs after the request that started it has ended.
 // It must be safe to call from several goroutines at once: a refresh or

@@ -301,7 +301,8 @@ func TestStaleWhileRevalidateAndIfError(t *testing.T) {
 		}
 		return c.load(ctx)
 	}
-	reqCtx, stats := cache.WithStats(ctx)
+	reqCtx, scope := cache.WithScope(ctx)
+	stats := scope.Stats()
 	answered := make(chan string, 1)
 	go func() {
 		v, _ := cache.Remember(reqCtx, a, "swr", o, held)

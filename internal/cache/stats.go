@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"context"
 	"sort"
 	"sync"
 	"time"
@@ -53,33 +52,20 @@ type Op struct {
 // MaxOps bounds the operations a Stats keeps for display; counting goes on.
 const MaxOps = 200
 
-// Stats counts one request's cache operations, by layer and outcome. The
-// web layer turns it into the X-Cache-* headers; every operation of an
-// Alias records into the Stats of its context, if there is one. It is safe
-// for concurrent use.
+// Stats counts one request's cache operations, by layer and outcome: the
+// figures of a Scope, which the web layer turns into the X-Cache-*
+// headers. Every operation of an Alias records into the Stats of its
+// context's Scope, if there is one; nothing the cache decides depends on
+// them. It is safe for concurrent use.
 type Stats struct {
 	mu     sync.Mutex
 	counts map[Layer]map[Outcome]int
 	ops    []Op
-	failed map[Store]bool // the stores that failed during this request: left alone for the rest of it
 	took   time.Duration
 	page   Outcome // what the page cache did; "" when it was not asked
 }
 
-type statsKey struct{}
-
-// WithStats returns a context that records cache operations into a new
-// Stats, and that Stats.
-func WithStats(ctx context.Context) (context.Context, *Stats) {
-	s := &Stats{counts: map[Layer]map[Outcome]int{}}
-	return context.WithValue(ctx, statsKey{}, s), s
-}
-
-// StatsFrom returns the Stats of ctx, or nil.
-func StatsFrom(ctx context.Context) *Stats {
-	s, _ := ctx.Value(statsKey{}).(*Stats)
-	return s
-}
+func newStats() *Stats { return &Stats{counts: map[Layer]map[Outcome]int{}} }
 
 // Record adds an operation. Layers that are not an Alias (HTTP
 // revalidation) record through it too.
@@ -150,50 +136,6 @@ func (s *Stats) Took() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.took
-}
-
-// Failed reports whether any store failed during the request.
-func (s *Stats) Failed() bool {
-	if s == nil {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.failed) > 0
-}
-
-// storeFailed records that a store failed. The rest of the request leaves
-// that store alone: a slow store then costs one timeout per request, not
-// one per lookup. The other stores go on serving it: a sessions Redis that
-// is down must not cost every visitor with a cookie the page and query
-// caches of a healthy cache Redis.
-func (s *Stats) storeFailed(stores ...Store) {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failed == nil {
-		s.failed = map[Store]bool{}
-	}
-	for _, st := range stores {
-		s.failed[unwrap(st)] = true
-	}
-}
-
-// avoids reports whether one of stores failed earlier in the request.
-func (s *Stats) avoids(stores ...Store) bool {
-	if s == nil {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, st := range stores {
-		if s.failed[unwrap(st)] {
-			return true
-		}
-	}
-	return false
 }
 
 // SetPage records what the page cache did with this request.

@@ -352,22 +352,6 @@ type Dependencies struct {
 	parent *Dependencies
 }
 
-type depsKey struct{}
-
-// Track returns a context whose cache reads record their tags into a new
-// Dependencies, which also passes them on to any Dependencies ctx already
-// tracks (a fragment inside a page: the page depends on what the fragment
-// does).
-func Track(ctx context.Context) (context.Context, *Dependencies) {
-	d := &Dependencies{gens: map[string]int64{}, parent: tracking(ctx)}
-	return context.WithValue(ctx, depsKey{}, d), d
-}
-
-func tracking(ctx context.Context) *Dependencies {
-	d, _ := ctx.Value(depsKey{}).(*Dependencies)
-	return d
-}
-
 // add records generations, keeping the first seen of each tag: the oldest
 // is the safe one to record.
 func (d *Dependencies) add(gens map[string]int64) {

@@ -162,7 +162,8 @@ func IsWarmUp(ctx context.Context) bool {
 
 // warmOne requests one page and returns what it stored in the cache.
 func warmOne(ctx context.Context, shop http.Handler, path string) (keys, size int, err error) {
-	ctx, stats := cache.WithStats(context.WithValue(ctx, warmUpKey{}, true))
+	ctx, scope := cache.WithScope(context.WithValue(ctx, warmUpKey{}, true))
+	stats := scope.Stats()
 	req := httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil)
 	rec := httptest.NewRecorder()
 	shop.ServeHTTP(rec, req)

@@ -36,16 +36,19 @@ func figures(cfg Config, tpl *Templates, caches *cache.Caches, metrics *Metrics)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
-			// A caller that brings its own counters (the warmer, in process)
-			// gets them filled.
+			// A caller that brings its own counters and cache scope (the
+			// warmer, in process) gets them filled.
 			ctx := c.Request().Context()
-			dbStats, cacheStats := db.StatsFrom(ctx), cache.StatsFrom(ctx)
+			dbStats, scope := db.StatsFrom(ctx), cache.ScopeFrom(ctx)
 			if dbStats == nil {
 				ctx, dbStats = db.WithStats(ctx)
 			}
-			if cacheStats == nil {
-				ctx, cacheStats = cache.WithStats(ctx)
+			if scope == nil {
+				// The request's cache scope: its figures, and the stores
+				// it leaves alone once they failed.
+				ctx, scope = cache.WithScope(ctx)
 			}
+			cacheStats := scope.Stats()
 			ctx, times := withTiming(ctx)
 			debug, rememberDebug := debugRequested(c, func() bool { return debugAllowed(c, cfg) })
 			if debug {
