@@ -11,7 +11,6 @@ import (
 	"sort"
 
 	"example.com/shop/internal/cache"
-	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/web"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -73,12 +72,12 @@ func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func()
 // and generation lives under the database's identity (see
 // cache.Config.ForDatabase), so that no other database served through the
 // same store reads them.
-func openCaches(ctx context.Context, cfg cache.Config, pool *pgxpool.Pool, metrics *monitor.Metrics, logger *slog.Logger) (*cache.Caches, error) {
+func openCaches(ctx context.Context, cfg cache.Config, pool *pgxpool.Pool, rec cache.Recorder, logger *slog.Logger) (*cache.Caches, error) {
 	id, err := db.New(pool).DatabaseIdentity(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the database's identity (is it migrated? shop migrate up): %w", err)
 	}
-	return cache.Open(cfg.ForDatabase(id), metrics, logger)
+	return cache.Open(cfg.ForDatabase(id), rec, logger)
 }
 
 func (s *shop) Close() {

@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -461,42 +460,4 @@ func Open(cfg Config, rec Recorder, logger *slog.Logger) (*Caches, error) {
 	})
 	c.closers = append(c.closers, c.Sessions.Close)
 	return c, nil
-}
-
-// Keys returns at most limit keys of the default alias's store matching a
-// glob pattern, every key of the shop's namespace when pattern is empty:
-// an admin tool, never for serving requests. memcached cannot list keys
-// (ErrUnsupported).
-func (c *Caches) Keys(ctx context.Context, pattern string, limit int) ([]string, error) {
-	return scanKeys(ctx, c.Default.store, c.pattern(pattern), limit)
-}
-
-// pattern returns a key pattern, or the one of the shop's namespace.
-func (c *Caches) pattern(p string) string {
-	if p == "" {
-		return c.Config.Prefix + ":*"
-	}
-	return p
-}
-
-// Breakers returns the state of the circuit breaker of each guarded store
-// of the caches: true when open.
-func (c *Caches) Breakers() map[string]bool {
-	out := map[string]bool{}
-	for _, a := range []*Alias{c.Default, c.Sessions, c.LongTerm} {
-		for _, s := range []Store{a.store, a.tags.store} {
-			for s != nil {
-				if g, ok := s.(*Guard); ok {
-					out[g.name] = g.Open()
-					break
-				}
-				t, ok := s.(*Tiered)
-				if !ok {
-					break
-				}
-				s = t.l2
-			}
-		}
-	}
-	return out
 }

@@ -1,9 +1,9 @@
 // Package cache is the mechanism behind every caching layer of the shop:
 // stores, aliases, keys, codecs, cache-aside with stampede protection,
 // tag-based invalidation, per-request figures, and a Recorder for the
-// process's metrics. It knows
-// nothing about products or orders: the domain packages decide what to
-// cache, under which key, with which tags, for how long.
+// process's metrics. It knows nothing about products or orders: the
+// domain packages decide what to cache, under which key, with which tags,
+// for how long.
 //
 // # Which store
 //
@@ -132,6 +132,7 @@
 //   - memory.go, redis.go, tiered.go, memcached.go, none.go: the stores.
 //   - generations.go: memcached's tag generations, on a majority of its servers.
 //   - guard.go: the deadline and circuit breaker around a networked store.
+//   - admin.go: the admin's view of the stores: their keys, their breakers, what fails behind each.
 //   - codec.go: the stored format of an entry, and the codecs of its value.
 //   - keys.go: the key builder; nobody else builds a key.
 //   - tags.go: tags and their generations: invalidation.

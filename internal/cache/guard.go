@@ -139,20 +139,3 @@ func (g *Guard) Scan(ctx context.Context, pattern string, fn func([]string) bool
 func (g *Guard) Close() error { return g.store.Close() }
 
 var _ Store = (*Guard)(nil)
-
-// unwrap returns the store behind a Guard, and the Redis tier of a Tiered:
-// what can fail behind a store (a Tiered's memory tier cannot). Two Guards
-// on one Redis client, as the cache and the sessions have when they share
-// a server, unwrap to one server that fails for both.
-func unwrap(s Store) Store {
-	for {
-		switch v := s.(type) {
-		case *Guard:
-			s = v.store
-		case *Tiered:
-			s = v.l2
-		default:
-			return s
-		}
-	}
-}

@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -111,17 +110,4 @@ func escape(b *strings.Builder, s string) {
 		b.WriteByte(hexDigits[c>>4])
 		b.WriteByte(hexDigits[c&15])
 	}
-}
-
-// scanKeys returns at most limit keys of s matching pattern.
-func scanKeys(ctx context.Context, s Store, pattern string, limit int) ([]string, error) {
-	var keys []string
-	err := s.Scan(ctx, pattern, func(batch []string) bool {
-		keys = append(keys, batch...)
-		return len(keys) < limit
-	})
-	if len(keys) > limit {
-		keys = keys[:limit]
-	}
-	return keys, err
 }

@@ -10,8 +10,9 @@ import "time"
 // which it must not turn into a metric series of its own. A nil Recorder
 // records nothing.
 type Recorder interface {
-	// Op is one operation of an alias on its store (what a request's
-	// Stats records too).
+	// Op is one cache operation: an alias's call of its store, or a
+	// conditional request of the HTTP layer (Alias "http"), as a request's
+	// Stats records it too.
 	Op(op Op)
 	// Loaded is a load that ran on a miss or a refresh, and how long it
 	// took.

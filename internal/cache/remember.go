@@ -389,7 +389,9 @@ type ManyOpts[K comparable] struct {
 // get_many_with_fallback, and Rails' collection caching): one round trip
 // to the cache and at most one query, whatever the number of ids. Ids that
 // load does not return are left out of the result. Values past their TTL
-// but within o.Stale are served and reloaded in the background.
+// but within o.Stale are served and reloaded in the background. As for
+// Remember, ctx's Scope is all it reads from ctx, and load must be safe to
+// call from several goroutines at once (a refresh, a consistency check).
 func RememberMany[K comparable, T any](ctx context.Context, a *Alias, ids []K, o ManyOpts[K], load func(ctx context.Context, missing []K) (map[K]T, error)) (map[K]T, error) {
 	layer := a.layer(o.Opts)
 	tagsOf := func(id K) []string {

@@ -34,7 +34,9 @@ type Scope struct {
 
 type scopeKey struct{}
 
-// WithScope returns a context carrying a new Scope, and the Scope.
+// WithScope returns a context carrying a new Scope, and the Scope. It
+// replaces any Scope ctx carries: it starts a piece of work, it does not
+// nest in one (Track does).
 func WithScope(ctx context.Context) (context.Context, *Scope) {
 	s := &Scope{stats: newStats(), failed: &failures{}}
 	return context.WithValue(ctx, scopeKey{}, s), s
@@ -70,7 +72,7 @@ func (s *Scope) Failed() bool {
 // fragment does).
 func Track(ctx context.Context) (context.Context, *Dependencies) {
 	parent := ScopeFrom(ctx)
-	s := &Scope{failed: &failures{}}
+	s := &Scope{}
 	if parent != nil {
 		*s = *parent
 	}
@@ -81,7 +83,7 @@ func Track(ctx context.Context) (context.Context, *Dependencies) {
 // bypassing returns a context whose reads go to the database and store
 // nothing: a consistency check's.
 func bypassing(ctx context.Context) context.Context {
-	return context.WithValue(ctx, scopeKey{}, &Scope{failed: &failures{}, bypass: true})
+	return context.WithValue(ctx, scopeKey{}, &Scope{bypass: true})
 }
 
 // tracking returns the Dependencies ctx's reads record into, or nil.
@@ -116,13 +118,17 @@ func (s *Scope) avoids(stores ...Store) bool {
 }
 
 // failures are the stores that failed during a scope's work, each as what
-// can fail behind it (see unwrap).
+// can fail behind it (see unwrap). A scope without figures (Track outside
+// a request, a consistency check) keeps none: nil failures record nothing.
 type failures struct {
 	mu     sync.Mutex
 	stores map[Store]bool
 }
 
 func (f *failures) add(stores []Store) {
+	if f == nil {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.stores == nil {
@@ -134,6 +140,9 @@ func (f *failures) add(stores []Store) {
 }
 
 func (f *failures) has(stores []Store) bool {
+	if f == nil {
+		return false
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, st := range stores {
@@ -145,6 +154,9 @@ func (f *failures) has(stores []Store) bool {
 }
 
 func (f *failures) any() bool {
+	if f == nil {
+		return false
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.stores) > 0

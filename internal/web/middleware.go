@@ -43,7 +43,7 @@ func figures(cfg Config, tpl *Templates, caches *cache.Caches, metrics *Metrics)
 			if dbStats == nil {
 				ctx, dbStats = db.WithStats(ctx)
 			}
-			if scope == nil {
+			if scope.Stats() == nil {
 				// The request's cache scope: its figures, and the stores
 				// it leaves alone once they failed.
 				ctx, scope = cache.WithScope(ctx)

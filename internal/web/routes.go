@@ -12,7 +12,6 @@ import (
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
 	"example.com/shop/internal/cache/httpcache"
-	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/catalog"
 	"example.com/shop/internal/orders"
 	"example.com/shop/internal/stats"
@@ -36,12 +35,9 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, logger *s
 	// on the Cookie header: a visitor without a session cookie gets the
 	// anonymous page, one with it never does. The API does not depend on
 	// who asks.
-	var cacheMetrics *monitor.Metrics
+	shared := httpcache.Policy{SMaxAge: cfg.SharedMaxAge, StaleWhileRevalidate: cfg.SharedMaxAge / 2, StaleIfError: 24 * time.Hour}
 	if svc.Metrics != nil {
-		cacheMetrics = svc.Metrics.Cache
-	}
-	shared := httpcache.Policy{
-		SMaxAge: cfg.SharedMaxAge, StaleWhileRevalidate: cfg.SharedMaxAge / 2, StaleIfError: 24 * time.Hour, Recorder: cacheMetrics,
+		shared.Figures = svc.Metrics.Cache
 	}
 	publicPolicy := shared
 	publicPolicy.Vary, publicPolicy.Personal = []string{"Cookie"}, loggedIn

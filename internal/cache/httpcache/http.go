@@ -28,9 +28,9 @@ type Policy struct {
 	// expired response while it refetches it, or while the shop is down;
 	// only with a positive SMaxAge.
 	StaleWhileRevalidate, StaleIfError time.Duration
-	// Recorder counts conditional requests: answered 304 (a hit) or not
+	// Figures counts conditional requests: answered 304 (a hit) or not
 	// (nil: not counted).
-	Recorder cache.Recorder
+	Figures cache.Recorder
 	// Vary lists the request headers the response depends on.
 	Vary []string
 	// Personal tells the requests whose response is for one user only:
@@ -121,7 +121,7 @@ func match(ifNoneMatch, etag string) bool {
 // revalidated counts a conditional request, answered 304 (a hit) or with
 // the whole response (a miss).
 func (p Policy) revalidated(o cache.Outcome) {
-	if p.Recorder != nil {
-		p.Recorder.Op(cache.Op{Alias: "http", Layer: cache.LayerHTTP, Outcome: o})
+	if p.Figures != nil {
+		p.Figures.Op(cache.Op{Alias: "http", Layer: cache.LayerHTTP, Outcome: o})
 	}
 }

@@ -1,6 +1,8 @@
 // Package monitor keeps the figures of the shop's caches and the admin's
 // tools, beside the core package cache, which it uses and which does not
-// use it:
+// use it. It knows nothing of HTTP, the web layer or the domains: the
+// admin pages (internal/web) and the shop's cache command show what it
+// returns. Its files:
 //   - metrics.go: Metrics, the cache.Recorder of the process, for
 //     Prometheus and the admin's totals (the seed's cache statistics).
 //   - latency.go: each layer's lookup and load times, as histograms.

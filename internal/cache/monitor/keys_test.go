@@ -2,6 +2,8 @@ package monitor
 
 import "testing"
 
+// TestKeyPattern: numbers, dates and hashes of a key become "*", names
+// and the hex-looking words of a category's slug stay.
 func TestKeyPattern(t *testing.T) {
 	for key, want := range map[string]string{
 		"shop:default:v1:product:42:reviews:lim=10:off=20":                      "shop:default:v1:product:*:reviews:lim=*:off=*",
@@ -11,8 +13,10 @@ func TestKeyPattern(t *testing.T) {
 		"shop:default:v1:categories:deadbeef":                                   "shop:default:v1:categories:deadbeef",
 		"shop:tag:product:7":                                                    "shop:tag:product:*",
 	} {
-		if got := KeyPattern(key); got != want {
-			t.Errorf("KeyPattern(%q) = %q, want %q", key, got, want)
-		}
+		t.Run(key, func(t *testing.T) {
+			if got := KeyPattern(key); got != want {
+				t.Errorf("KeyPattern(%q) = %q, want %q", key, got, want)
+			}
+		})
 	}
 }
