@@ -335,7 +335,7 @@ func Open(cfg Config, rec Recorder, logger *slog.Logger) (*Caches, error) {
 	}
 	// generations returns where the tag generations of Redis r live: the
 	// guarded r itself, or for a Ring a client whose keys never move to
-	// another shard (see doc.go, "Stores that re-shard").
+	// another shard (see docs/08-invalidation.md, "Stores that re-shard").
 	generations := func(r *Redis, guarded Store) Store {
 		if g := r.Generations(); g != r {
 			return guard(g, "redis-generations")

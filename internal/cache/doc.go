@@ -62,68 +62,14 @@
 //
 // # Stores that re-shard
 //
-// Memcached (client-side hashing) and a Redis Ring move the keys of a
-// server they take for down (one timeout for memcached, a few failed
-// heartbeats for a Ring) to the other servers, and back when it answers.
-// For values that is harmless: an entry that moved, or that comes back
-// with its server, is checked against the current generations like any
-// other. For generations it is not: a generation that moved would start
-// afresh on the next server (where an increment finds none), and when
-// the first server came back its old generation would be current again,
-// with every entry that recorded it, on every instance. And instances do
-// not agree on which servers are down: one that never saw the timeout
-// keeps reading the old server throughout. So on both, generations live
-// where they cannot move.
-//
-// Memcached keeps each generation on a majority (Generations): a copy on
-// each of its first servers in rendezvous order (three of three, three of
-// four, five of five or more), never moved. An invalidation raises every
-// copy it reaches above the highest it read, and succeeds only when a
-// majority got there; a read takes the highest value of a majority, and
-// raises the lower copies it saw. Any two majorities share a copy, and a
-// copy only goes up, so what is guaranteed is:
-//
-//   - An invalidation that returned without error is never undone: not by
-//     a server frozen past its down-mark and thawed with its old
-//     generations, not by one restarted empty, not on an instance that
-//     never took the server for down. A thawed server's copies lose to the
-//     others' and are raised as they are read.
-//   - With one server of three down (or two of five), every generation
-//     can be read and invalidated: the cache keeps working, at the cost of
-//     a timeout per five seconds while a frozen server is taken for down.
-//   - A copy that is missing (evicted, or its server restarted empty)
-//     counts for nothing: a generation held by fewer than a majority is
-//     started afresh at the current time, above anything it had (its
-//     entries miss), never refilled with another copy's value.
-//   - With fewer than a majority answering, what depends on those
-//     generations is read from the database and not stored, and an
-//     invalidation fails: Tags keeps it, bypasses the cache in that
-//     process and retries until it goes through.
-//
-// With two servers there is no majority to be had that survives one:
-// each generation then has one copy, on its first server, as for a Ring.
-// A fresh start is above what a generation had as long as the shop's
-// clocks agree to within the time since it was last started, as for a
-// generation evicted from a single store.
-//
-// A Ring keeps each generation on its own shard, up or down
-// (Redis.Generations). While that shard does not answer, its generations
-// cannot be read or invalidated, with the same fallback (bypass, keep and
-// retry); a shard that comes back holds generations no other shard
-// contradicts, and one that lost them starts them above anything handed
-// out before. Correctness is the same as memcached's; availability is
-// not: one shard of three down makes a third of the generations
-// unreadable, and with them most pages, until it is back.
-//
-// On both, an invalidation that failed (fewer than a majority, or the
-// Ring's shard, reached) is only as good as its retry: until it goes
-// through, another instance may serve what it should have invalidated,
-// for at most the retry's interval (two seconds) after the servers are
-// back, as with a single Redis that was frozen. One Redis node never moves
-// keys. Redis Cluster and Sentinel move them only by a failover to a
-// replica, which may lack the last writes acknowledged before it,
-// increments of generations among them: that loss is the failover's, not
-// the hashing's, and this section does not cover it.
+// Memcached and a Redis Ring move the keys of a server they take for down
+// to the others, and back when it answers. Values survive that (an entry
+// is checked against the current generations wherever it is read);
+// generations would not, so they live where they cannot move: on a
+// majority of memcached's servers (Generations) and on a Ring's own shard
+// (Redis.Generations). What that guarantees, and what it does not cover
+// (a failover to a replica), is in docs/08-invalidation.md, "Stores that
+// re-shard".
 //
 // # Reading the code
 //

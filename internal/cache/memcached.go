@@ -31,7 +31,7 @@ import (
 // which keeps each on a majority of the servers and never moves it. A
 // generation that moved would start afresh on the next server, and the old
 // one would be current again when its server came back, with every entry
-// that recorded it (see doc.go, "Stores that re-shard").
+// that recorded it (see docs/08-invalidation.md, "Stores that re-shard").
 //
 // memcached's limits hold: keys of at most 250 bytes without spaces or
 // control bytes (the key builder guarantees both) and values of at most

@@ -23,8 +23,8 @@ import (
 //
 // A Ring moves the keys of a shard it finds down to the others, and back
 // when the shard answers again. Its tag generations go through
-// Generations instead, whose keys never move (see doc.go, "Stores that
-// re-shard").
+// Generations instead, whose keys never move (see docs/08-invalidation.md,
+// "Stores that re-shard").
 type Redis struct {
 	client redis.UniversalClient
 	gens   *Redis // a Ring's generations; nil otherwise

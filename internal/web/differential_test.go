@@ -138,8 +138,8 @@ func TestDifferential(t *testing.T) {
 		// time of its own. Pages equal to the cache-off shop's throughout
 		// show that no invalidation is lost across that: the generations
 		// stay on a majority of the servers and never move, so a thawed
-		// server's old copies lose to the others' (doc.go in
-		// internal/cache, "Stores that re-shard"). The timeout is shorter
+		// server's old copies lose to the others' (docs/08-invalidation.md,
+		// "Stores that re-shard"). The timeout is shorter
 		// than any freeze, so that each one is taken for down, and longer
 		// than the default, so that a busy machine seldom takes a live
 		// server for down too.
