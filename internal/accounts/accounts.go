@@ -3,6 +3,12 @@
 // puts the current user into each request's context as a viewer.Viewer, so
 // that the other domains know who is asking without importing accounts.
 //
+// Its caching follows the shop's one rule (see package cache, "Where a
+// domain caches"): the user a request reads is cached where the service
+// makes it from the row (Service.User), since the row holds the password
+// hash, which no cache may keep. Sessions are not cache data: they live in
+// the sessions alias as the only copy.
+//
 // It knows nothing about products, carts or orders.
 package accounts
 

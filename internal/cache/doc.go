@@ -5,6 +5,17 @@
 // domain packages decide what to cache, under which key, with which tags,
 // for how long.
 //
+// # Where a domain caches
+//
+// One rule, by what is cached. A row the service reads through its Store
+// (the query layer) is cached by the domain's CachedStore, a decorator of
+// that Store in the domain's cache file: the service does not know. A
+// value the service makes from its reads (an aggregate, a user without
+// the row's password hash) is cached where it is made, with Remember in
+// the service, so the read is visible where it happens. Either way the
+// key, the declared read and the tags sit beside the read, and a
+// transaction reads through a store of its own that caches nothing.
+//
 // # Which store
 //
 //   - Memory (CACHE_STORE=memory, the default): in process, bounded by

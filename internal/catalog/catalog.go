@@ -2,6 +2,11 @@
 // and wishlists. It holds their service, their HTTP handlers (pages, JSON
 // API and admin) and the rules for reading them.
 //
+// Its caching follows the shop's one rule (see package cache, "Where a
+// domain caches"): the rows it reads are cached by CachedStore, a
+// decorator of its Store (cached_store.go); the service never calls the
+// cache.
+//
 // It knows nothing about carts, orders or sessions: the viewer package says
 // who is asking, and other domains reach the catalog through the narrow
 // interfaces they declare.

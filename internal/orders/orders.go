@@ -6,6 +6,11 @@
 // uses it: a cart shows current prices, and checkout charges the prices it
 // locks, never a copy from anywhere else.
 //
+// Its caching follows the shop's one rule (see package cache, "Where a
+// domain caches"): the per-user rows every page reads are cached by
+// CachedStore, a decorator of its Store (cache.go); checkout and status
+// changes read through TxStore inside their transaction, uncached.
+//
 // It knows products only as rows it joins in SQL; it does not import the
 // catalog.
 package orders

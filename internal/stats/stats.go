@@ -4,6 +4,11 @@
 // numbers, so each is cached (the seed's StatisticsCache), and each says
 // below how stale it may be.
 //
+// Its caching follows the shop's one rule (see package cache, "Where a
+// domain caches"): what it caches is the aggregate the service makes from
+// its queries, so each is cached where it is made, with cache.Remember
+// in the service's method; its Store is never cached row by row.
+//
 // It reads orders, products and users in SQL but imports no other domain;
 // it returns product ids, and the catalog turns them into products.
 package stats
