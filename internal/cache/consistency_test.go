@@ -454,7 +454,8 @@ func TestConsistencySamplerConfig(t *testing.T) {
 		env map[string]string
 		on  bool
 	}{
-		{map[string]string{}, true},
+		{map[string]string{}, false}, // cachetest turns the sampler off unless asked
+		{map[string]string{"CACHE_CONSISTENCY_SAMPLE": "0.001"}, true},
 		{map[string]string{"CACHE_CONSISTENCY_SAMPLE": "0"}, false},
 		{map[string]string{"CACHE_CONSISTENCY_RATE": "0"}, false},
 		{map[string]string{"CACHE_STORE": "none"}, false},
