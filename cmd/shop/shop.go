@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/web"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -71,13 +72,25 @@ func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func()
 // openCaches opens the caches of cfg for the database of pool: every key
 // and generation lives under the database's identity (see
 // cache.Config.ForDatabase), so that no other database served through the
-// same store reads them.
-func openCaches(ctx context.Context, cfg cache.Config, pool *pgxpool.Pool, rec cache.Recorder, logger *slog.Logger) (*cache.Caches, error) {
+// same store reads them. A serving shop's caches (those with metrics)
+// record to metrics and have a consistency sampler check a share of their
+// hits (CACHE_CONSISTENCY_SAMPLE); a command's have neither.
+func openCaches(ctx context.Context, cfg cache.Config, pool *pgxpool.Pool, metrics *monitor.Metrics, logger *slog.Logger) (*cache.Caches, error) {
 	id, err := db.New(pool).DatabaseIdentity(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the database's identity (is it migrated? shop migrate up): %w", err)
 	}
-	return cache.Open(cfg.ForDatabase(id), rec, logger)
+	with := cache.With{Logger: logger}
+	if metrics != nil {
+		with.Recorder = metrics
+		s := monitor.NewConsistency(monitor.ConsistencyOptions{
+			Share: cfg.ConsistencySample, Rate: cfg.ConsistencyRate, Metrics: metrics, Logger: logger,
+		})
+		if s != nil {
+			with.Checker = s
+		}
+	}
+	return cache.Open(cfg.ForDatabase(id), with)
 }
 
 func (s *shop) Close() {

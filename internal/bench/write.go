@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/monitor"
 )
 
 // Stem names the report's files: bench/results/<date>-scale<scale>.json,
@@ -461,7 +461,7 @@ func Summary(r *Report, link string) string {
 	}
 	c := r.Consistency
 	fmt.Fprintf(&b, "\n**Consistency sampler**: %d cache hits loaded again from the database and compared, %s consistent: %d mismatches, %d within a declared staleness bound; %d void (a write moved a tag meanwhile), %d failed, %d dropped.\n",
-		c.Checks, cache.ConsistencyPercent(int64(c.Checks), int64(c.Mismatches)), c.Mismatches, c.WithinBound, c.Changed, c.Failed, c.Dropped)
+		c.Checks, monitor.ConsistencyPercent(int64(c.Checks), int64(c.Mismatches)), c.Mismatches, c.WithinBound, c.Changed, c.Failed, c.Dropped)
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "\n- %s", n)
 	}

@@ -35,8 +35,7 @@ type Alias struct {
 	loadTime time.Duration // bounds a load shared by concurrent callers
 	rec      Recorder
 	logger   *slog.Logger
-	// consistency checks a share of the hits; nil: none.
-	consistency *Consistency
+	checker  Checker // checks a share of the hits; nil: none
 
 	flights    singleflight.Group
 	refreshing chan struct{}     // bounds the background refreshes in flight
@@ -74,11 +73,11 @@ type AliasOptions struct {
 	// but not its cancellation, so that one caller going away does not
 	// fail the others; this is its deadline instead.
 	LoadTimeout time.Duration
-	// Consistency checks a share of the alias's hits against the
-	// database (nil: none).
-	Consistency *Consistency
-	Recorder    Recorder // the process's figures (nil: none)
-	Logger      *slog.Logger
+	// Checker checks a share of the alias's hits against the database
+	// (nil: none).
+	Checker  Checker
+	Recorder Recorder // the process's figures (nil: none)
+	Logger   *slog.Logger
 }
 
 // NewAlias returns an alias.
@@ -108,7 +107,7 @@ func NewAlias(o AliasOptions) *Alias {
 	a := &Alias{
 		name: o.Name, store: o.Store, tags: o.Tags, ttl: o.TTL, jitter: o.Jitter, codec: o.Codec,
 		none: none, shared: o.Shared, disabled: map[Layer]bool{}, lockWait: o.LockWait, loadTime: o.LoadTimeout,
-		rec: recorder(o.Recorder), logger: o.Logger, consistency: o.Consistency, refreshing: make(chan struct{}, 16), jobs: background.New(),
+		rec: recorder(o.Recorder), logger: o.Logger, checker: o.Checker, refreshing: make(chan struct{}, 16), jobs: background.New(),
 		prefix: fmt.Sprintf("%s:v%d:", strings.TrimSuffix(o.Prefix, ":"), max(o.Version, 1)),
 	}
 	for _, l := range o.Disabled {

@@ -280,9 +280,9 @@ type Caches struct {
 	Memory *Memory
 	// Redis is the Redis of the cache, when there is one.
 	Redis *Redis
-	// Consistency checks a share of the default and long-term aliases'
-	// hits against the database; nil when it is off.
-	Consistency *Consistency
+	// Checker checks a share of the default and long-term aliases' hits
+	// against the database; nil when there is none.
+	Checker Checker
 	// Config is what the caches were opened with.
 	Config  Config
 	closers []func() error
@@ -315,9 +315,28 @@ func (c *Caches) Close() error {
 // keys, the tiered store's delete channel.
 func (c Config) under(name string) string { return c.Prefix + ":" + name }
 
+// With is what Open's caches report to and are checked by; all of it may
+// be left out.
+type With struct {
+	Recorder Recorder // the process's figures
+	// Checker checks a share of the hits of the default and long-term
+	// aliases; the caches close it (first) when they close, and Open when
+	// it fails. Unused, but closed all the same, with the store "none".
+	Checker Checker
+	Logger  *slog.Logger
+}
+
 // Open builds the stores and aliases of cfg. It does not wait for servers:
 // a cache server that is down at start is a cache that misses.
-func Open(cfg Config, rec Recorder, logger *slog.Logger) (*Caches, error) {
+func Open(cfg Config, with With) (_ *Caches, err error) {
+	if with.Checker != nil {
+		defer func() {
+			if err != nil {
+				with.Checker.Close()
+			}
+		}()
+	}
+	rec, logger := with.Recorder, with.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -394,7 +413,7 @@ func Open(cfg Config, rec Recorder, logger *slog.Logger) (*Caches, error) {
 		c.closers = append(c.closers, m.Close)
 		store = guard(m, "memcached")
 		// The generations are kept on a majority of the servers and never
-		// move (see Generations). A call on them may wait out a server
+		// move (see Memcached.Generations). A call on them may wait out a server
 		// that stopped answering before its second round trip: it gets
 		// three timeouts.
 		timeout := cfg.Timeout
@@ -407,18 +426,18 @@ func Open(cfg Config, rec Recorder, logger *slog.Logger) (*Caches, error) {
 	}
 	c.Tags = NewTags(tagStore, cfg.under(""))
 	c.closers = append(c.closers, c.Tags.Close)
-	if cfg.Store != "none" {
+	if with.Checker != nil {
 		// Closed before the stores above: its checks read them.
-		c.Consistency = NewConsistency(ConsistencyOptions{
-			Share: cfg.ConsistencySample, Rate: cfg.ConsistencyRate, Recorder: rec, Logger: logger,
-		})
-		c.closers = append(c.closers, c.Consistency.Close)
+		c.closers = append(c.closers, with.Checker.Close)
+		if cfg.Store != "none" {
+			c.Checker = with.Checker
+		}
 	}
 	alias := func(name string, s Store, tags *Tags, shared bool) *Alias {
 		ac := cfg.Aliases[name]
 		return NewAlias(AliasOptions{
 			Name: name, Store: s, Tags: tags, Prefix: ac.Prefix, Version: ac.Version, TTL: ac.TTL,
-			Codec: codec, Disabled: cfg.Disabled, Shared: shared, LoadTimeout: cfg.LoadTimeout, Consistency: c.Consistency,
+			Codec: codec, Disabled: cfg.Disabled, Shared: shared, LoadTimeout: cfg.LoadTimeout, Checker: c.Checker,
 			Recorder: rec, Logger: logger,
 		})
 	}

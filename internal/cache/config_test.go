@@ -69,7 +69,7 @@ func TestOpenEveryStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := cache.Open(cfg.ForDatabase("test-database:"+cfg.Prefix), nil, nil)
+			c, err := cache.Open(cfg.ForDatabase("test-database:"+cfg.Prefix), cache.With{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,7 +100,7 @@ func TestForDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cache.Open(cfg, nil, nil); err == nil {
+	if _, err := cache.Open(cfg, cache.With{}); err == nil {
 		t.Error("Open took a Redis configuration without a database identity")
 	}
 	one, two := cfg.ForDatabase("db-one"), cfg.ForDatabase("db-two")

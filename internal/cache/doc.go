@@ -16,71 +16,36 @@
 // key, the declared read and the tags sit beside the read, and a
 // transaction reads through a store of its own that caches nothing.
 //
-// # Which store
+// # Which store, which alias
 //
-//   - Memory (CACHE_STORE=memory, the default): in process, bounded by
-//     bytes, no server needed. Right for one instance. Each process has
-//     its own values and tag generations: another instance's writes reach
-//     it through PostgreSQL's notifications (internal/changes) a moment
-//     later, not before the write returns. Share a Redis (redis, tiered)
-//     where that moment matters.
-//   - Redis (CACHE_STORE=redis, REDIS_URL): shared by every instance; one
-//     node, Cluster, Sentinel or Ring. A hit is a network round trip.
-//   - Tiered (CACHE_STORE=tiered): Memory in front of Redis. Hits on hot
-//     values cost no network; invalidation stays exact across instances
-//     because tag generations are always read from Redis (see Tiered).
-//   - Memcached (CACHE_STORE=memcached, MEMCACHED_SERVERS): several
-//     servers, keys spread by the client; a server that dies takes its
-//     keys with it, and the others take over its values. Its generations
-//     are kept on a majority of the servers and never move (see "Stores
-//     that re-shard"): run three or more.
-//   - None (CACHE_STORE=none): caching off, the baseline the benchmark
-//     compares against. Sessions still work (they have a store of their
-//     own).
-//
-// # Which alias
-//
-//   - default (5 minutes): the catalog, pages, fragments, most statistics.
-//   - long_term (7 days): what never changes once written, such as the
-//     statistics of a past day.
-//   - sessions (24 hours): logins. Kept apart from cache data (its own
-//     Redis with SESSIONS_REDIS_URL, or its own memory budget), so that
-//     filling the cache never logs anyone out. Without its store a user is
-//     logged out, never shown somebody else's session.
+// Stores (CACHE_STORE): memory, the default, in process and bounded by
+// bytes; redis, shared by every instance (one node, Cluster, Sentinel or
+// Ring); tiered, memory in front of Redis, whose generations are always
+// read from Redis; memcached, several servers, its generations on a
+// majority of them; none, caching off, the benchmark's baseline. Aliases
+// (the seed's word for a named cache): default (5 minutes: the catalog,
+// pages, fragments, most statistics), long_term (7 days: what never
+// changes once written) and sessions (24 hours: logins, in a store of
+// their own so that filling the cache never logs anyone out).
+// docs/architecture.md, "Which store, which alias", says when to choose
+// which.
 //
 // # How stale can it be
 //
 // A value cached with tags is never served after one of its tags was
 // invalidated (Tags.Invalidate, called after the write commits): not from
 // the memory tier, not on another instance, not by a slow load that read
-// the database before the write. Its TTL only decides how long an
-// unchanged value is kept. A value without tags is as stale as its TTL
-// (plus Opts.Stale and Opts.StaleIfError, when given): use that only for
-// values whose staleness is declared, such as "as of" statistics, and
-// declare it with a Declared, whose bound a test holds to the TTL and
-// stale window that keep it.
+// the database before the write, not after a store re-sharded (see
+// docs/08-invalidation.md, "Stores that re-shard"). Its TTL only decides
+// how long an unchanged value is kept. A value without tags is as stale
+// as its TTL (plus Opts.Stale and Opts.StaleIfError): only for values
+// whose staleness is declared with a Declared, whose bound a test holds
+// to the TTL and stale window that keep it.
 //
-// # Whose entries
-//
-// A cache holds copies of one database's rows, so every key, tag
-// generation and channel lives under that database's identity
-// (Config.ForDatabase): "shop:<namespace>:default:v1:…", where the
-// namespace is made of the id a migration stored in the database and the
-// database's oid. Two shops on two databases served through one Redis,
-// with the same CACHE_PREFIX, never read each other's entries; nor does a
-// database dropped and made again, or a copy made beside its original.
-// Open refuses a shared store without an identity.
-//
-// # Stores that re-shard
-//
-// Memcached and a Redis Ring move the keys of a server they take for down
-// to the others, and back when it answers. Values survive that (an entry
-// is checked against the current generations wherever it is read);
-// generations would not, so they live where they cannot move: on a
-// majority of memcached's servers (Generations) and on a Ring's own shard
-// (Redis.Generations). What that guarantees, and what it does not cover
-// (a failover to a replica), is in docs/08-invalidation.md, "Stores that
-// re-shard".
+// Every key, generation and channel lives under the identity of the
+// database its values come from (Config.ForDatabase, and
+// docs/08-invalidation.md, "Whose entries"): shops on two databases never
+// read each other's entries through one store.
 //
 // # Reading the code
 //
@@ -102,13 +67,13 @@
 //   - scope.go: the cache state of one request (or other work), the one value read from a context.
 //   - stats.go: a request's cache operations, for its headers and debug panel.
 //   - recorder.go: the Recorder that receives the caches' figures (package monitor keeps them).
-//   - consistency.go: the consistency sampler, hits re-checked against the database.
+//   - check.go: the Checker a share of the hits is offered to (monitor's consistency sampler).
 //   - redislog.go: the go-redis client library's log, at the shop's levels.
 //   - config.go: the three aliases of the shop, from the environment.
 //
 // Beside it, importing it: internal/cache/httpcache, the Echo middleware of
 // the HTTP layer and the page cache; internal/cache/fragment, the fragment
 // cache of html/template; internal/cache/monitor, the process's metrics
-// (Prometheus) and the admin's tools (hit-rate history, Redis facts, key
-// analysis).
+// (Prometheus) and the admin's tools (the consistency sampler, hit-rate
+// history, Redis facts, key analysis).
 package cache

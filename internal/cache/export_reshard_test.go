@@ -15,11 +15,11 @@ func MemcachedServers(s Store) map[string]bool {
 // generations of the memcached store under s (the data store, or the
 // generations' own), best first, or nil when s is not on memcached.
 func GenerationCopies(s Store, key string) []string {
-	var g *Generations
+	var g *majority
 	switch v := unwrap(s).(type) {
 	case *Memcached:
 		g = v.gens
-	case *Generations:
+	case *majority:
 		g = v
 	default:
 		return nil

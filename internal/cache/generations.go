@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Generations is the store of the tag generations on servers whose client
+// majority is the store of the tag generations on servers whose client
 // moves keys between them when one fails (memcached). It keeps every key
 // on several servers at once, its copies, and never moves it: a read or
 // a write needs a majority of the copies, so one server down of three
@@ -59,7 +59,7 @@ import (
 // returns the first copy's in rendezvous order. They get no guarantee
 // beyond that, and a generation must never be Set: Set overwrites, and
 // could take a copy down.
-type Generations struct {
+type majority struct {
 	copies []Store                // one per server, each of which keeps a key where it is
 	order  func(key string) []int // the servers of a key, best first
 	down   func(server int) bool  // left out for now: asked only when the others are not enough
@@ -73,18 +73,18 @@ const maxCopies = 5
 // copies answered or carried out.
 var errNoMajority = errors.New("cache: not a majority of the generation's copies")
 
-// newGenerations returns the store on the servers of copies (one Store per
+// newMajority returns the store on the servers of copies (one Store per
 // server), ranked for a key by order and left out while down says so.
-func newGenerations(copies []Store, order func(string) []int, down func(int) bool) *Generations {
+func newMajority(copies []Store, order func(string) []int, down func(int) bool) *majority {
 	n := min(len(copies), maxCopies)
 	if n%2 == 0 {
 		n--
 	}
-	return &Generations{copies: copies, order: order, down: down, n: n, quorum: n/2 + 1}
+	return &majority{copies: copies, order: order, down: down, n: n, quorum: n/2 + 1}
 }
 
 // servers returns the servers of key's copies, best first.
-func (g *Generations) servers(key string) []int { return g.order(key)[:g.n] }
+func (g *majority) servers(key string) []int { return g.order(key)[:g.n] }
 
 // held is what a key's copies answered a read.
 type held struct {
@@ -95,7 +95,7 @@ type held struct {
 
 // decided reports whether more answers cannot change what the read says:
 // a majority holds the key, or enough lack it that no majority can.
-func (g *Generations) decided(h *held) bool {
+func (g *majority) decided(h *held) bool {
 	missing := len(h.answered) - len(h.values)
 	return len(h.values) >= g.quorum || missing > g.n-g.quorum
 }
@@ -145,7 +145,7 @@ func highest(nums map[int]int64) int64 {
 // set, it returns once every key is decided, without waiting for the
 // slower servers. It fails when some key was answered by fewer than a
 // majority of its copies.
-func (g *Generations) read(ctx context.Context, keys []string, every bool) (map[string]*held, error) {
+func (g *majority) read(ctx context.Context, keys []string, every bool) (map[string]*held, error) {
 	reads := make(map[string]*held, len(keys))
 	for _, k := range keys {
 		if reads[k] == nil {
@@ -234,7 +234,7 @@ func (g *Generations) read(ctx context.Context, keys []string, every bool) (map[
 // raise adds to copies of keys (key -> server -> delta) what brings each
 // to its target, and reports for each key how many copies got there. An
 // increment meeting a concurrent one only ends higher, never lower.
-func (g *Generations) raise(ctx context.Context, deltas map[string]map[int]int64) map[string]int {
+func (g *majority) raise(ctx context.Context, deltas map[string]map[int]int64) map[string]int {
 	type step struct {
 		key   string
 		delta int64
@@ -280,7 +280,7 @@ func (g *Generations) raise(ctx context.Context, deltas map[string]map[int]int64
 // when fewer than a majority of the others answered) and reports how many
 // answered and how many said yes. It fails when fewer than a majority
 // answered.
-func (g *Generations) everywhere(ctx context.Context, op, key string, call func(Store) (bool, error)) (yes int, err error) {
+func (g *majority) everywhere(ctx context.Context, op, key string, call func(Store) (bool, error)) (yes int, err error) {
 	servers := g.servers(key)
 	type result struct {
 		yes bool
@@ -337,7 +337,7 @@ func (g *Generations) everywhere(ctx context.Context, op, key string, call func(
 
 // Get returns the highest value of a majority of key's copies, or ErrMiss
 // when fewer than a majority hold it.
-func (g *Generations) Get(ctx context.Context, key string) ([]byte, error) {
+func (g *majority) Get(ctx context.Context, key string) ([]byte, error) {
 	got, err := g.GetMany(ctx, []string{key})
 	if err != nil {
 		return nil, err
@@ -351,7 +351,7 @@ func (g *Generations) Get(ctx context.Context, key string) ([]byte, error) {
 
 // GetMany is Get for several keys at once, in one round trip to each
 // server (and one more for the copies it raises).
-func (g *Generations) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
+func (g *majority) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
 	reads, err := g.read(ctx, keys, false)
 	if err != nil {
 		return nil, err
@@ -400,7 +400,7 @@ func (g *Generations) GetMany(ctx context.Context, keys []string) (map[string][]
 // copy that answers to the sum, which it returns once a majority holds
 // it. A key held by fewer than a majority is ErrMiss. A generation only
 // goes up: a negative delta is ErrUnsupported.
-func (g *Generations) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+func (g *majority) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if delta < 0 {
 		return 0, fmt.Errorf("decrement %s: a generation only goes up: %w", key, ErrUnsupported)
 	}
@@ -442,7 +442,7 @@ func (g *Generations) Incr(ctx context.Context, key string, delta int64) (int64,
 // its value. When a copy left of the key holds a number at least as high
 // as value, it stores the number above that instead: a start is never
 // lower than what a copy still holds.
-func (g *Generations) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+func (g *majority) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	reads, err := g.read(ctx, []string{key}, true)
 	if err != nil {
 		return false, err
@@ -478,13 +478,13 @@ func (g *Generations) Add(ctx context.Context, key string, value []byte, ttl tim
 
 // Set writes value to every copy of key it reaches, and fails unless a
 // majority took it. It is for values that are not generations (see
-// Generations).
-func (g *Generations) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+// majority).
+func (g *majority) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	_, err := g.everywhere(ctx, "set", key, func(s Store) (bool, error) { return true, s.Set(ctx, key, value, ttl) })
 	return err
 }
 
-func (g *Generations) SetMany(ctx context.Context, items []Item) error {
+func (g *majority) SetMany(ctx context.Context, items []Item) error {
 	var first error
 	for _, it := range items {
 		if err := g.Set(ctx, it.Key, it.Value, it.TTL); err != nil && first == nil && !errors.Is(err, ErrTooLarge) {
@@ -496,7 +496,7 @@ func (g *Generations) SetMany(ctx context.Context, items []Item) error {
 
 // Replace writes value to every copy of key it reaches that holds the
 // key, and reports whether a majority did.
-func (g *Generations) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+func (g *majority) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	yes, err := g.everywhere(ctx, "replace", key, func(s Store) (bool, error) { return s.Replace(ctx, key, value, ttl) })
 	return yes >= g.quorum, err
 }
@@ -504,7 +504,7 @@ func (g *Generations) Replace(ctx context.Context, key string, value []byte, ttl
 // Delete removes keys from every copy it reaches, and fails unless a
 // majority of each key's copies answered. A copy that did not answer
 // keeps the key; held by a minority, it is a miss.
-func (g *Generations) Delete(ctx context.Context, keys ...string) error {
+func (g *majority) Delete(ctx context.Context, keys ...string) error {
 	for _, k := range keys {
 		if _, err := g.everywhere(ctx, "delete", k, func(s Store) (bool, error) { return true, s.Delete(ctx, k) }); err != nil {
 			return err
@@ -515,21 +515,21 @@ func (g *Generations) Delete(ctx context.Context, keys ...string) error {
 
 // DeleteIf removes key from the copies that hold value, and reports
 // whether one did.
-func (g *Generations) DeleteIf(ctx context.Context, key string, value []byte) (bool, error) {
+func (g *majority) DeleteIf(ctx context.Context, key string, value []byte) (bool, error) {
 	yes, err := g.everywhere(ctx, "delete", key, func(s Store) (bool, error) { return s.DeleteIf(ctx, key, value) })
 	return yes > 0, err
 }
 
 // Touch gives every copy of key it reaches a new ttl, and reports whether
 // a majority holds the key.
-func (g *Generations) Touch(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+func (g *majority) Touch(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	yes, err := g.everywhere(ctx, "touch", key, func(s Store) (bool, error) { return s.Touch(ctx, key, ttl) })
 	return yes >= g.quorum, err
 }
 
-func (g *Generations) Scan(context.Context, string, func([]string) bool) error { return ErrUnsupported }
+func (g *majority) Scan(context.Context, string, func([]string) bool) error { return ErrUnsupported }
 
-func (g *Generations) Close() error {
+func (g *majority) Close() error {
 	var errs []error
 	for _, c := range g.copies {
 		errs = append(errs, c.Close())
@@ -537,4 +537,4 @@ func (g *Generations) Close() error {
 	return errors.Join(errs...)
 }
 
-var _ Store = (*Generations)(nil)
+var _ Store = (*majority)(nil)

@@ -13,7 +13,7 @@ import (
 
 // generationsOn returns the generations' store on memcached servers of the
 // test's own, with timeouts for a busy machine.
-func generationsOn(t *testing.T, servers []*cachetest.Server) *cache.Generations {
+func generationsOn(t *testing.T, servers []*cachetest.Server) cache.Store {
 	t.Helper()
 	m, err := cache.NewMemcached(cachetest.Addrs(servers), 5*time.Second)
 	if err != nil {

@@ -27,7 +27,7 @@ import (
 // does not answer, instead of opening on one server's death and leaving
 // the live ones unused.
 //
-// The tag generations are the exception: they go through Generations,
+// The tag generations are the exception: they go through Memcached.Generations,
 // which keeps each on a majority of the servers and never moves it. A
 // generation that moved would start afresh on the next server, and the old
 // one would be current again when its server came back, with every entry
@@ -43,7 +43,7 @@ type Memcached struct {
 	// pinned: every key stays on one server, up or down (a copy of the
 	// generations).
 	pinned bool
-	gens   *Generations // nil on a copy
+	gens   *majority // nil on a copy
 }
 
 // MaxMemcachedValue is memcached's default item size limit.
@@ -70,15 +70,15 @@ func NewMemcached(servers []string, timeout time.Duration) (*Memcached, error) {
 	for i, a := range sel.addrs {
 		copies[i] = &Memcached{client: client(oneServer{a}), sel: sel, pinned: true}
 	}
-	gens := newGenerations(copies, sel.order, sel.isDown)
+	gens := newMajority(copies, sel.order, sel.isDown)
 	return &Memcached{client: client(sel), sel: sel, gens: gens}, nil
 }
 
 // Generations returns the store of the tag generations on the same
-// servers: each on a majority of them, never moving (see Generations).
+// servers: each on a majority of them, never moving (see generations.go).
 // A server that does not answer is left out for the other keys, as any
 // call does. Closing m closes it.
-func (m *Memcached) Generations() *Generations { return m.gens }
+func (m *Memcached) Generations() Store { return m.gens }
 
 // dialServer connects to a server with a connection whose every failure
 // names the server: the client reports an idle connection that the server
@@ -386,7 +386,7 @@ func (r *rendezvous) isDown(i int) bool {
 }
 
 // oneServer sends every key to one server: a copy of the generations
-// (see Generations), which never moves.
+// (see Memcached.Generations), which never moves.
 type oneServer struct{ addr net.Addr }
 
 func (o oneServer) PickServer(string) (net.Addr, error) { return o.addr, nil }

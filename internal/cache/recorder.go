@@ -23,12 +23,6 @@ type Recorder interface {
 	// Coalesced is a miss that waited for another caller's load instead of
 	// loading: how it waited ("singleflight", "lock", "recheck").
 	Coalesced(alias string, layer Layer, how string)
-	// Checked is a verdict of the consistency sampler on a hit of a key
-	// family.
-	Checked(alias string, layer Layer, family string, v Verdict)
-	// Dropped is a hit drawn for a consistency check but not checked, and
-	// why ("queue", "rate").
-	Dropped(reason string)
 	// Breaker is a guarded store's circuit breaker opening or closing.
 	Breaker(store string, open bool)
 }
@@ -43,10 +37,8 @@ func recorder(r Recorder) Recorder {
 
 type noRecorder struct{}
 
-func (noRecorder) Op(Op)                                  {}
-func (noRecorder) Loaded(string, Layer, time.Duration)    {}
-func (noRecorder) Refreshed(string, Layer, string)        {}
-func (noRecorder) Coalesced(string, Layer, string)        {}
-func (noRecorder) Checked(string, Layer, string, Verdict) {}
-func (noRecorder) Dropped(string)                         {}
-func (noRecorder) Breaker(string, bool)                   {}
+func (noRecorder) Op(Op)                               {}
+func (noRecorder) Loaded(string, Layer, time.Duration) {}
+func (noRecorder) Refreshed(string, Layer, string)     {}
+func (noRecorder) Coalesced(string, Layer, string)     {}
+func (noRecorder) Breaker(string, bool)                {}

@@ -37,7 +37,7 @@ import (
 //   - A failing or slow store is a miss: load runs and its value is
 //     returned; only load's own error is ever returned.
 //   - A share of the hits is checked against load, after the hit has
-//     returned, by the alias's consistency sampler (see Consistency).
+//     returned, by the alias's Checker (see Sample).
 //
 // The one thing Remember reads from ctx is its Scope (see Scope): the
 // request's figures, the stores that already failed during it (left alone

@@ -332,7 +332,7 @@ func TestCatchUpLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	caches, err := cache.Open(cfg, nil, nil)
+	caches, err := cache.Open(cfg, cache.With{})
 	if err != nil {
 		t.Fatal(err)
 	}

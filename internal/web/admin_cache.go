@@ -58,12 +58,12 @@ type CachePage struct {
 // ConsistencyView is the consistency sampler's report, with its figures
 // written for the page.
 type ConsistencyView struct {
-	cache.ConsistencyReport
+	monitor.ConsistencyReport
 	Every             string // the share of hits checked: "one hit in 1000"
 	LastAge, LastSeen string // the last mismatch's entry age, and how long ago it was found
 }
 
-func consistencyView(r cache.ConsistencyReport, now time.Time) ConsistencyView {
+func consistencyView(r monitor.ConsistencyReport, now time.Time) ConsistencyView {
 	v := ConsistencyView{ConsistencyReport: r, Every: "every hit"}
 	if r.Share < 1 && r.Share > 0 {
 		v.Every = fmt.Sprintf("one hit in %.0f", 1/r.Share)
@@ -202,7 +202,7 @@ func handleAdminCache(svc Services, job *warmJob) echo.HandlerFunc {
 			page.Chart = chart(samples)
 			page.Latency = latencyCharts(samples)
 		}
-		page.Consistency = consistencyView(caches.Consistency.Report(), time.Now())
+		page.Consistency = consistencyView(monitor.ConsistencyOf(caches).Report(), time.Now())
 		page.AnalyzeHelp, page.CanAnalyze = analyzeHelp(caches.Config.Store)
 		if caches.Redis != nil {
 			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)

@@ -11,15 +11,16 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/monitor"
 )
 
 // waitConsistency waits until the shop's consistency sampler reports what
 // ok wants.
-func waitConsistency(t *testing.T, shop *testShop, what string, ok func(cache.ConsistencyReport) bool) cache.ConsistencyReport {
+func waitConsistency(t *testing.T, shop *testShop, what string, ok func(monitor.ConsistencyReport) bool) monitor.ConsistencyReport {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		r := shop.caches.Consistency.Report()
+		r := monitor.ConsistencyOf(shop.caches).Report()
 		if ok(r) {
 			return r
 		}
@@ -51,7 +52,7 @@ func TestConsistencySamplerInShop(t *testing.T) {
 			}
 		}
 	}
-	r := waitConsistency(t, shop, "its checks done", func(r cache.ConsistencyReport) bool { return r.Checks > 0 && r.Pending == 0 })
+	r := waitConsistency(t, shop, "its checks done", func(r monitor.ConsistencyReport) bool { return r.Checks > 0 && r.Pending == 0 })
 	if r.Mismatches != 0 || r.Failed != 0 || r.Percent() != "100%" {
 		t.Errorf("browsing: %s consistent, %d mismatches, %d failed checks, want none (last: %+v)", r.Percent(), r.Mismatches, r.Failed, r.Last)
 	}
@@ -91,7 +92,7 @@ func TestConsistencySamplerInShop(t *testing.T) {
 	if res := anon.get(fmt.Sprintf("/api/products/%d", id)); !strings.Contains(res.body, "Forged lamp") {
 		t.Fatalf("the forged entry was not served: %s", res.body)
 	}
-	r = waitConsistency(t, shop, "a mismatch", func(r cache.ConsistencyReport) bool { return r.Mismatches > 0 && r.Pending == 0 })
+	r = waitConsistency(t, shop, "a mismatch", func(r monitor.ConsistencyReport) bool { return r.Mismatches > 0 && r.Pending == 0 })
 	if r.Mismatches != 1 || r.Last == nil || r.Last.Key != key || r.Last.Layer != cache.LayerQuery {
 		t.Fatalf("%d mismatches, the last %+v: want one, of %s in the query layer", r.Mismatches, r.Last, key)
 	}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/testlog"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -275,28 +276,46 @@ func Relaxed() map[string]string {
 // variables of cache.ConfigFromEnv; none: in memory; Relaxed timeouts
 // and no consistency sampler unless given: the sampler loads a hit once
 // more, beside the test, which would break any count of loads), with a
-// key prefix of the test's own, logging to the
-// test's log, and closes them when the test ends. Their database identity
-// is made of the prefix: caches opened with the same CACHE_PREFIX (several
-// instances of one shop) share their entries, as on one database.
-func Caches(t testing.TB, env map[string]string, rec ...cache.Recorder) *cache.Caches {
+// key prefix of the test's own, recording to metrics when given, logging
+// to the test's log, and closes them when the test ends. Their database
+// identity is made of the prefix: caches opened with the same
+// CACHE_PREFIX (several instances of one shop) share their entries, as
+// on one database.
+func Caches(t testing.TB, env map[string]string, metrics ...*monitor.Metrics) *cache.Caches {
 	t.Helper()
-	return open(t, "", env, rec)
+	return open(t, "", env, metrics, nil)
+}
+
+// Sampled is Caches whose default and long-term aliases offer every hit
+// to a consistency sampler of o (Share and Rate: every hit, 10,000 checks
+// a second, unless given), and the sampler.
+func Sampled(t testing.TB, env map[string]string, o monitor.ConsistencyOptions) (*cache.Caches, *monitor.Consistency) {
+	t.Helper()
+	if o.Share == 0 {
+		o.Share = 1
+	}
+	if o.Rate == 0 {
+		o.Rate = 10000
+	}
+	c := open(t, "", env, nil, &o)
+	return c, monitor.ConsistencyOf(c)
 }
 
 // CachesFor is Caches for the database of pool, under its identity, as
 // the shop opens them (see cache.Config.ForDatabase): what a test of
 // several shops, or of a shop and a command, on one store needs.
-func CachesFor(t testing.TB, pool *pgxpool.Pool, env map[string]string, rec ...cache.Recorder) *cache.Caches {
+func CachesFor(t testing.TB, pool *pgxpool.Pool, env map[string]string, metrics ...*monitor.Metrics) *cache.Caches {
 	t.Helper()
 	id, err := db.New(pool).DatabaseIdentity(context.Background())
 	if err != nil {
 		t.Fatalf("read the database's identity: %v", err)
 	}
-	return open(t, id, env, rec)
+	return open(t, id, env, metrics, nil)
 }
 
-func open(t testing.TB, identity string, env map[string]string, rec []cache.Recorder) *cache.Caches {
+// open opens the caches of env, with a sampler of sampler's options or,
+// when nil, of env's.
+func open(t testing.TB, identity string, env map[string]string, metrics []*monitor.Metrics, sampler *monitor.ConsistencyOptions) *cache.Caches {
 	t.Helper()
 	vars := map[string]string{"CACHE_PREFIX": Prefix(t), "CACHE_CONSISTENCY_SAMPLE": "0"}
 	for k, v := range Relaxed() {
@@ -309,14 +328,29 @@ func open(t testing.TB, identity string, env map[string]string, rec []cache.Reco
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r cache.Recorder
-	if len(rec) > 0 {
-		r = rec[0]
+	with := cache.With{Logger: testlog.New(t, slog.LevelInfo)}
+	var m *monitor.Metrics
+	if len(metrics) > 0 {
+		m = metrics[0]
+		with.Recorder = m
+	}
+	o := monitor.ConsistencyOptions{Share: cfg.ConsistencySample, Rate: cfg.ConsistencyRate}
+	if sampler != nil {
+		o = *sampler
+	}
+	if o.Metrics == nil {
+		o.Metrics = m
+	}
+	if o.Logger == nil {
+		o.Logger = with.Logger
+	}
+	if s := monitor.NewConsistency(o); s != nil {
+		with.Checker = s
 	}
 	if identity == "" {
 		identity = "test-database:" + cfg.Prefix
 	}
-	c, err := cache.Open(cfg.ForDatabase(identity), r, testlog.New(t, slog.LevelInfo))
+	c, err := cache.Open(cfg.ForDatabase(identity), with)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@
 // returns. Its files:
 //   - metrics.go: Metrics, the cache.Recorder of the process, for
 //     Prometheus and the admin's totals (the seed's cache statistics).
+//   - consistency.go: the consistency sampler, the cache.Checker that
+//     re-checks a share of the hits against the database.
 //   - latency.go: each layer's lookup and load times, as histograms.
 //   - sampler.go: the recent history of hit rates and latencies, for the
 //     admin's charts (the seed's CacheMonitoringMiddleware, over time).

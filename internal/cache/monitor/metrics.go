@@ -122,7 +122,7 @@ func (m *Metrics) Coalesced(alias string, layer cache.Layer, how string) {
 }
 
 // Checked counts a verdict of the consistency sampler.
-func (m *Metrics) Checked(alias string, layer cache.Layer, family string, v cache.Verdict) {
+func (m *Metrics) Checked(alias string, layer cache.Layer, family string, v Verdict) {
 	if m != nil {
 		m.checks.WithLabelValues(alias, string(layer), family, v.String()).Inc()
 	}

@@ -1,4 +1,4 @@
-package cache_test
+package monitor_test
 
 import (
 	"context"
@@ -84,25 +84,22 @@ func probeOpts(id int64) cache.Opts {
 	return cache.Opts{Layer: cache.LayerQuery, Tags: []string{probeTag(id)}}
 }
 
-// sampled returns an alias of kind whose every hit the sampler c checks.
-func sampled(t *testing.T, kind string, o cache.ConsistencyOptions) (*cache.Alias, *cache.Consistency) {
+// sampled returns the default alias of caches of kind whose every hit a
+// sampler of o checks (checks wait 100ms for a write to explain a
+// difference, unless given).
+func sampled(t *testing.T, kind string, o monitor.ConsistencyOptions) (*cache.Alias, *monitor.Consistency) {
 	t.Helper()
-	if o.Share == 0 {
-		o.Share = 1
-	}
-	if o.Rate == 0 {
-		o.Rate = 10000
-	}
 	if o.Grace == 0 {
 		o.Grace = 100 * time.Millisecond
 	}
-	c := cache.NewConsistency(o)
-	t.Cleanup(func() { c.Close() })
-	return newAlias(t, kind, func(ao *cache.AliasOptions) { ao.Consistency = c }), c
+	c, s := cachetest.Sampled(t, map[string]string{"CACHE_STORE": kind, "REDIS_URL": cachetest.SharedRedisURL()}, o)
+	return c.Default, s
 }
 
+var kinds = []string{"memory", "redis", "tiered"}
+
 // waitReport waits until the sampler's report satisfies ok.
-func waitReport(t *testing.T, c *cache.Consistency, what string, ok func(cache.ConsistencyReport) bool) cache.ConsistencyReport {
+func waitReport(t *testing.T, c *monitor.Consistency, what string, ok func(monitor.ConsistencyReport) bool) monitor.ConsistencyReport {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -135,13 +132,13 @@ func TestConsistencySamplerUnchanged(t *testing.T) {
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			a, c := sampled(t, kind, cache.ConsistencyOptions{Queue: 100})
+			a, c := sampled(t, kind, monitor.ConsistencyOptions{Queue: 100})
 			const hits = 30
 			for range hits + 1 {
 				remember(t, a, p, 1)
 				remember(t, a, p, 2)
 			}
-			r := waitReport(t, c, fmt.Sprintf("%d checks", 2*hits), func(r cache.ConsistencyReport) bool { return r.Checks >= 2*hits })
+			r := waitReport(t, c, fmt.Sprintf("%d checks", 2*hits), func(r monitor.ConsistencyReport) bool { return r.Checks >= 2*hits })
 			if r.Checks != 2*hits || r.Mismatches != 0 || r.Dropped != 0 || r.Failed != 0 || r.Changed != 0 || r.WithinBound != 0 {
 				t.Errorf("report %+v: want %d consistent checks and nothing else", r, 2*hits)
 			}
@@ -167,8 +164,8 @@ func TestConsistencySamplerMismatch(t *testing.T) {
 			t.Parallel()
 			reg := prometheus.NewRegistry()
 			var log testlog.Buffer
-			a, c := sampled(t, kind, cache.ConsistencyOptions{
-				Recorder: monitor.NewMetrics(reg), Logger: slog.New(slog.NewTextHandler(&log, nil)),
+			a, c := sampled(t, kind, monitor.ConsistencyOptions{
+				Metrics: monitor.NewMetrics(reg), Logger: slog.New(slog.NewTextHandler(&log, nil)),
 			})
 			ctx := context.Background()
 			remember(t, a, p, 1)
@@ -178,7 +175,7 @@ func TestConsistencySamplerMismatch(t *testing.T) {
 			if got := remember(t, a, p, 1); got.Name != "forged-name" {
 				t.Fatalf("the hit served %q: the forged entry was not taken", got.Name)
 			}
-			r := waitReport(t, c, "a mismatch", func(r cache.ConsistencyReport) bool { return r.Mismatches > 0 })
+			r := waitReport(t, c, "a mismatch", func(r monitor.ConsistencyReport) bool { return r.Mismatches > 0 })
 			if r.Mismatches != 1 || r.Checks != 1 || r.Percent() != "0.0%" {
 				t.Errorf("report %+v (%s): want one check, a mismatch", r, r.Percent())
 			}
@@ -211,17 +208,17 @@ func TestConsistencySamplerChangedMeanwhile(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		invalidate string // "before" the check's load returns, "after" it, or "never"
-		want       func(cache.ConsistencyReport) bool
+		want       func(monitor.ConsistencyReport) bool
 	}{
-		{"invalidated before the load", "before", func(r cache.ConsistencyReport) bool { return r.Changed == 1 }},
-		{"invalidated within the grace", "after", func(r cache.ConsistencyReport) bool { return r.Changed == 1 }},
-		{"not invalidated", "never", func(r cache.ConsistencyReport) bool { return r.Mismatches == 1 }},
+		{"invalidated before the load", "before", func(r monitor.ConsistencyReport) bool { return r.Changed == 1 }},
+		{"invalidated within the grace", "after", func(r monitor.ConsistencyReport) bool { return r.Changed == 1 }},
+		{"not invalidated", "never", func(r monitor.ConsistencyReport) bool { return r.Mismatches == 1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := newProbes(t)
 			p.hold()
-			a, c := sampled(t, "redis", cache.ConsistencyOptions{Grace: 5 * time.Second})
+			a, c := sampled(t, "redis", monitor.ConsistencyOptions{Grace: 5 * time.Second})
 			ctx := context.Background()
 			remember(t, a, p, 1)
 			if got := remember(t, a, p, 1); got.Name != "lamp" {
@@ -242,7 +239,7 @@ func TestConsistencySamplerChangedMeanwhile(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r := waitReport(t, c, "the check's verdict", func(r cache.ConsistencyReport) bool {
+			r := waitReport(t, c, "the check's verdict", func(r monitor.ConsistencyReport) bool {
 				return r.Changed+r.Mismatches+r.Checks+r.Failed > 0
 			})
 			if !tc.want(r) || r.Failed != 0 || r.Changed+r.Mismatches != 1 {
@@ -262,7 +259,7 @@ func TestConsistencySamplerBounds(t *testing.T) {
 		p := newProbes(t)
 		p.hold()
 		reg := prometheus.NewRegistry()
-		a, c := sampled(t, "memory", cache.ConsistencyOptions{Workers: 1, Queue: 2, Recorder: monitor.NewMetrics(reg)})
+		a, c := sampled(t, "memory", monitor.ConsistencyOptions{Workers: 1, Queue: 2, Metrics: monitor.NewMetrics(reg)})
 		remember(t, a, p, 1)
 		remember(t, a, p, 1)
 		<-p.entered // the only worker is busy
@@ -276,7 +273,7 @@ func TestConsistencySamplerBounds(t *testing.T) {
 			t.Errorf("shop_cache_consistency_dropped_total{reason=queue} = %v, want 7", n)
 		}
 		close(p.gate)
-		r := waitReport(t, c, "3 checks", func(r cache.ConsistencyReport) bool { return r.Checks >= 3 })
+		r := waitReport(t, c, "3 checks", func(r monitor.ConsistencyReport) bool { return r.Checks >= 3 })
 		if r.Checks != 3 || r.Mismatches != 0 {
 			t.Errorf("report %+v: want the 3 samples taken checked, consistent", r)
 		}
@@ -286,7 +283,7 @@ func TestConsistencySamplerBounds(t *testing.T) {
 		p := newProbes(t)
 		reg := prometheus.NewRegistry()
 		const rate, hits = 5, 200
-		a, c := sampled(t, "memory", cache.ConsistencyOptions{Rate: rate, Queue: 1000, Recorder: monitor.NewMetrics(reg)})
+		a, c := sampled(t, "memory", monitor.ConsistencyOptions{Rate: rate, Queue: 1000, Metrics: monitor.NewMetrics(reg)})
 		remember(t, a, p, 1)
 		start := time.Now()
 		for range hits {
@@ -302,7 +299,7 @@ func TestConsistencySamplerBounds(t *testing.T) {
 		if n := metricValue(t, reg, "shop_cache_consistency_dropped_total", map[string]string{"reason": "rate"}); int64(n) != dropped {
 			t.Errorf("shop_cache_consistency_dropped_total{reason=rate} = %v, want %d", n, dropped)
 		}
-		waitReport(t, c, fmt.Sprintf("%d checks", taken), func(r cache.ConsistencyReport) bool { return r.Checks == taken })
+		waitReport(t, c, fmt.Sprintf("%d checks", taken), func(r monitor.ConsistencyReport) bool { return r.Checks == taken })
 	})
 }
 
@@ -311,7 +308,7 @@ func TestConsistencySamplerBounds(t *testing.T) {
 func TestConsistencySamplerNeverWrites(t *testing.T) {
 	t.Parallel()
 	p := newProbes(t)
-	a, c := sampled(t, "memory", cache.ConsistencyOptions{})
+	a, c := sampled(t, "memory", monitor.ConsistencyOptions{})
 	ctx := context.Background()
 	var innerLoads atomic.Int64
 	outer := func(ctx context.Context) (string, error) {
@@ -331,7 +328,7 @@ func TestConsistencySamplerNeverWrites(t *testing.T) {
 	if _, err := cache.Remember(ctx, a, "outer", o, outer); err != nil { // a hit, checked
 		t.Fatal(err)
 	}
-	r := waitReport(t, c, "a check", func(r cache.ConsistencyReport) bool { return r.Checks == 1 })
+	r := waitReport(t, c, "a check", func(r monitor.ConsistencyReport) bool { return r.Checks == 1 })
 	if r.Mismatches != 0 {
 		t.Errorf("report %+v", r)
 	}
@@ -349,7 +346,7 @@ func TestConsistencySamplerNeverWrites(t *testing.T) {
 // mismatch.
 func TestConsistencySamplerFragments(t *testing.T) {
 	t.Parallel()
-	a, c := sampled(t, "redis", cache.ConsistencyOptions{})
+	a, c := sampled(t, "redis", monitor.ConsistencyOptions{})
 	ctx := context.Background()
 	tpl := template.Must(template.New("set").Parse(`{{define "card"}}{{with .Data}}<li>{{.Name}}</li>{{end}}{{end}}` +
 		`{{define "list"}}<ul>{{$.Frag.Each "card" .Data}}</ul>{{end}}`))
@@ -376,7 +373,7 @@ func TestConsistencySamplerFragments(t *testing.T) {
 	}
 	// Two hits of the list, two of the cards (stored by the list's first
 	// render).
-	r := waitReport(t, c, "4 checks", func(r cache.ConsistencyReport) bool { return r.Checks >= 4 })
+	r := waitReport(t, c, "4 checks", func(r monitor.ConsistencyReport) bool { return r.Checks >= 4 })
 	if r.Checks != 4 || r.Mismatches != 0 || r.Failed != 0 {
 		t.Errorf("report %+v", r)
 	}
@@ -388,8 +385,8 @@ func TestConsistencySamplerFragments(t *testing.T) {
 		t.Errorf("families %s, want fragment/frag:card:2 fragment/frag:list:2", got)
 	}
 
-	var keys []string
-	if err := cache.RawStore(a).Scan(ctx, a.Prefix()+"frag:list:*", func(k []string) bool { keys = append(keys, k...); return true }); err != nil || len(keys) != 1 {
+	keys, err := a.Keys(ctx, "frag:list:*", 10)
+	if err != nil || len(keys) != 1 {
 		t.Fatalf("the list's entry: %v, %v", keys, err)
 	}
 	key := strings.TrimPrefix(keys[0], a.Prefix())
@@ -399,7 +396,7 @@ func TestConsistencySamplerFragments(t *testing.T) {
 	if html := list(); html != "<ul>forged</ul>" {
 		t.Fatalf("list = %q: the forged entry was not served", html)
 	}
-	r = waitReport(t, c, "a mismatch", func(r cache.ConsistencyReport) bool { return r.Mismatches > 0 })
+	r = waitReport(t, c, "a mismatch", func(r monitor.ConsistencyReport) bool { return r.Mismatches > 0 })
 	if r.Mismatches != 1 || r.Last == nil || r.Last.Key != key || r.Last.Family != "frag:list" {
 		t.Errorf("report %+v, last %+v: want one mismatch of %s", r, r.Last, key)
 	}
@@ -462,8 +459,9 @@ func TestConsistencySamplerConfig(t *testing.T) {
 		{map[string]string{"CACHE_CONSISTENCY_SAMPLE": "1", "CACHE_CONSISTENCY_RATE": "5"}, true},
 	} {
 		c := cachetest.Caches(t, tc.env)
-		r := c.Consistency.Report()
-		if r.On != tc.on || (c.Consistency != nil) != tc.on {
+		s := monitor.ConsistencyOf(c)
+		r := s.Report()
+		if r.On != tc.on || (s != nil) != tc.on {
 			t.Errorf("%v: sampler on %v, want %v", tc.env, r.On, tc.on)
 		}
 		if tc.env["CACHE_CONSISTENCY_RATE"] == "5" && (r.Share != 1 || r.Rate != 5) {

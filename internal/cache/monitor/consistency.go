@@ -1,14 +1,10 @@
-package cache
+package monitor
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	mrand "math/rand/v2"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,11 +12,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"golang.org/x/time/rate"
 )
 
 // Consistency is the consistency sampler, Meta's Polaris at the shop's
-// scale: it checks a share of the cache's hits against a fresh load from
+// scale, the cache.Checker of the default and long-term aliases: it checks a share of the cache's hits against a fresh load from
 // the database, off the request path, and counts what it finds by alias,
 // layer and key family: in the metrics (shop_cache_consistency_checks_total),
 // in Report (the admin page's figure over the last hour) and, for each
@@ -28,10 +25,10 @@ import (
 //
 // A check, for a hit of Remember or RememberMany:
 //
-//  1. loads the value again with the hit's own load, on a context of the
-//     sampler's (the request already has its answer), under which every
-//     cached read the load makes goes to the database and nothing is
-//     stored: a check never writes to the cache;
+//  1. loads the value again with the hit's own load (cache.Sample.Same), on
+//     a context of the sampler's (the request already has its answer),
+//     under which every cached read the load makes goes to the database
+//     and nothing is stored: a check never writes to the cache;
 //  2. compares it with the value served, as the entry's codec encodes them
 //     (and, when the bytes differ, as values decoded from them: msgpack
 //     writes a map's keys in no fixed order);
@@ -60,10 +57,10 @@ import (
 type Consistency struct {
 	share   float64
 	limit   *rate.Limiter
-	queue   chan sample
+	queue   chan cache.Sample
 	grace   time.Duration
 	timeout time.Duration
-	rec     Recorder
+	metrics *Metrics
 	logger  *slog.Logger
 	now     func() time.Time
 
@@ -94,9 +91,9 @@ type ConsistencyOptions struct {
 	// before it is a mismatch (default 2s).
 	Grace time.Duration
 	// Timeout bounds a check's load and reads (default 10s).
-	Timeout  time.Duration
-	Recorder Recorder // the verdicts, for the metrics (nil: none)
-	Logger   *slog.Logger
+	Timeout time.Duration
+	Metrics *Metrics // count the verdicts (nil: none)
+	Logger  *slog.Logger
 }
 
 // A Verdict is what a consistency check found.
@@ -124,7 +121,7 @@ const MaxFamilies = 32
 type Mismatch struct {
 	At     time.Time // when it was found
 	Alias  string
-	Layer  Layer
+	Layer  cache.Layer
 	Family string
 	Key    string
 	// Age is how old the entry was when it was served, at most (from its
@@ -132,19 +129,9 @@ type Mismatch struct {
 	Age time.Duration
 }
 
-type sample struct {
-	alias *Alias
-	layer Layer
-	key   string
-	gens  map[string]int64 // the generations the entry was served under
-	age   time.Duration    // of the entry when it was served, at most
-	bound time.Duration    // how far behind the database it may be; 0: not at all
-	same  func(context.Context) (bool, error)
-}
-
 type familyKey struct {
 	alias  string
-	layer  Layer
+	layer  cache.Layer
 	family string
 }
 
@@ -178,7 +165,7 @@ func NewConsistency(o ConsistencyOptions) *Consistency {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Consistency{
 		share: min(o.Share, 1), limit: rate.NewLimiter(rate.Limit(o.Rate), max(1, int(math.Ceil(o.Rate)))),
-		queue: make(chan sample, o.Queue), grace: o.Grace, timeout: o.Timeout, rec: recorder(o.Recorder), logger: o.Logger,
+		queue: make(chan cache.Sample, o.Queue), grace: o.Grace, timeout: o.Timeout, metrics: o.Metrics, logger: o.Logger,
 		now: time.Now, ctx: ctx, cancel: cancel, families: map[string]bool{}, total: map[familyKey]*[numVerdicts]int64{},
 	}
 	for range o.Workers {
@@ -199,17 +186,17 @@ func (c *Consistency) Close() error {
 	return nil
 }
 
-// draw decides whether a hit is checked.
-func (c *Consistency) draw(ctx context.Context) bool {
+// Draw decides whether a hit is checked: one random draw.
+func (c *Consistency) Draw() bool {
 	if c == nil || c.ctx.Err() != nil {
 		return false
 	}
-	return (c.share >= 1 || mrand.Float64() < c.share) && !bypassed(ctx)
+	return c.share >= 1 || mrand.Float64() < c.share
 }
 
-// offer queues a sample, or drops it when the rate is spent or the queue
-// full: never waits.
-func (c *Consistency) offer(s sample) {
+// Offer queues a hit drawn for a check, or drops it when the rate is
+// spent or the queue full: never waits.
+func (c *Consistency) Offer(s cache.Sample) {
 	if !c.limit.Allow() {
 		c.drop("rate")
 		return
@@ -224,7 +211,7 @@ func (c *Consistency) offer(s sample) {
 }
 
 func (c *Consistency) drop(reason string) {
-	c.rec.Dropped(reason)
+	c.metrics.Dropped(reason)
 	now := c.now()
 	c.mu.Lock()
 	c.minute(now).dropped++
@@ -243,9 +230,9 @@ func (c *Consistency) work() {
 	}
 }
 
-func (c *Consistency) check(s sample) {
+func (c *Consistency) check(s cache.Sample) {
 	defer c.pending.Add(-1)
-	ctx, cancel := context.WithTimeout(bypassing(c.ctx), c.timeout)
+	ctx, cancel := context.WithTimeout(c.ctx, c.timeout)
 	defer cancel()
 	v := c.verdict(ctx, s)
 	if c.ctx.Err() != nil {
@@ -254,32 +241,32 @@ func (c *Consistency) check(s sample) {
 	c.count(s, v)
 }
 
-func (c *Consistency) verdict(ctx context.Context, s sample) Verdict {
-	same, err := s.same(ctx)
+func (c *Consistency) verdict(ctx context.Context, s cache.Sample) Verdict {
+	same, err := s.Same(ctx)
 	if err != nil {
-		c.logger.Debug("cache: a consistency check could not load", "alias", s.alias.name, "key", s.key, "err", err)
+		c.logger.Debug("cache: a consistency check could not load", "alias", s.Alias, "key", s.Key, "err", err)
 		return CheckFailed
 	}
 	if same {
 		return CheckConsistent
 	}
-	if s.bound > 0 && s.age <= s.bound {
+	if s.Bound > 0 && s.Age <= s.Bound {
 		return CheckWithinBound
 	}
-	moved, err := c.moved(ctx, s)
+	moved, err := s.Moved(ctx)
 	if err == nil && !moved {
 		// Not yet: the invalidation of a write the load saw may be on
 		// its way.
 		select {
 		case <-time.After(c.grace):
-			moved, err = c.moved(ctx, s)
+			moved, err = s.Moved(ctx)
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
 	}
 	switch {
 	case err != nil:
-		c.logger.Debug("cache: a consistency check could not read generations", "alias", s.alias.name, "key", s.key, "err", err)
+		c.logger.Debug("cache: a consistency check could not read generations", "alias", s.Alias, "key", s.Key, "err", err)
 		return CheckFailed
 	case moved:
 		return CheckChanged
@@ -287,47 +274,23 @@ func (c *Consistency) verdict(ctx context.Context, s sample) Verdict {
 	return CheckMismatch
 }
 
-// moved reports whether a tag of the sample's entry has moved since it
-// was served. It only reads: a generation that is gone has moved.
-func (c *Consistency) moved(ctx context.Context, s sample) (bool, error) {
-	t := s.alias.tags
-	if !t.Trusted() {
-		return false, ErrUntrusted
-	}
-	keys := make([]string, 0, len(s.gens))
-	for tag := range s.gens {
-		keys = append(keys, t.key(tag))
-	}
-	raw, err := t.store.GetMany(ctx, keys)
-	if err != nil {
-		return false, err
-	}
-	for tag, gen := range s.gens {
-		n, err := strconv.ParseInt(string(raw[t.key(tag)]), 10, 64)
-		if err != nil || n != gen {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func (c *Consistency) count(s sample, v Verdict) {
+func (c *Consistency) count(s cache.Sample, v Verdict) {
 	now := c.now()
 	c.mu.Lock()
-	fam := c.familyLocked(s.key)
+	fam := c.familyLocked(s.Key)
 	c.mu.Unlock()
 	// The recorder and the log first, the report last: a check the report
 	// shows is in the metrics and the log already.
-	c.rec.Checked(s.alias.name, s.layer, fam, v)
+	c.metrics.Checked(s.Alias, s.Layer, fam, v)
 	if v == CheckMismatch {
 		c.logger.Warn("cache: consistency check: the value served differs from the database's",
-			"alias", s.alias.name, "layer", s.layer, "family", fam, "key", s.key,
-			"age", s.age.Round(time.Millisecond), "bound", s.bound)
+			"alias", s.Alias, "layer", s.Layer, "family", fam, "key", s.Key,
+			"age", s.Age.Round(time.Millisecond), "bound", s.Bound)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.minute(now).n[v]++
-	k := familyKey{s.alias.name, s.layer, fam}
+	k := familyKey{s.Alias, s.Layer, fam}
 	n := c.total[k]
 	if n == nil {
 		n = new([numVerdicts]int64)
@@ -335,7 +298,7 @@ func (c *Consistency) count(s sample, v Verdict) {
 	}
 	n[v]++
 	if v == CheckMismatch {
-		c.last = &Mismatch{At: now, Alias: s.alias.name, Layer: s.layer, Family: fam, Key: s.key, Age: s.age}
+		c.last = &Mismatch{At: now, Alias: s.Alias, Layer: s.Layer, Family: fam, Key: s.Key, Age: s.Age}
 	}
 }
 
@@ -400,86 +363,6 @@ func number(s string) bool {
 	return err == nil
 }
 
-// sampleHit offers a hit of Remember to the sampler: the entry f served
-// for key, checked against load.
-func sampleHit[T any](ctx context.Context, a *Alias, key string, f found, o Opts, load func(context.Context) (T, error)) {
-	if !a.consistency.draw(ctx) {
-		return
-	}
-	offerHit(a, key, f, o, func(ctx context.Context) (T, bool, error) {
-		v, err := load(ctx)
-		if err != nil && o.NotFound != nil && errors.Is(err, o.NotFound) {
-			return v, false, nil
-		}
-		return v, err == nil, err
-	})
-}
-
-// sampleManyHit offers a hit of RememberMany: the entry f served for id's
-// key, checked against a load of id alone.
-func sampleManyHit[K comparable, T any](ctx context.Context, a *Alias, key string, f found, o Opts, id K, load func(context.Context, []K) (map[K]T, error)) {
-	if !a.consistency.draw(ctx) {
-		return
-	}
-	offerHit(a, key, f, o, func(ctx context.Context) (T, bool, error) {
-		got, err := load(ctx, []K{id})
-		v, ok := got[id]
-		return v, ok && err == nil, err
-	})
-}
-
-// offerHit makes the sample of a hit. fresh loads the value again and
-// says whether it exists.
-func offerHit[T any](a *Alias, key string, f found, o Opts, fresh func(context.Context) (T, bool, error)) {
-	e := f.e
-	ttl := o.TTL
-	if ttl <= 0 {
-		ttl = a.ttl
-	}
-	// When it was stored, at the earliest: its TTL before its expiry (the
-	// jitter only shortens TTLs), less what its load took.
-	age := max(0, time.Since(e.freshUntil.Add(-ttl))) + e.delta
-	bound := o.Bound
-	if bound <= 0 && len(f.gens) <= 1 && a.layer(o) != LayerFragment {
-		// No tag but the alias's: as stale as its TTL and stale window
-		// (see "How stale can it be" in doc.go). Not a fragment, whose
-		// key holds the version of its data: it is never stale.
-		bound = ttl + o.Stale + e.delta
-	}
-	a.consistency.offer(sample{alias: a, layer: a.layer(o), key: key, gens: f.gens, age: age, bound: bound,
-		same: func(ctx context.Context) (bool, error) {
-			v, ok, err := fresh(ctx)
-			if err != nil {
-				return false, err
-			}
-			if !ok || e.notFound {
-				return !ok && e.notFound, nil
-			}
-			return sameValue(e.codec, e.payload, v)
-		}})
-}
-
-// sameValue reports whether v is the value encoded in served.
-func sameValue[T any](codec Codec, served []byte, v T) (bool, error) {
-	fresh, err := codec.Marshal(v)
-	if err != nil {
-		return false, fmt.Errorf("encode the fresh value: %w", err)
-	}
-	if bytes.Equal(served, fresh) {
-		return true, nil
-	}
-	// One value may have several encodings (msgpack writes a map's keys
-	// in no fixed order): compare the values, each decoded from its bytes.
-	var was, is T
-	if err := codec.Unmarshal(served, &was); err != nil {
-		return false, fmt.Errorf("decode the value served: %w", err)
-	}
-	if err := codec.Unmarshal(fresh, &is); err != nil {
-		return false, fmt.Errorf("decode the fresh value: %w", err)
-	}
-	return reflect.DeepEqual(was, is), nil
-}
-
 // ConsistencyReport is what the sampler found: counts over the last hour,
 // the last mismatch, and counts by key family since the start.
 type ConsistencyReport struct {
@@ -504,7 +387,7 @@ type ConsistencyReport struct {
 // FamilyChecks are the checks of one key family since the start.
 type FamilyChecks struct {
 	Alias, Family string
-	Layer         Layer
+	Layer         cache.Layer
 	Checks        int64 // consistent, mismatched or within bound, as in ConsistencyReport
 	Mismatches    int64
 	WithinBound   int64
@@ -584,4 +467,10 @@ func ConsistencyPercent(checks, mismatches int64) string {
 	scale := math.Pow(10, float64(decimals))
 	p := math.Floor(100*float64(checks-mismatches)/float64(checks)*scale) / scale
 	return strconv.FormatFloat(p, 'f', decimals, 64) + "%"
+}
+
+// ConsistencyOf returns the sampler that checks the hits of c, or nil.
+func ConsistencyOf(c *cache.Caches) *Consistency {
+	s, _ := c.Checker.(*Consistency)
+	return s
 }

@@ -1,28 +1,32 @@
-package cache
+package monitor
 
-import "testing"
+import (
+	"testing"
+
+	"example.com/shop/internal/cache"
+)
 
 // TestConsistencyFamilies: a key's family is the parts the shop's code
 // writes, never an id, a slug or what a visitor typed.
 func TestConsistencyFamilies(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ key, want string }{
-		{EntityKey("product", 42), "product"},
-		{EntityKey("product", 42, "reviews", Named{"lim": 10, "off": 0}), "product:reviews"},
-		{EntityKey("product", 42, "row"), "product:row"},
-		{UserKey(5, "orders", Named{"lim": 10}), "user:orders"},
-		{UserKey(5, "cart", "count"), "user:cart"},
-		{UserKey(5, "page", "GET", "/dashboard"), "user:page"},
-		{Key("search", Named{"w": "lamp & desk", "p": "des"}), "search"},
-		{Key("category", "garden-tools"), "category"},
+		{cache.EntityKey("product", 42), "product"},
+		{cache.EntityKey("product", 42, "reviews", cache.Named{"lim": 10, "off": 0}), "product:reviews"},
+		{cache.EntityKey("product", 42, "row"), "product:row"},
+		{cache.UserKey(5, "orders", cache.Named{"lim": 10}), "user:orders"},
+		{cache.UserKey(5, "cart", "count"), "user:cart"},
+		{cache.UserKey(5, "page", "GET", "/dashboard"), "user:page"},
+		{cache.Key("search", cache.Named{"w": "lamp & desk", "p": "des"}), "search"},
+		{cache.Key("category", "garden-tools"), "category"},
 		{"categories:nav", "categories"},
-		{Key("stats", "day", "2026-01-02"), "stats"},
-		{Key("stats", "popular", 7), "stats"},
-		{Key("frag", "product_card", "build", "3f2a", "9c"), "frag:product_card"},
-		{Key("frag", "%3Cscript%3E", "b"), "frag"},
-		{Key("featured", 8), "featured"},
-		{Key("list", string(make([]byte, 300))), "list"},
-		{Key("%41dmin"), "other"},
+		{cache.Key("stats", "day", "2026-01-02"), "stats"},
+		{cache.Key("stats", "popular", 7), "stats"},
+		{cache.Key("frag", "product_card", "build", "3f2a", "9c"), "frag:product_card"},
+		{cache.Key("frag", "%3Cscript%3E", "b"), "frag"},
+		{cache.Key("featured", 8), "featured"},
+		{cache.Key("list", string(make([]byte, 300))), "list"},
+		{cache.Key("%41dmin"), "other"},
 		{"", "other"},
 		{"42:x", "other"},
 	} {
