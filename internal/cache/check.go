@@ -134,8 +134,8 @@ func sameValue[T any](codec Codec, served []byte, v T) (bool, error) {
 }
 
 // moved reports whether a tag of gens, the generations an entry was
-// served under, has moved since. It only reads: a generation that is gone
-// has moved.
+// served under, has moved since. It only reads tag generations (on
+// memcached, a read raises a copy that lags): one that is gone has moved.
 func (t *Tags) moved(ctx context.Context, gens map[string]int64) (bool, error) {
 	if !t.Trusted() {
 		return false, ErrUntrusted

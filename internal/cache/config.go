@@ -329,9 +329,10 @@ type With struct {
 // Open builds the stores and aliases of cfg. It does not wait for servers:
 // a cache server that is down at start is a cache that misses.
 func Open(cfg Config, with With) (_ *Caches, err error) {
+	closing := false // the checker is among the closers
 	if with.Checker != nil {
 		defer func() {
-			if err != nil {
+			if err != nil && !closing {
 				with.Checker.Close()
 			}
 		}()
@@ -413,9 +414,9 @@ func Open(cfg Config, with With) (_ *Caches, err error) {
 		c.closers = append(c.closers, m.Close)
 		store = guard(m, "memcached")
 		// The generations are kept on a majority of the servers and never
-		// move (see Memcached.Generations). A call on them may wait out a server
-		// that stopped answering before its second round trip: it gets
-		// three timeouts.
+		// move (see Memcached.Generations). A call on them may wait out a
+		// server that stopped answering before its second round trip: it
+		// gets three timeouts.
 		timeout := cfg.Timeout
 		if timeout <= 0 {
 			timeout = 100 * time.Millisecond
@@ -428,7 +429,7 @@ func Open(cfg Config, with With) (_ *Caches, err error) {
 	c.closers = append(c.closers, c.Tags.Close)
 	if with.Checker != nil {
 		// Closed before the stores above: its checks read them.
-		c.closers = append(c.closers, with.Checker.Close)
+		c.closers, closing = append(c.closers, with.Checker.Close), true
 		if cfg.Store != "none" {
 			c.Checker = with.Checker
 		}

@@ -38,9 +38,9 @@
 // the database before the write, not after a store re-sharded (see
 // docs/08-invalidation.md, "Stores that re-shard"). Its TTL only decides
 // how long an unchanged value is kept. A value without tags is as stale
-// as its TTL (plus Opts.Stale and Opts.StaleIfError): only for values
-// whose staleness is declared with a Declared, whose bound a test holds
-// to the TTL and stale window that keep it.
+// as its TTL (plus Opts.Stale and Opts.StaleIfError): use that only for
+// values whose staleness is declared with a Declared, whose bound a test
+// holds to the TTL and stale window that keep it.
 //
 // Every key, generation and channel lives under the identity of the
 // database its values come from (Config.ForDatabase, and

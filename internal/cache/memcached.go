@@ -27,11 +27,11 @@ import (
 // does not answer, instead of opening on one server's death and leaving
 // the live ones unused.
 //
-// The tag generations are the exception: they go through Memcached.Generations,
-// which keeps each on a majority of the servers and never moves it. A
-// generation that moved would start afresh on the next server, and the old
-// one would be current again when its server came back, with every entry
-// that recorded it (see docs/08-invalidation.md, "Stores that re-shard").
+// The tag generations are the exception: they go through
+// Memcached.Generations, which keeps each on a majority of the servers
+// and never moves it. A generation that moved would start afresh on the
+// next server, and the old one would be current again when its server
+// came back, with every entry that recorded it (see docs/08-invalidation.md, "Stores that re-shard").
 //
 // memcached's limits hold: keys of at most 250 bytes without spaces or
 // control bytes (the key builder guarantees both) and values of at most

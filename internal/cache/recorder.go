@@ -6,7 +6,7 @@ import "time"
 // metrics and the admin pages (package monitor keeps them for Prometheus).
 // The caches call it on every operation, from many goroutines at once: it
 // must be safe for concurrent use and quick. What it receives is bounded
-// in kind (aliases, layers, outcomes, stores, key families) except Op.Key,
+// in kind (aliases, layers, outcomes, stores) except Op.Key,
 // which it must not turn into a metric series of its own. A nil Recorder
 // records nothing.
 type Recorder interface {

@@ -17,8 +17,9 @@ import (
 )
 
 // Consistency is the consistency sampler, Meta's Polaris at the shop's
-// scale, the cache.Checker of the default and long-term aliases: it checks a share of the cache's hits against a fresh load from
-// the database, off the request path, and counts what it finds by alias,
+// scale, the cache.Checker of the default and long-term aliases: it
+// checks a share of the cache's hits against a fresh load from the
+// database, off the request path, and counts what it finds by alias,
 // layer and key family: in the metrics (shop_cache_consistency_checks_total),
 // in Report (the admin page's figure over the last hour) and, for each
 // mismatch, in the log.
@@ -468,6 +469,8 @@ func ConsistencyPercent(checks, mismatches int64) string {
 	p := math.Floor(100*float64(checks-mismatches)/float64(checks)*scale) / scale
 	return strconv.FormatFloat(p, 'f', decimals, 64) + "%"
 }
+
+var _ cache.Checker = (*Consistency)(nil)
 
 // ConsistencyOf returns the sampler that checks the hits of c, or nil.
 func ConsistencyOf(c *cache.Caches) *Consistency {
