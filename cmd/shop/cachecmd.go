@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/web"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -62,7 +63,7 @@ func cacheCmd(ctx context.Context, cfg config, args []string, logger *slog.Logge
 	}
 	// The keys are under the database's identity: the command acts on
 	// the entries of the shop of DATABASE_URL, and no other.
-	var caches *cache.Caches
+	var caches *backend.Caches
 	err := withPool(ctx, cfg.DatabaseURL, func(pool *pgxpool.Pool) (err error) {
 		caches, err = openCaches(ctx, cfg.Cache, pool, nil, logger)
 		return err
@@ -99,7 +100,7 @@ func cacheCmd(ctx context.Context, cfg config, args []string, logger *slog.Logge
 	}
 }
 
-func cacheStats(ctx context.Context, c *cache.Caches, w io.Writer) error {
+func cacheStats(ctx context.Context, c *backend.Caches, w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
 	fmt.Fprintf(tw, "store\t%s\n", c.Config.Store)
@@ -150,7 +151,7 @@ func cacheStats(ctx context.Context, c *cache.Caches, w io.Writer) error {
 	return nil
 }
 
-func cacheKeys(ctx context.Context, c *cache.Caches, pattern string, limit int, w io.Writer) error {
+func cacheKeys(ctx context.Context, c *backend.Caches, pattern string, limit int, w io.Writer) error {
 	rep, err := monitor.AnalyzeKeys(ctx, c, pattern, limit)
 	if errors.Is(err, cache.ErrUnsupported) {
 		return fmt.Errorf("the %s store cannot list its keys", c.Config.Store)

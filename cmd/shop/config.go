@@ -7,28 +7,28 @@ import (
 	"strings"
 	"time"
 
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/db"
 )
 
 // config is everything the shop reads from its environment. It is read
 // once, in run, and passed down: nothing reads the environment later.
 type config struct {
-	Addr           string        // SHOP_ADDR: where serve listens
-	DatabaseURL    string        // DATABASE_URL
-	Env            string        // SHOP_ENV: development or production
-	AdminToken     string        // SHOP_ADMIN_TOKEN: bearer token of the admin API; empty turns it off
-	MetricsToken   string        // SHOP_METRICS_TOKEN: bearer token of /metrics for a scraper
-	AdminPassword  string        // SHOP_ADMIN_PASSWORD: admin@shop.test's password when seeding
-	DemoPassword   string        // SHOP_DEMO_PASSWORD: every seeded customer's password
-	SecureCookies  bool          // SHOP_SECURE_COOKIES: Secure cookies behind a TLS proxy
-	BcryptCost     int           // SHOP_BCRYPT_COST
-	RequestTimeout time.Duration // SHOP_REQUEST_TIMEOUT
-	SharedMaxAge   time.Duration // SHOP_SHARED_MAX_AGE: how long a CDN may keep a public page without asking
-	LogLevel       slog.Level    // LOG_LEVEL: debug, info, warn, error
-	LogFormat      string        // LOG_FORMAT: text or json
-	Hosts          []string      // SHOP_HOSTS: the host names the shop answers to
-	Cache          cache.Config  // CACHE_STORE, REDIS_URL and the rest: see internal/cache
+	Addr           string         // SHOP_ADDR: where serve listens
+	DatabaseURL    string         // DATABASE_URL
+	Env            string         // SHOP_ENV: development or production
+	AdminToken     string         // SHOP_ADMIN_TOKEN: bearer token of the admin API; empty turns it off
+	MetricsToken   string         // SHOP_METRICS_TOKEN: bearer token of /metrics for a scraper
+	AdminPassword  string         // SHOP_ADMIN_PASSWORD: admin@shop.test's password when seeding
+	DemoPassword   string         // SHOP_DEMO_PASSWORD: every seeded customer's password
+	SecureCookies  bool           // SHOP_SECURE_COOKIES: Secure cookies behind a TLS proxy
+	BcryptCost     int            // SHOP_BCRYPT_COST
+	RequestTimeout time.Duration  // SHOP_REQUEST_TIMEOUT
+	SharedMaxAge   time.Duration  // SHOP_SHARED_MAX_AGE: how long a CDN may keep a public page without asking
+	LogLevel       slog.Level     // LOG_LEVEL: debug, info, warn, error
+	LogFormat      string         // LOG_FORMAT: text or json
+	Hosts          []string       // SHOP_HOSTS: the host names the shop answers to
+	Cache          backend.Config // CACHE_STORE, REDIS_URL and the rest: see internal/cache
 }
 
 // Defaults for local development. The passwords are a convenience for
@@ -86,7 +86,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.Hosts = append(c.Hosts, h)
 		}
 	}
-	if c.Cache, err = cache.ConfigFromEnv(getenv); err != nil {
+	if c.Cache, err = backend.ConfigFromEnv(getenv); err != nil {
 		return config{}, err
 	}
 	// A load that concurrent requests share is bounded as one request is.

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/logging"
 )
@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// the shop points it at the shop's log. Once run returns, the clients
 	// it opened are closed and stderr may be gone (a test's buffer), so
 	// the library is left quiet.
-	redis.SetLogger(cache.RedisLog{Logger: logger})
+	redis.SetLogger(backend.RedisLog{Logger: logger})
 	defer redis.SetLogger(&logging.VoidLogger{})
 	err = command(ctx, cfg, args[0], args[1:], logger, stdout, stderr)
 	if errors.Is(err, flag.ErrHelp) {

@@ -10,7 +10,7 @@ import (
 	"os"
 	"sort"
 
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/web"
@@ -20,7 +20,7 @@ import (
 // shop is everything a running shop is made of, for serve and warm.
 type shop struct {
 	pool     *pgxpool.Pool
-	caches   *cache.Caches
+	caches   *backend.Caches
 	services web.Services
 	handler  http.Handler
 	// origin names this process's database connections, and so the
@@ -71,16 +71,16 @@ func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func()
 
 // openCaches opens the caches of cfg for the database of pool: every key
 // and generation lives under the database's identity (see
-// cache.Config.ForDatabase), so that no other database served through the
+// backend.Config.ForDatabase), so that no other database served through the
 // same store reads them. A serving shop's caches (those with metrics)
 // record to metrics and have a consistency sampler check a share of their
 // hits (CACHE_CONSISTENCY_SAMPLE); a command's have neither.
-func openCaches(ctx context.Context, cfg cache.Config, pool *pgxpool.Pool, metrics *monitor.Metrics, logger *slog.Logger) (*cache.Caches, error) {
+func openCaches(ctx context.Context, cfg backend.Config, pool *pgxpool.Pool, metrics *monitor.Metrics, logger *slog.Logger) (*backend.Caches, error) {
 	id, err := db.New(pool).DatabaseIdentity(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the database's identity (is it migrated? shop migrate up): %w", err)
 	}
-	with := cache.With{Logger: logger}
+	with := backend.With{Logger: logger}
 	if metrics != nil {
 		with.Recorder = metrics
 		s := monitor.NewConsistency(monitor.ConsistencyOptions{
@@ -90,7 +90,7 @@ func openCaches(ctx context.Context, cfg cache.Config, pool *pgxpool.Pool, metri
 			with.Checker = s
 		}
 	}
-	return cache.Open(cfg.ForDatabase(id), with)
+	return backend.Open(cfg.ForDatabase(id), with)
 }
 
 func (s *shop) Close() {
@@ -104,7 +104,7 @@ func (s *shop) Close() {
 // deployFingerprint identifies what the cached values were made with: the
 // build (web.BuildVersion) and the aliases' key versions. A start with
 // a new fingerprint (a deploy that changed them) warms the caches.
-func deployFingerprint(cfg cache.Config) string {
+func deployFingerprint(cfg backend.Config) string {
 	h := sha256.New()
 	h.Write([]byte(web.BuildVersion()))
 	names := make([]string, 0, len(cfg.Aliases))

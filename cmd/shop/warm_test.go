@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/testdb"
 	"example.com/shop/internal/testlog"
@@ -80,7 +80,7 @@ func TestWarmOnStart(t *testing.T) {
 	}
 	// A deploy that changes a key version is a new fingerprint.
 	bumped := cfg
-	bumped.Cache.Aliases = map[string]cache.AliasConfig{}
+	bumped.Cache.Aliases = map[string]backend.AliasConfig{}
 	for n, a := range cfg.Cache.Aliases {
 		bumped.Cache.Aliases[n] = a
 	}

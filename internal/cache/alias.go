@@ -92,7 +92,7 @@ func NewAlias(o AliasOptions) *Alias {
 		o.Jitter = 0
 	}
 	if o.Codec == nil {
-		o.Codec = JSON{}
+		o.Codec = JSON()
 	}
 	if o.LockWait <= 0 {
 		o.LockWait = 250 * time.Millisecond
@@ -103,10 +103,10 @@ func NewAlias(o AliasOptions) *Alias {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	_, none := o.Store.(None)
+	_, off := o.Store.(none)
 	a := &Alias{
 		name: o.Name, store: o.Store, tags: o.Tags, ttl: o.TTL, jitter: o.Jitter, codec: o.Codec,
-		none: none, shared: o.Shared, disabled: map[Layer]bool{}, lockWait: o.LockWait, loadTime: o.LoadTimeout,
+		none: off, shared: o.Shared, disabled: map[Layer]bool{}, lockWait: o.LockWait, loadTime: o.LoadTimeout,
 		rec: recorder(o.Recorder), logger: o.Logger, checker: o.Checker, refreshing: make(chan struct{}, 16), jobs: background.New(),
 		prefix: fmt.Sprintf("%s:v%d:", strings.TrimSuffix(o.Prefix, ":"), max(o.Version, 1)),
 	}
@@ -637,7 +637,7 @@ func (a *Alias) Keys(ctx context.Context, pattern string, limit int) ([]string, 
 	if a.none {
 		return nil, nil
 	}
-	return scanKeys(ctx, a.store, a.key(pattern), limit)
+	return ScanKeys(ctx, a.store, a.key(pattern), limit)
 }
 
 // Touch gives key a new TTL (the seed's cache.touch) and reports whether
@@ -656,5 +656,24 @@ func (a *Alias) DeletePattern(ctx context.Context, pattern string) (int, error) 
 	if a.none {
 		return 0, nil
 	}
-	return DeletePattern(ctx, a.store, a.key(pattern))
+	return deletePattern(ctx, a.store, a.key(pattern))
+}
+
+// deletePattern deletes every key of s matching pattern, in batches, and
+// returns how many it deleted. It is an admin tool: the shop invalidates
+// with tags (see Tags.Invalidate), never by pattern.
+func deletePattern(ctx context.Context, s Store, pattern string) (int, error) {
+	n := 0
+	var delErr error
+	err := s.Scan(ctx, pattern, func(keys []string) bool {
+		if delErr = s.Delete(ctx, keys...); delErr != nil {
+			return false
+		}
+		n += len(keys)
+		return true
+	})
+	if err == nil {
+		err = delErr
+	}
+	return n, err
 }

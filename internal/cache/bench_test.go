@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/cachetest"
 )
 
@@ -13,7 +14,7 @@ import (
 // network round trip.
 
 func BenchmarkMemoryGet(b *testing.B) {
-	m := cache.NewMemory(64 << 20)
+	m := backend.NewMemory(64 << 20)
 	ctx := context.Background()
 	_ = m.Set(ctx, "product:42", make([]byte, 2048), 0)
 	b.ReportAllocs()
@@ -27,7 +28,7 @@ func BenchmarkMemoryGet(b *testing.B) {
 }
 
 func BenchmarkRedisGet(b *testing.B) {
-	r, err := cache.NewRedis(cache.RedisOptions{URL: cachetest.SharedRedisURL()})
+	r, err := backend.NewRedis(backend.RedisOptions{URL: cachetest.SharedRedisURL()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -53,7 +54,7 @@ type benchProduct struct {
 
 func benchRemember(b *testing.B, a *cache.Alias) {
 	ctx := context.Background()
-	o := cache.Opts{Tags: []string{"product:42"}, Codec: cache.Msgpack{}}
+	o := cache.Opts{Tags: []string{"product:42"}, Codec: cache.Msgpack()}
 	load := func(context.Context) (benchProduct, error) {
 		return benchProduct{42, "Northwind Red Wool Sweater", "49.00", 12}, nil
 	}
@@ -72,17 +73,17 @@ func benchRemember(b *testing.B, a *cache.Alias) {
 }
 
 func BenchmarkRememberHitMemory(b *testing.B) {
-	m := cache.NewMemory(64 << 20)
+	m := backend.NewMemory(64 << 20)
 	benchRemember(b, cache.NewAlias(cache.AliasOptions{Name: "default", Store: m, Tags: cache.NewTags(m, "b:"), Prefix: "b:d"}))
 }
 
 func BenchmarkRememberHitRedis(b *testing.B) {
-	r, err := cache.NewRedis(cache.RedisOptions{URL: cachetest.SharedRedisURL()})
+	r, err := backend.NewRedis(backend.RedisOptions{URL: cachetest.SharedRedisURL()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer r.Close()
-	g := cache.NewGuard(r, cache.GuardOptions{Name: "redis"})
+	g := backend.NewGuard(r, backend.GuardOptions{Name: "redis"})
 	p := cachetest.Prefix(b)
 	benchRemember(b, cache.NewAlias(cache.AliasOptions{Name: "default", Store: g, Tags: cache.NewTags(g, p+":"), Prefix: p, Shared: true}))
 }

@@ -91,6 +91,24 @@ func (a *Alias) Record(ctx context.Context, op Op) {
 	a.record(ctx, op.At, op.Layer, op.Key, op.Outcome, op.Bytes, op.Took)
 }
 
+// Once runs fn, the load of key for a layer beside the core (the page
+// cache's render and store), once at a time in this process, on the
+// singleflight of Remember's loads. A caller that comes while fn runs
+// waits for it to return and reports waited, without running fn: it then
+// looks again, and loads itself only if it still misses. fn runs in the
+// caller's goroutine, and a panic of fn reaches every caller.
+func (a *Alias) Once(key string, fn func() error) (waited bool, err error) {
+	ran := false
+	_, err, _ = a.flights.Do(a.key(key)+"|once", func() (any, error) {
+		ran = true
+		return nil, fn()
+	})
+	if !ran {
+		return true, nil
+	}
+	return false, err
+}
+
 // Loaded counts how long a layer's load took (rendering, for the page
 // cache): what a hit saves.
 func (a *Alias) Loaded(layer Layer, took time.Duration) { a.rec.Loaded(a.name, layer, took) }

@@ -15,7 +15,8 @@ import (
 // package monitor (see monitor.Consistency for what it makes of them).
 // An alias calls Draw on every hit, from many goroutines at once: it must
 // be quick. A hit it draws is offered to it, and Offer must not wait.
-// Open's caches close their Checker first, before what its checks read.
+// backend.Open's caches close their Checker first, before what its checks
+// read.
 type Checker interface {
 	Draw() bool
 	Offer(Sample)

@@ -20,20 +20,25 @@ type Codec interface {
 	Unmarshal(data []byte, v any) error
 }
 
-// JSON is the default codec: readable in redis-cli, and what the seed
-// uses.
-type JSON struct{}
+// JSON returns the default codec: readable in redis-cli, and what the
+// seed uses.
+func JSON() Codec { return jsonCodec{} }
 
-func (JSON) ID() byte                        { return 1 }
-func (JSON) Marshal(v any) ([]byte, error)   { return json.Marshal(v) }
-func (JSON) Unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+// Msgpack returns the MessagePack codec: smaller than JSON, and it keeps
+// []byte as bytes.
+func Msgpack() Codec { return msgpackCodec{} }
 
-// Msgpack is MessagePack: smaller than JSON, and it keeps []byte as bytes.
-type Msgpack struct{}
+type jsonCodec struct{}
 
-func (Msgpack) ID() byte                        { return 2 }
-func (Msgpack) Marshal(v any) ([]byte, error)   { return msgpack.Marshal(v) }
-func (Msgpack) Unmarshal(b []byte, v any) error { return msgpack.Unmarshal(b, v) }
+func (jsonCodec) ID() byte                        { return 1 }
+func (jsonCodec) Marshal(v any) ([]byte, error)   { return json.Marshal(v) }
+func (jsonCodec) Unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+type msgpackCodec struct{}
+
+func (msgpackCodec) ID() byte                        { return 2 }
+func (msgpackCodec) Marshal(v any) ([]byte, error)   { return msgpack.Marshal(v) }
+func (msgpackCodec) Unmarshal(b []byte, v any) error { return msgpack.Unmarshal(b, v) }
 
 // rawCodec keeps the bytes of a layer that encodes its values itself
 // (WriteBytes: the page cache). They are read on every hit, so a hit
@@ -60,9 +65,9 @@ func (rawCodec) Unmarshal(b []byte, v any) error {
 func codecByID(id byte) (Codec, bool) {
 	switch id {
 	case 1:
-		return JSON{}, true
+		return jsonCodec{}, true
 	case 2:
-		return Msgpack{}, true
+		return msgpackCodec{}, true
 	case 3:
 		return rawCodec{}, true
 	}

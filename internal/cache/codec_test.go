@@ -9,7 +9,7 @@ import (
 )
 
 func TestEntryRoundTrip(t *testing.T) {
-	for _, codec := range []Codec{JSON{}, Msgpack{}} {
+	for _, codec := range []Codec{JSON(), Msgpack()} {
 		for _, size := range []int{0, 10, CompressAbove + 1, 500_000} {
 			payload := bytes.Repeat([]byte("<li>a product</li>"), size/18+1)[:size]
 			in := entry{
@@ -33,14 +33,14 @@ func TestEntryRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	nf, _ := entry{notFound: true, codec: JSON{}, freshUntil: time.Now()}.encode()
+	nf, _ := entry{notFound: true, codec: JSON(), freshUntil: time.Now()}.encode()
 	if e, err := decodeEntry(nf); err != nil || !e.notFound {
 		t.Errorf("a not-found entry decoded as %+v, %v", e, err)
 	}
 }
 
 func TestCorruptEntries(t *testing.T) {
-	good, _ := entry{codec: JSON{}, payload: []byte(strings.Repeat("x", 2000)), deps: []dep{{"t", 1}}}.encode()
+	good, _ := entry{codec: JSON(), payload: []byte(strings.Repeat("x", 2000)), deps: []dep{{"t", 1}}}.encode()
 	for name, b := range map[string][]byte{
 		"empty":          nil,
 		"short":          []byte{formatV1, 1, 2},
@@ -56,7 +56,7 @@ func TestCorruptEntries(t *testing.T) {
 }
 
 func TestJitterOnlyShortens(t *testing.T) {
-	a := NewAlias(AliasOptions{Name: "x", Store: None{}, Tags: NewTags(None{}, "x"), TTL: time.Minute, Jitter: 0.2})
+	a := NewAlias(AliasOptions{Name: "x", Store: None(), Tags: NewTags(None(), "x"), TTL: time.Minute, Jitter: 0.2})
 	seen := map[time.Duration]bool{}
 	for range 200 {
 		d := a.freshTTL(0)
@@ -94,7 +94,7 @@ func TestRefreshEarly(t *testing.T) {
 // A load shorter than a millisecond is kept as one, so that its entry is
 // still refreshed early.
 func TestEntryKeepsShortLoads(t *testing.T) {
-	b, err := entry{codec: JSON{}, delta: 300 * time.Microsecond, freshUntil: time.Now()}.encode()
+	b, err := entry{codec: JSON(), delta: 300 * time.Microsecond, freshUntil: time.Now()}.encode()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,8 @@ import (
 )
 
 // TestCoreImports: the core is the caching a domain uses and nothing
-// more: the HTTP layer (Echo), the fragments (html/template) and the
+// more: the stores and their clients (go-redis, memcached, the circuit
+// breaker), the HTTP layer (Echo), the fragments (html/template) and the
 // metrics (Prometheus) live beside it, in packages that import it.
 func TestCoreImports(t *testing.T) {
 	t.Parallel()
@@ -16,7 +17,10 @@ func TestCoreImports(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	for _, pkg := range strings.Fields(string(out)) {
-		for _, no := range []string{"github.com/labstack/", "html/template", "github.com/prometheus/", "example.com/shop/internal/cache/"} {
+		for _, no := range []string{
+			"github.com/redis/", "github.com/bradfitz/gomemcache", "github.com/sony/gobreaker",
+			"github.com/labstack/", "html/template", "github.com/prometheus/", "example.com/shop/internal/cache/",
+		} {
 			if strings.HasPrefix(pkg, no) {
 				t.Errorf("the core imports %s", pkg)
 			}

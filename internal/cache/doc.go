@@ -1,7 +1,7 @@
 // Package cache is the mechanism behind every caching layer of the shop:
-// stores, aliases, keys, codecs, cache-aside with stampede protection,
-// tag-based invalidation, per-request figures, and a Recorder for the
-// process's metrics. It knows nothing about products or orders: the
+// the Store interface, aliases, keys, codecs, cache-aside with stampede
+// protection, tag-based invalidation, per-request figures, and a Recorder
+// for the process's metrics. It knows nothing about products or orders: the
 // domain packages decide what to cache, under which key, with which tags,
 // for how long.
 //
@@ -16,17 +16,14 @@
 // key, the declared read and the tags sit beside the read, and a
 // transaction reads through a store of its own that caches nothing.
 //
-// # Which store, which alias
+// # Stores
 //
-// Stores (CACHE_STORE): memory, the default, in process and bounded by
-// bytes; redis, shared by every instance (one node, Cluster, Sentinel or
-// Ring); tiered, memory in front of Redis, whose generations are always
-// read from Redis; memcached, several servers, its generations on a
-// majority of them; none, caching off, the benchmark's baseline. Aliases
-// (the seed's word for a named cache): default (5 minutes: the catalog,
-// pages, fragments, most statistics), long_term (7 days: what never
-// changes once written) and sessions (24 hours: logins, in a store of
-// their own so that filling the cache never logs anyone out).
+// A Store keeps bytes under keys; the stores themselves (memory, Redis,
+// tiered, memcached) are in package backend, which also opens the shop's
+// three aliases on them from the environment: default (5 minutes: the
+// catalog, pages, fragments, most statistics), long_term (7 days: what
+// never changes once written) and sessions (24 hours: logins). An alias is
+// the seed's word for a named cache. None is the store of caching off.
 // docs/architecture.md, "Which store, which alias", says when to choose
 // which.
 //
@@ -43,18 +40,15 @@
 // holds to the TTL and stale window that keep it.
 //
 // Every key, generation and channel lives under the identity of the
-// database its values come from (Config.ForDatabase, and
+// database its values come from (backend.Config.ForDatabase, and
 // docs/08-invalidation.md, "Whose entries"): shops on two databases never
 // read each other's entries through one store.
 //
 // # Reading the code
 //
 // One job per file, in the order a reader meets them:
-//   - store.go: the Store interface every store implements.
-//   - memory.go, redis.go, tiered.go, memcached.go, none.go: the stores.
-//   - generations.go: memcached's tag generations, on a majority of its servers.
-//   - guard.go: the deadline and circuit breaker around a networked store.
-//   - admin.go: the admin's view of the stores: their keys, their breakers, what fails behind each.
+//   - store.go: the Store interface every store implements, and two admin helpers on any store.
+//   - none.go: the store of caching off.
 //   - codec.go: the stored format of an entry, and the codecs of its value.
 //   - keys.go: the key builder; nobody else builds a key.
 //   - tags.go: tags and their generations: invalidation.
@@ -63,17 +57,16 @@
 //   - bytes.go: entries of layers that encode their values themselves (pages).
 //   - admission.go: admission of keys from an unbounded space (search).
 //   - declared.go: the staleness a value declares, and its bound.
-//   - inuse.go: whether an entry could still be served (the admin's key list).
 //   - scope.go: the cache state of one request (or other work), the one value read from a context.
 //   - stats.go: a request's cache operations, for its headers and debug panel.
 //   - recorder.go: the Recorder that receives the caches' figures (package monitor keeps them).
 //   - check.go: the Checker a share of the hits is offered to (monitor's consistency sampler).
-//   - redislog.go: the go-redis client library's log, at the shop's levels.
-//   - config.go: the three aliases of the shop, from the environment.
 //
-// Beside it, importing it: internal/cache/httpcache, the Echo middleware of
-// the HTTP layer and the page cache; internal/cache/fragment, the fragment
-// cache of html/template; internal/cache/monitor, the process's metrics
-// (Prometheus) and the admin's tools (the consistency sampler, hit-rate
-// history, Redis facts, key analysis).
+// Beside it, importing it: internal/cache/backend, the stores and the
+// shop's aliases opened on them; internal/cache/httpcache, the Echo
+// middleware of the HTTP layer and the page cache;
+// internal/cache/fragment, the fragment cache of html/template;
+// internal/cache/monitor, the process's metrics (Prometheus) and the
+// admin's tools (the consistency sampler, hit-rate history, Redis facts,
+// key analysis).
 package cache

@@ -4,9 +4,6 @@ import "time"
 
 // Clock hooks for tests that let days pass without waiting for them.
 
-// NewMemoryAt returns a Memory store whose entries expire by now.
-func NewMemoryAt(maxBytes int64, now func() time.Time) *Memory { return newMemory(maxBytes, now) }
-
 // NewTagsAt returns Tags that tell by now when a generation in use is due
 // for a new TTL.
 func NewTagsAt(store Store, prefix string, now func() time.Time) *Tags {

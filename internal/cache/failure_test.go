@@ -8,20 +8,21 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/cachetest"
 )
 
 // failingRedis is an alias on a Redis of the test's own, with the shop's
 // real timeouts, and the guard in front of it.
-func failingRedis(t *testing.T) (*cache.Alias, *cache.Guard, *cachetest.Server) {
+func failingRedis(t *testing.T) (*cache.Alias, *backend.Guard, *cachetest.Server) {
 	t.Helper()
 	srv := cachetest.StartRedis(t)
-	r, err := cache.NewRedis(cache.RedisOptions{URL: srv.URL()})
+	r, err := backend.NewRedis(backend.RedisOptions{URL: srv.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	g := cache.NewGuard(r, cache.GuardOptions{Name: "redis", OpenFor: time.Second})
+	g := backend.NewGuard(r, backend.GuardOptions{Name: "redis", OpenFor: time.Second})
 	a := cache.NewAlias(cache.AliasOptions{Name: "default", Store: g, Tags: cache.NewTags(g, "t:"), Prefix: "t:default", Shared: true})
 	return a, g, srv
 }
@@ -31,7 +32,7 @@ func failingRedis(t *testing.T) (*cache.Alias, *cache.Guard, *cachetest.Server) 
 // it is open the store costs nothing: 50 calls take far less than the 50
 // timeouts they would take without it. The bounds are loose on purpose: a
 // slow machine must pass; a missing breaker must not.
-func callsStayBounded(t *testing.T, a *cache.Alias, g *cache.Guard) {
+func callsStayBounded(t *testing.T, a *cache.Alias, g *backend.Guard) {
 	t.Helper()
 	ctx := context.Background()
 	load := func(context.Context) (string, error) { return "from the database", nil }
@@ -173,12 +174,12 @@ func TestTagsFailLoudly(t *testing.T) {
 func TestMemcachedServerDown(t *testing.T) {
 	t.Parallel()
 	servers := cachetest.StartMemcached(t, 3)
-	m, err := cache.NewMemcached(cachetest.Addrs(servers), 0)
+	m, err := backend.NewMemcached(cachetest.Addrs(servers), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	g := cache.NewGuard(m, cache.GuardOptions{Name: "memcached"})
+	g := backend.NewGuard(m, backend.GuardOptions{Name: "memcached"})
 	ctx := context.Background()
 	prefix := cachetest.Prefix(t)
 	keys := make([]string, 60)
@@ -266,12 +267,12 @@ func TestFailedInvalidationIsNotForgotten(t *testing.T) {
 // alone for the rest of it.
 func TestFailedStoreLeavesOthersAlone(t *testing.T) {
 	t.Parallel()
-	dead, err := cache.NewRedis(cache.RedisOptions{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", cachetest.FreePort(t))})
+	dead, err := backend.NewRedis(backend.RedisOptions{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", cachetest.FreePort(t))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dead.Close() })
-	sessionsStore := cache.NewGuard(dead, cache.GuardOptions{Name: "redis-sessions"})
+	sessionsStore := backend.NewGuard(dead, backend.GuardOptions{Name: "redis-sessions"})
 	p := cachetest.Prefix(t)
 	sessions := cache.NewAlias(cache.AliasOptions{Name: "sessions", Store: sessionsStore,
 		Tags: cache.NewTags(sessionsStore, p+":sessions:"), Prefix: p + ":sessions", Shared: true})

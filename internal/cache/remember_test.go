@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/cachetest"
 )
 
@@ -27,40 +28,33 @@ func newAlias(t *testing.T, kind string, opts ...func(*cache.AliasOptions)) *cac
 // aliases (several "instances") can share keys.
 func newAliasAt(t *testing.T, kind, prefix, redisURL string, opts ...func(*cache.AliasOptions)) *cache.Alias {
 	t.Helper()
-	return newAliasTimed(t, kind, prefix, redisURL, relaxed, 10*time.Second, opts...)
+	return newAliasTimed(t, kind, prefix, redisURL, cachetest.RelaxedRedis(redisURL), 10*time.Second, opts...)
 }
 
-// relaxed are timeouts for tests about coalescing under a burst of a
-// thousand goroutines: with the race detector on two cores, Redis calls
-// that take half a millisecond take a hundred. Those tests are about how
-// many loads run, not about speed; the failure tests keep the real
-// timeouts.
-var relaxed = cache.RedisOptions{DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
-
-func newAliasTimed(t *testing.T, kind, prefix, redisURL string, ro cache.RedisOptions, timeout time.Duration, opts ...func(*cache.AliasOptions)) *cache.Alias {
+func newAliasTimed(t *testing.T, kind, prefix, redisURL string, ro backend.RedisOptions, timeout time.Duration, opts ...func(*cache.AliasOptions)) *cache.Alias {
 	t.Helper()
 	o := cache.AliasOptions{Name: "default", Prefix: prefix + ":default", TTL: time.Minute}
-	open := func() *cache.Redis {
+	open := func() *backend.Redis {
 		ro.URL = redisURL
-		r, err := cache.NewRedis(ro)
+		r, err := backend.NewRedis(ro)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { r.Close() })
 		return r
 	}
-	guard := cache.GuardOptions{Name: "redis", Timeout: timeout}
+	guard := backend.GuardOptions{Name: "redis", Timeout: timeout}
 	switch kind {
 	case "memory":
-		m := cache.NewMemory(32 << 20)
+		m := backend.NewMemory(32 << 20)
 		o.Store, o.Tags = m, cache.NewTags(m, prefix+":")
 	case "redis":
-		r := cache.NewGuard(open(), guard)
+		r := backend.NewGuard(open(), guard)
 		o.Store, o.Tags, o.Shared = r, cache.NewTags(r, prefix+":"), true
 	case "tiered":
 		raw := open()
-		r := cache.NewGuard(raw, guard)
-		tr := cache.NewTiered(cache.NewMemory(32<<20), r, raw.Client(), time.Minute, prefix+":deletes", nil)
+		r := backend.NewGuard(raw, guard)
+		tr := backend.NewTiered(backend.NewMemory(32<<20), r, raw.Client(), time.Minute, prefix+":deletes", nil)
 		t.Cleanup(func() { tr.Close() })
 		o.Store, o.Tags, o.Shared = tr, cache.NewTags(r, prefix+":"), true
 	default:
@@ -145,7 +139,7 @@ func TestStampedeOneLoadPerProcess(t *testing.T) {
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			a := newAliasTimed(t, kind, cachetest.Prefix(t), cachetest.SharedRedisURL(), relaxed, 10*time.Second)
+			a := newAliasTimed(t, kind, cachetest.Prefix(t), cachetest.SharedRedisURL(), cachetest.RelaxedRedis(""), 10*time.Second)
 			c := &counter{delay: 100 * time.Millisecond}
 			c.value.Store("hot")
 			var wg sync.WaitGroup
@@ -191,7 +185,7 @@ func TestStampedeOneLoadAcrossInstances(t *testing.T) {
 			waitLong := func(o *cache.AliasOptions) { o.LockWait = 10 * time.Second }
 			var instances []*cache.Alias
 			for range 3 {
-				instances = append(instances, newAliasTimed(t, kind, p, cachetest.SharedRedisURL(), relaxed, 10*time.Second, waitLong))
+				instances = append(instances, newAliasTimed(t, kind, p, cachetest.SharedRedisURL(), cachetest.RelaxedRedis(""), 10*time.Second, waitLong))
 			}
 			ctx := context.Background()
 			// Warm each instance's tag generation, so that the race below
@@ -577,7 +571,7 @@ func TestCorruptEntryIsAMissAndDeleted(t *testing.T) {
 }
 
 func TestNoneAliasOnlyLoads(t *testing.T) {
-	a := cache.NewAlias(cache.AliasOptions{Name: "default", Store: cache.None{}, Tags: cache.NewTags(cache.None{}, "x:")})
+	a := cache.NewAlias(cache.AliasOptions{Name: "default", Store: cache.None(), Tags: cache.NewTags(cache.None(), "x:")})
 	c := &counter{}
 	c.value.Store("v")
 	for range 3 {
@@ -709,4 +703,24 @@ func TestSharedLoadPanicReachesTheCaller(t *testing.T) {
 	}()
 	cache.Remember(context.Background(), a, "k", cache.Opts{}, func(context.Context) (string, error) { panic("boom") })
 	t.Error("Remember returned from a load that panicked")
+}
+
+func TestStatsTotals(t *testing.T) {
+	ctx, scope := cache.WithScope(context.Background())
+	s := scope.Stats()
+	a := newAlias(t, "memory")
+	load := func(context.Context) (int, error) { return 1, nil }
+	cache.Remember(ctx, a, "a", cache.Opts{Layer: cache.LayerQuery}, load)
+	cache.Remember(ctx, a, "a", cache.Opts{Layer: cache.LayerQuery}, load)
+	cache.Remember(ctx, a, "b", cache.Opts{Layer: cache.LayerAggregate}, load)
+	hits, misses, sets := s.Totals()
+	if hits != 1 || misses != 2 || sets != 2 {
+		t.Errorf("totals %d hits, %d misses, %d sets; want 1, 2, 2", hits, misses, sets)
+	}
+	if s.Count(cache.LayerQuery, cache.Hit) != 1 || s.Count(cache.LayerAggregate, cache.Miss) != 1 {
+		t.Errorf("per-layer counts wrong: %+v", s.Ops())
+	}
+	if len(s.Ops()) != 5 {
+		t.Errorf("%d operations recorded, want 5", len(s.Ops()))
+	}
 }

@@ -71,30 +71,31 @@ var (
 	ErrTooLarge = errors.New("cache: value too large for the store")
 )
 
-// DeletePattern deletes every key of s matching pattern, in batches, and
-// returns how many it deleted. It is an admin tool: the shop invalidates
-// with tags (see Tags.Invalidate), never by pattern.
-func DeletePattern(ctx context.Context, s Store, pattern string) (int, error) {
-	n := 0
-	var delErr error
-	err := s.Scan(ctx, pattern, func(keys []string) bool {
-		if delErr = s.Delete(ctx, keys...); delErr != nil {
-			return false
-		}
-		n += len(keys)
-		return true
+// ScanKeys returns at most limit keys of s matching pattern: an admin
+// tool, never for serving requests.
+func ScanKeys(ctx context.Context, s Store, pattern string, limit int) ([]string, error) {
+	var keys []string
+	err := s.Scan(ctx, pattern, func(batch []string) bool {
+		keys = append(keys, batch...)
+		return len(keys) < limit
 	})
-	if err == nil {
-		err = delErr
+	if len(keys) > limit {
+		keys = keys[:limit]
 	}
-	return n, err
+	return keys, err
 }
 
-// ttlOrDefault keeps a zero or negative TTL from meaning "forever" in one
-// store and "expire now" in another: every store treats it as one minute.
-func ttlOrDefault(ttl time.Duration) time.Duration {
-	if ttl <= 0 {
-		return time.Minute
+// unwrap returns what can fail behind a store: the store a wrapper hands
+// on with Unwrap (a guard its store, a tiered store its Redis tier), down
+// to the last. Two guards on one Redis client, as the cache and the
+// sessions have when they share a server, unwrap to one server that fails
+// for both; a tiered store's memory tier cannot fail.
+func unwrap(s Store) Store {
+	for {
+		w, ok := s.(interface{ Unwrap() Store })
+		if !ok {
+			return s
+		}
+		s = w.Unwrap()
 	}
-	return ttl
 }

@@ -414,3 +414,26 @@ func (d *Dependencies) Gens() map[string]int64 {
 	}
 	return out
 }
+
+// InUse reports whether an entry of the aliases could still be served:
+// whether any of their generations exists in the tag store. Every entry
+// records its alias's generation, and a missing one starts above any
+// recorded value, so without them nothing stored can be served: the cache
+// was never used (a first start, or a process with a store of its own) or
+// lost everything. It only reads: it starts no generation.
+func (t *Tags) InUse(ctx context.Context, aliases ...*Alias) (bool, error) {
+	var keys []string
+	for _, a := range aliases {
+		if !a.Off() {
+			keys = append(keys, t.key(a.epoch()))
+		}
+	}
+	if len(keys) == 0 {
+		return false, nil
+	}
+	got, err := t.store.GetMany(ctx, keys)
+	if err != nil {
+		return false, err
+	}
+	return len(got) > 0, nil
+}

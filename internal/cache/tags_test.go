@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/cachetest"
 )
 
@@ -41,13 +42,13 @@ type agedStore struct {
 func agedStores(t *testing.T, clock *fakeClock) map[string]func() agedStore {
 	return map[string]func() agedStore{
 		"memory": func() agedStore {
-			m := cache.NewMemoryAt(32<<20, clock.Now)
+			m := backend.NewMemoryAt(32<<20, clock.Now)
 			t.Cleanup(func() { m.Close() })
 			return agedStore{store: m, advance: clock.Advance}
 		},
 		"redis": func() agedStore {
 			srv := cachetest.StartRedis(t)
-			r := redisStore(t, srv.URL())
+			r := cachetest.RedisStore(t, srv.URL())
 			return agedStore{store: r, shared: true, advance: func(d time.Duration) {
 				clock.Advance(d)
 				ctx := context.Background()

@@ -12,6 +12,7 @@ import (
 
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/catalog"
 	"example.com/shop/internal/changes"
@@ -97,7 +98,7 @@ func shopRules() changes.Rules {
 }
 
 // newMarks returns marks of their own, which no other listener shares.
-func newMarks() changes.Marks { return cache.NewTags(cache.NewMemory(1<<20), "test:") }
+func newMarks() changes.Marks { return cache.NewTags(backend.NewMemory(1<<20), "test:") }
 
 // start runs a listener until the test ends, or until stop is called.
 func start(t *testing.T, pool *pgxpool.Pool, rec *recorder, marks changes.Marks) (l *changes.Listener, stop func()) {
@@ -328,11 +329,11 @@ func TestCatchUpLog(t *testing.T) {
 	if _, err := pool.Exec(t.Context(), `UPDATE products SET price = price + 1 WHERE id = 1`); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := cache.ConfigFromEnv(func(k string) string { return map[string]string{"CACHE_STORE": "memory"}[k] })
+	cfg, err := backend.ConfigFromEnv(func(k string) string { return map[string]string{"CACHE_STORE": "memory"}[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	caches, err := cache.Open(cfg, cache.With{})
+	caches, err := backend.Open(cfg, backend.With{})
 	if err != nil {
 		t.Fatal(err)
 	}

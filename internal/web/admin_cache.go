@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/warm"
@@ -41,7 +42,7 @@ type CachePage struct {
 	LatencyRows []LatencyRow
 	Redis       []monitor.NodeInfo
 	RedisErr    string
-	Memory      *cache.MemoryInfo
+	Memory      *backend.MemoryInfo
 	Pattern     string
 	// AnalyzeHelp says what "Analyze a sample" does on the store in use;
 	// CanAnalyze is false when the store cannot list its keys.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/httpcache"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/viewer"
@@ -73,7 +74,7 @@ func debugAllowed(c echo.Context, cfg Config) bool {
 	return cfg.Dev || viewer.From(c.Request().Context()).Admin
 }
 
-func addDebugPanel(c echo.Context, cfg Config, tpl *Templates, caches *cache.Caches, rec *httpcache.Recorder, cs *cache.Stats, ds *db.Stats, times *timing, took time.Duration) {
+func addDebugPanel(c echo.Context, cfg Config, tpl *Templates, caches *backend.Caches, rec *httpcache.Recorder, cs *cache.Stats, ds *db.Stats, times *timing, took time.Duration) {
 	if !debugAllowed(c, cfg) {
 		return
 	}

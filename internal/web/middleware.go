@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/httpcache"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/warm"
@@ -32,7 +33,7 @@ import (
 //
 // It also adds the debug panel to HTML pages that asked for it (see
 // debug.go), after every cache layer: a stored page never holds one.
-func figures(cfg Config, tpl *Templates, caches *cache.Caches, metrics *Metrics) echo.MiddlewareFunc {
+func figures(cfg Config, tpl *Templates, caches *backend.Caches, metrics *Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()

@@ -23,6 +23,7 @@ import (
 
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/fragment"
 	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/catalog"
@@ -66,7 +67,7 @@ type Config struct {
 // Services are the domains the front serves, and the caches it uses.
 type Services struct {
 	Pool   *pgxpool.Pool
-	Caches *cache.Caches
+	Caches *backend.Caches
 	// Changes applies the invalidations of every row change; whoever
 	// serves runs it (Run).
 	Changes  *changes.Listener

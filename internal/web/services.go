@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"example.com/shop/internal/background"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/monitor"
 
 	"example.com/shop/internal/accounts"
-	"example.com/shop/internal/cache"
 	"example.com/shop/internal/catalog"
 	"example.com/shop/internal/changes"
 	"example.com/shop/internal/db"
@@ -22,7 +22,7 @@ import (
 // ServiceOptions is what NewServices builds the shop's services of.
 type ServiceOptions struct {
 	Pool       *pgxpool.Pool
-	Caches     *cache.Caches
+	Caches     *backend.Caches
 	BcryptCost int
 	Logger     *slog.Logger
 	// Metrics, those the pool and the caches were opened with, are served

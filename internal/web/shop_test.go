@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"example.com/shop/internal/accounts"
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/changes/changestest"
 	"example.com/shop/internal/db"
@@ -32,7 +32,7 @@ type testShop struct {
 	t      testing.TB
 	pool   *pgxpool.Pool
 	url    string
-	caches *cache.Caches
+	caches *backend.Caches
 	svc    web.Services
 }
 
@@ -44,7 +44,7 @@ func newTestShop(t testing.TB) *testShop {
 }
 
 // newTestShopWith serves a shop with the cache settings of env (the
-// variables of cache.ConfigFromEnv), on a database of its own; with Redis,
+// variables of backend.ConfigFromEnv), on a database of its own; with Redis,
 // its keys have a prefix of their own. env["DEV"] = "1" runs it in
 // development mode (the debug panel for everybody).
 func newTestShopWith(t testing.TB, env map[string]string) *testShop {

@@ -24,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/monitor"
 	"example.com/shop/internal/db"
 	"example.com/shop/internal/testlog"
@@ -273,7 +273,7 @@ func Relaxed() map[string]string {
 }
 
 // Caches opens the shop's caches for a test from cache settings (the
-// variables of cache.ConfigFromEnv; none: in memory; Relaxed timeouts
+// variables of backend.ConfigFromEnv; none: in memory; Relaxed timeouts
 // and no consistency sampler unless given: the sampler loads a hit once
 // more, beside the test, which would break any count of loads), with a
 // key prefix of the test's own, recording to metrics when given, logging
@@ -281,7 +281,7 @@ func Relaxed() map[string]string {
 // identity is made of the prefix: caches opened with the same
 // CACHE_PREFIX (several instances of one shop) share their entries, as
 // on one database.
-func Caches(t testing.TB, env map[string]string, metrics ...*monitor.Metrics) *cache.Caches {
+func Caches(t testing.TB, env map[string]string, metrics ...*monitor.Metrics) *backend.Caches {
 	t.Helper()
 	return open(t, "", env, metrics, nil)
 }
@@ -289,7 +289,7 @@ func Caches(t testing.TB, env map[string]string, metrics ...*monitor.Metrics) *c
 // Sampled is Caches whose default and long-term aliases offer every hit
 // to a consistency sampler of o (Share and Rate: every hit, 10,000 checks
 // a second, unless given), and the sampler.
-func Sampled(t testing.TB, env map[string]string, o monitor.ConsistencyOptions) (*cache.Caches, *monitor.Consistency) {
+func Sampled(t testing.TB, env map[string]string, o monitor.ConsistencyOptions) (*backend.Caches, *monitor.Consistency) {
 	t.Helper()
 	if o.Share == 0 {
 		o.Share = 1
@@ -302,9 +302,9 @@ func Sampled(t testing.TB, env map[string]string, o monitor.ConsistencyOptions) 
 }
 
 // CachesFor is Caches for the database of pool, under its identity, as
-// the shop opens them (see cache.Config.ForDatabase): what a test of
+// the shop opens them (see backend.Config.ForDatabase): what a test of
 // several shops, or of a shop and a command, on one store needs.
-func CachesFor(t testing.TB, pool *pgxpool.Pool, env map[string]string, metrics ...*monitor.Metrics) *cache.Caches {
+func CachesFor(t testing.TB, pool *pgxpool.Pool, env map[string]string, metrics ...*monitor.Metrics) *backend.Caches {
 	t.Helper()
 	id, err := db.New(pool).DatabaseIdentity(context.Background())
 	if err != nil {
@@ -315,7 +315,7 @@ func CachesFor(t testing.TB, pool *pgxpool.Pool, env map[string]string, metrics 
 
 // open opens the caches of env, with a sampler of sampler's options or,
 // when nil, of env's.
-func open(t testing.TB, identity string, env map[string]string, metrics []*monitor.Metrics, sampler *monitor.ConsistencyOptions) *cache.Caches {
+func open(t testing.TB, identity string, env map[string]string, metrics []*monitor.Metrics, sampler *monitor.ConsistencyOptions) *backend.Caches {
 	t.Helper()
 	vars := map[string]string{"CACHE_PREFIX": Prefix(t), "CACHE_CONSISTENCY_SAMPLE": "0"}
 	for k, v := range Relaxed() {
@@ -324,11 +324,11 @@ func open(t testing.TB, identity string, env map[string]string, metrics []*monit
 	for k, v := range env {
 		vars[k] = v
 	}
-	cfg, err := cache.ConfigFromEnv(func(k string) string { return vars[k] })
+	cfg, err := backend.ConfigFromEnv(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	with := cache.With{Logger: testlog.New(t, slog.LevelInfo)}
+	with := backend.With{Logger: testlog.New(t, slog.LevelInfo)}
 	var m *monitor.Metrics
 	if len(metrics) > 0 {
 		m = metrics[0]
@@ -350,10 +350,31 @@ func open(t testing.TB, identity string, env map[string]string, metrics []*monit
 	if identity == "" {
 		identity = "test-database:" + cfg.Prefix
 	}
-	c, err := cache.Open(cfg.ForDatabase(identity), with)
+	c, err := backend.Open(cfg.ForDatabase(identity), with)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// RelaxedRedis are timeouts for tests about what the cache does rather
+// than how fast, such as coalescing under a burst of a thousand
+// goroutines: with the race detector on two cores, Redis calls that take
+// half a millisecond take a hundred. The failure tests keep the shop's
+// real timeouts.
+func RelaxedRedis(url string) backend.RedisOptions {
+	return backend.RedisOptions{URL: url, DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+}
+
+// RedisStore opens a Redis store on url with RelaxedRedis timeouts,
+// closed when the test ends.
+func RedisStore(t testing.TB, url string) *backend.Redis {
+	t.Helper()
+	r, err := backend.NewRedis(RelaxedRedis(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }

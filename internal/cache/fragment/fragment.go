@@ -123,7 +123,7 @@ func (fr *Frag) Cache(name string, data any) (template.HTML, error) {
 	if err != nil {
 		return "", err
 	}
-	s, err := cache.Remember(fr.ctx, a, key, cache.Opts{Layer: cache.LayerFragment, Codec: cache.Msgpack{}},
+	s, err := cache.Remember(fr.ctx, a, key, cache.Opts{Layer: cache.LayerFragment, Codec: cache.Msgpack()},
 		func(ctx context.Context) (string, error) { return fr.on(ctx).render(name, data) })
 	return template.HTML(s), err
 }
@@ -161,7 +161,7 @@ func (fr *Frag) Each(name string, items any) (template.HTML, error) {
 	for i := range idx {
 		idx[i] = i
 	}
-	html, err := cache.RememberMany(fr.ctx, a, idx, cache.ManyOpts[int]{Opts: cache.Opts{Layer: cache.LayerFragment, Codec: cache.Msgpack{}}, Key: func(i int) string { return keys[i] }},
+	html, err := cache.RememberMany(fr.ctx, a, idx, cache.ManyOpts[int]{Opts: cache.Opts{Layer: cache.LayerFragment, Codec: cache.Msgpack()}, Key: func(i int) string { return keys[i] }},
 		func(ctx context.Context, missing []int) (map[int]string, error) {
 			got := make(map[int]string, len(missing))
 			for _, i := range missing {
@@ -187,7 +187,7 @@ func version(data any) (string, error) {
 	if k, ok := data.(Keyer); ok {
 		return k.CacheKey(), nil
 	}
-	b, err := cache.Msgpack{}.Marshal(data)
+	b, err := cache.Msgpack().Marshal(data)
 	if err != nil {
 		return "", fmt.Errorf("fragment data: %w", err)
 	}

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/fragment"
 )
 
 // newAlias returns an alias on a memory store of its own.
 func newAlias(t *testing.T, opts ...func(*cache.AliasOptions)) *cache.Alias {
 	t.Helper()
-	m := cache.NewMemory(32 << 20)
+	m := backend.NewMemory(32 << 20)
 	o := cache.AliasOptions{Name: "default", Prefix: "test:default", TTL: time.Minute, Store: m, Tags: cache.NewTags(m, "test:")}
 	for _, f := range opts {
 		f(&o)

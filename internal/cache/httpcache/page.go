@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"example.com/shop/internal/cache"
@@ -69,18 +68,6 @@ type page struct {
 	Body        []byte
 }
 
-// pageFlights coalesces concurrent misses of one page in this process:
-// one request renders, the others wait for it and then read the entry
-// again, validating it against the generations as they are after the
-// wait, so none of them is served a page rendered before a write it saw.
-// Nothing is shared but the wait: when the rendering request fails or its
-// client goes away, the others render for themselves. Each route's page
-// cache has its own.
-type pageFlights struct {
-	mu sync.Mutex
-	m  map[string]chan struct{}
-}
-
 // Page caches whole responses of a route (the seed's cache_page): GET
 // requests of anonymous visitors that answered 200 without setting a
 // cookie, replayed with this request's figures and X-Cache: HIT. An entry
@@ -88,7 +75,6 @@ type pageFlights struct {
 // so a write that invalidates any of them makes the page a miss at once.
 // X-Cache says HIT, MISS, STALE or BYPASS.
 func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
-	flights := &pageFlights{m: map[string]chan struct{}{}}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -127,77 +113,74 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 				return replay(c, p)
 			}
 
-			// A miss: wait if another request of this process renders the
-			// same page, then look again. As long as it renders: unlike a
-			// lock across processes, a flight in this one cannot outlive
-			// its request, and a waiter that gave up would only render the
-			// same page again beside it, slower on a busy machine. Its own
-			// request's deadline still bounds the wait.
-			done, leader := flights.join(key)
-			if !leader {
-				select {
-				case <-done:
-				case <-ctx.Done():
+			// A miss: render, or wait if another request of this process
+			// renders the same page and then look again (the alias's
+			// singleflight, as for Remember's loads). As long as it renders:
+			// unlike a lock across processes, a render in this one cannot
+			// outlive its request, and a waiter that gave up would only
+			// render the same page again beside it, slower on a busy machine.
+			render := func() error {
+				rec, flush := Capture(c)
+				tctx, deps := cache.Track(ctx)
+				a.Observe(tctx, userTags...)
+				c.SetRequest(req.WithContext(tctx))
+				rendering := time.Now()
+				var herr error
+				if o.Reload != nil {
+					herr = o.Reload(c)
 				}
-				if p2, s2, err := lookup(c, a, key); err == nil && s2 == cache.Fresh {
-					hit(p2, cache.Hit)
-					a.Coalesced(cache.LayerPage, "render")
-					return replay(c, p2)
+				if herr == nil {
+					herr = next(c)
 				}
-			} else {
-				defer flights.leave(key, done)
-			}
+				c.SetRequest(req)
+				if herr == nil {
+					// Rendering is the page layer's load: what a hit saves.
+					a.Loaded(cache.LayerPage, time.Since(rendering))
+				}
 
-			rec, flush := Capture(c)
-			tctx, deps := cache.Track(ctx)
-			a.Observe(tctx, userTags...)
-			c.SetRequest(req.WithContext(tctx))
-			rendering := time.Now()
-			var herr error
-			if o.Reload != nil {
-				herr = o.Reload(c)
-			}
-			if herr == nil {
-				herr = next(c)
-			}
-			c.SetRequest(req)
-			if herr == nil {
-				// Rendering is the page layer's load: what a hit saves.
-				a.Loaded(cache.LayerPage, time.Since(rendering))
-			}
-
-			if herr != nil && state == cache.Expired {
-				// The handler failed and an entry, past its TTL but never
-				// invalidated, is allowed to stand in.
-				rec.Reset(p.Status)
-				hit(p, cache.Stale)
-				if err := replay(c, p); err != nil {
-					return err
+				if herr != nil && state == cache.Expired {
+					// The handler failed and an entry, past its TTL but never
+					// invalidated, is allowed to stand in.
+					rec.Reset(p.Status)
+					hit(p, cache.Stale)
+					if err := replay(c, p); err != nil {
+						return err
+					}
+					return flush()
 				}
-				return flush()
-			}
-			stats.SetPage(cache.Miss)
-			a.Record(ctx, cache.Op{At: start, Layer: cache.LayerPage, Key: key, Outcome: cache.Miss, Took: lookupTook})
-			if herr == nil && cacheable(rec) && !deps.Broken() {
-				np := page{Status: rec.Status, ContentType: rec.Header().Get(echo.HeaderContentType), Body: append([]byte(nil), rec.Bytes()...)}
-				np.ETag = ETag(np.Body)
-				rec.Header().Set("ETag", np.ETag)
-				ttl := o.TTL
-				if ttl <= 0 {
-					ttl = a.TTL()
+				stats.SetPage(cache.Miss)
+				a.Record(ctx, cache.Op{At: start, Layer: cache.LayerPage, Key: key, Outcome: cache.Miss, Took: lookupTook})
+				if herr == nil && cacheable(rec) && !deps.Broken() {
+					np := page{Status: rec.Status, ContentType: rec.Header().Get(echo.HeaderContentType), Body: append([]byte(nil), rec.Bytes()...)}
+					np.ETag = ETag(np.Body)
+					rec.Header().Set("ETag", np.ETag)
+					ttl := o.TTL
+					if ttl <= 0 {
+						ttl = a.TTL()
+					}
+					// No longer than the values the page shows may be served.
+					if until := deps.Until(); !until.IsZero() {
+						ttl = min(ttl, time.Until(until))
+					}
+					if ttl > 0 && o.Admit.Admit(key) {
+						a.WriteBytes(ctx, cache.LayerPage, key, encodePage(np), deps.Gens(), ttl, o.StaleIfError)
+					}
 				}
-				// No longer than the values the page shows may be served.
-				if until := deps.Until(); !until.IsZero() {
-					ttl = min(ttl, time.Until(until))
+				if ferr := flush(); ferr != nil {
+					return ferr
 				}
-				if ttl > 0 && o.Admit.Admit(key) {
-					a.WriteBytes(ctx, cache.LayerPage, key, encodePage(np), deps.Gens(), ttl, o.StaleIfError)
-				}
+				return herr
 			}
-			if ferr := flush(); ferr != nil {
-				return ferr
+			waited, err := a.Once(key, render)
+			if !waited {
+				return err
 			}
-			return herr
+			if p2, s2, err := lookup(c, a, key); err == nil && s2 == cache.Fresh {
+				hit(p2, cache.Hit)
+				a.Coalesced(cache.LayerPage, "render")
+				return replay(c, p2)
+			}
+			return render()
 		}
 	}
 }
@@ -280,24 +263,6 @@ func replay(c echo.Context, p page) error {
 	rec.Replay(p.Status, p.Body)
 	res.Size = int64(len(p.Body))
 	return nil
-}
-
-func (f *pageFlights) join(key string) (chan struct{}, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if ch, ok := f.m[key]; ok {
-		return ch, false
-	}
-	ch := make(chan struct{})
-	f.m[key] = ch
-	return ch, true
-}
-
-func (f *pageFlights) leave(key string, ch chan struct{}) {
-	f.mu.Lock()
-	delete(f.m, key)
-	f.mu.Unlock()
-	close(ch)
 }
 
 // pageKey is the part of a page's key that comes from the request: method,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"golang.org/x/time/rate"
 )
 
@@ -473,7 +474,7 @@ func ConsistencyPercent(checks, mismatches int64) string {
 var _ cache.Checker = (*Consistency)(nil)
 
 // ConsistencyOf returns the sampler that checks the hits of c, or nil.
-func ConsistencyOf(c *cache.Caches) *Consistency {
+func ConsistencyOf(c *backend.Caches) *Consistency {
 	s, _ := c.Checker.(*Consistency)
 	return s
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/cache/fragment"
 	"example.com/shop/internal/cache/monitor"
@@ -390,7 +391,7 @@ func TestConsistencySamplerFragments(t *testing.T) {
 		t.Fatalf("the list's entry: %v, %v", keys, err)
 	}
 	key := strings.TrimPrefix(keys[0], a.Prefix())
-	if err := cache.Set(ctx, a, key, "<ul>forged</ul>", cache.Opts{Layer: cache.LayerFragment, Codec: cache.Msgpack{}}); err != nil {
+	if err := cache.Set(ctx, a, key, "<ul>forged</ul>", cache.Opts{Layer: cache.LayerFragment, Codec: cache.Msgpack()}); err != nil {
 		t.Fatal(err)
 	}
 	if html := list(); html != "<ul>forged</ul>" {
@@ -432,8 +433,8 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map
 // range is refused.
 func TestConsistencySamplerConfig(t *testing.T) {
 	t.Parallel()
-	read := func(vars map[string]string) (cache.Config, error) {
-		return cache.ConfigFromEnv(func(k string) string { return vars[k] })
+	read := func(vars map[string]string) (backend.Config, error) {
+		return backend.ConfigFromEnv(func(k string) string { return vars[k] })
 	}
 	cfg, err := read(nil)
 	if err != nil || cfg.ConsistencySample != 0.001 || cfg.ConsistencyRate != 50 {

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -66,10 +66,10 @@ func isHex(s string) bool { return strings.Trim(s, "0123456789abcdef") == "" }
 
 // AnalyzeKeys analyzes at most sample keys of the caches' default alias
 // matching a glob pattern (empty: the shop's namespace, see
-// cache.Caches.Keys): it groups them by pattern and finds the largest.
+// backend.Caches.Keys): it groups them by pattern and finds the largest.
 // Sizes come from MEMORY USAGE on Redis and from the value's length in the
 // memory store; memcached cannot list keys (cache.ErrUnsupported).
-func AnalyzeKeys(ctx context.Context, c *cache.Caches, pattern string, sample int) (KeyReport, error) {
+func AnalyzeKeys(ctx context.Context, c *backend.Caches, pattern string, sample int) (KeyReport, error) {
 	keys, err := c.Keys(ctx, pattern, sample)
 	if err != nil {
 		return KeyReport{}, err

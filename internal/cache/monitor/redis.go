@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -31,7 +32,7 @@ func (n NodeInfo) HitRate() float64 {
 
 // RedisInfo returns INFO of every node (every master of a Cluster, every
 // shard of a Ring).
-func RedisInfo(ctx context.Context, r *cache.Redis) ([]NodeInfo, error) {
+func RedisInfo(ctx context.Context, r *backend.Redis) ([]NodeInfo, error) {
 	var mu sync.Mutex
 	var out []NodeInfo
 	one := func(ctx context.Context, c *redis.Client) error {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/changes"
 	"example.com/shop/internal/testlog"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,7 +16,7 @@ import (
 
 // Listen runs a listener of the database of pool that applies rules to
 // caches, until the test ends, and returns it once it is ready.
-func Listen(t testing.TB, pool *pgxpool.Pool, caches *cache.Caches, rules ...[]changes.Rule) *changes.Listener {
+func Listen(t testing.TB, pool *pgxpool.Pool, caches *backend.Caches, rules ...[]changes.Rule) *changes.Listener {
 	t.Helper()
 	l := changes.NewListener(changes.Config{
 		Pool: pool, Rules: changes.NewRules(rules...), Tags: caches.Tags,

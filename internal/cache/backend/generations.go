@@ -1,4 +1,4 @@
-package cache
+package backend
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"example.com/shop/internal/cache"
 )
 
 // majority is the store of the tag generations on servers whose client
@@ -60,7 +62,7 @@ import (
 // beyond that, and a generation must never be Set: Set overwrites, and
 // could take a copy down.
 type majority struct {
-	copies []Store                // one per server, each of which keeps a key where it is
+	copies []cache.Store          // one per server, each of which keeps a key where it is
 	order  func(key string) []int // the servers of a key, best first
 	down   func(server int) bool  // left out for now: asked only when the others are not enough
 	n      int                    // copies of each key
@@ -75,7 +77,7 @@ var errNoMajority = errors.New("cache: not a majority of the generation's copies
 
 // newMajority returns the store on the servers of copies (one Store per
 // server), ranked for a key by order and left out while down says so.
-func newMajority(copies []Store, order func(string) []int, down func(int) bool) *majority {
+func newMajority(copies []cache.Store, order func(string) []int, down func(int) bool) *majority {
 	n := min(len(copies), maxCopies)
 	if n%2 == 0 {
 		n--
@@ -251,7 +253,7 @@ func (g *majority) raise(ctx context.Context, deltas map[string]map[int]int64) m
 			var raised []string
 			for _, st := range steps {
 				_, err := g.copies[s].Incr(ctx, st.key, st.delta)
-				if errors.Is(err, ErrMiss) {
+				if errors.Is(err, cache.ErrMiss) {
 					continue // gone meanwhile: only a fresh start fills it again
 				}
 				if err != nil {
@@ -280,7 +282,7 @@ func (g *majority) raise(ctx context.Context, deltas map[string]map[int]int64) m
 // when fewer than a majority of the others answered) and reports how many
 // answered and how many said yes. It fails when fewer than a majority
 // answered.
-func (g *majority) everywhere(ctx context.Context, op, key string, call func(Store) (bool, error)) (yes int, err error) {
+func (g *majority) everywhere(ctx context.Context, op, key string, call func(cache.Store) (bool, error)) (yes int, err error) {
 	servers := g.servers(key)
 	type result struct {
 		yes bool
@@ -344,7 +346,7 @@ func (g *majority) Get(ctx context.Context, key string) ([]byte, error) {
 	}
 	v, ok := got[key]
 	if !ok {
-		return nil, ErrMiss
+		return nil, cache.ErrMiss
 	}
 	return v, nil
 }
@@ -402,7 +404,7 @@ func (g *majority) GetMany(ctx context.Context, keys []string) (map[string][]byt
 // goes up: a negative delta is ErrUnsupported.
 func (g *majority) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if delta < 0 {
-		return 0, fmt.Errorf("decrement %s: a generation only goes up: %w", key, ErrUnsupported)
+		return 0, fmt.Errorf("decrement %s: a generation only goes up: %w", key, cache.ErrUnsupported)
 	}
 	reads, err := g.read(ctx, []string{key}, true)
 	if err != nil {
@@ -410,7 +412,7 @@ func (g *majority) Incr(ctx context.Context, key string, delta int64) (int64, er
 	}
 	h := reads[key]
 	if len(h.values) < g.quorum {
-		return 0, ErrMiss
+		return 0, cache.ErrMiss
 	}
 	nums, ok := h.numbers()
 	if !ok {
@@ -480,14 +482,14 @@ func (g *majority) Add(ctx context.Context, key string, value []byte, ttl time.D
 // majority took it. It is for values that are not generations (see
 // majority).
 func (g *majority) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	_, err := g.everywhere(ctx, "set", key, func(s Store) (bool, error) { return true, s.Set(ctx, key, value, ttl) })
+	_, err := g.everywhere(ctx, "set", key, func(s cache.Store) (bool, error) { return true, s.Set(ctx, key, value, ttl) })
 	return err
 }
 
-func (g *majority) SetMany(ctx context.Context, items []Item) error {
+func (g *majority) SetMany(ctx context.Context, items []cache.Item) error {
 	var first error
 	for _, it := range items {
-		if err := g.Set(ctx, it.Key, it.Value, it.TTL); err != nil && first == nil && !errors.Is(err, ErrTooLarge) {
+		if err := g.Set(ctx, it.Key, it.Value, it.TTL); err != nil && first == nil && !errors.Is(err, cache.ErrTooLarge) {
 			first = err
 		}
 	}
@@ -497,7 +499,7 @@ func (g *majority) SetMany(ctx context.Context, items []Item) error {
 // Replace writes value to every copy of key it reaches that holds the
 // key, and reports whether a majority did.
 func (g *majority) Replace(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	yes, err := g.everywhere(ctx, "replace", key, func(s Store) (bool, error) { return s.Replace(ctx, key, value, ttl) })
+	yes, err := g.everywhere(ctx, "replace", key, func(s cache.Store) (bool, error) { return s.Replace(ctx, key, value, ttl) })
 	return yes >= g.quorum, err
 }
 
@@ -506,7 +508,7 @@ func (g *majority) Replace(ctx context.Context, key string, value []byte, ttl ti
 // keeps the key; held by a minority, it is a miss.
 func (g *majority) Delete(ctx context.Context, keys ...string) error {
 	for _, k := range keys {
-		if _, err := g.everywhere(ctx, "delete", k, func(s Store) (bool, error) { return true, s.Delete(ctx, k) }); err != nil {
+		if _, err := g.everywhere(ctx, "delete", k, func(s cache.Store) (bool, error) { return true, s.Delete(ctx, k) }); err != nil {
 			return err
 		}
 	}
@@ -516,18 +518,20 @@ func (g *majority) Delete(ctx context.Context, keys ...string) error {
 // DeleteIf removes key from the copies that hold value, and reports
 // whether one did.
 func (g *majority) DeleteIf(ctx context.Context, key string, value []byte) (bool, error) {
-	yes, err := g.everywhere(ctx, "delete", key, func(s Store) (bool, error) { return s.DeleteIf(ctx, key, value) })
+	yes, err := g.everywhere(ctx, "delete", key, func(s cache.Store) (bool, error) { return s.DeleteIf(ctx, key, value) })
 	return yes > 0, err
 }
 
 // Touch gives every copy of key it reaches a new ttl, and reports whether
 // a majority holds the key.
 func (g *majority) Touch(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	yes, err := g.everywhere(ctx, "touch", key, func(s Store) (bool, error) { return s.Touch(ctx, key, ttl) })
+	yes, err := g.everywhere(ctx, "touch", key, func(s cache.Store) (bool, error) { return s.Touch(ctx, key, ttl) })
 	return yes >= g.quorum, err
 }
 
-func (g *majority) Scan(context.Context, string, func([]string) bool) error { return ErrUnsupported }
+func (g *majority) Scan(context.Context, string, func([]string) bool) error {
+	return cache.ErrUnsupported
+}
 
 func (g *majority) Close() error {
 	var errs []error
@@ -537,4 +541,4 @@ func (g *majority) Close() error {
 	return errors.Join(errs...)
 }
 
-var _ Store = (*majority)(nil)
+var _ cache.Store = (*majority)(nil)

@@ -1,4 +1,4 @@
-package cache_test
+package backend_test
 
 import (
 	"context"
@@ -9,17 +9,18 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/cachetest"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestConfigFromEnv(t *testing.T) {
-	c, err := cache.ConfigFromEnv(env(nil))
+	c, err := backend.ConfigFromEnv(env(nil))
 	if err != nil || c.Store != "memory" || c.Aliases["default"].TTL != 5*time.Minute || c.Aliases["long_term"].TTL != 7*24*time.Hour {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
-	c, err = cache.ConfigFromEnv(env(map[string]string{"REDIS_URL": "redis://:s3cret@h:6379/0", "CACHE_DEFAULT_TTL": "30s", "CACHE_LAYERS": "page,query"}))
+	c, err = backend.ConfigFromEnv(env(map[string]string{"REDIS_URL": "redis://:s3cret@h:6379/0", "CACHE_DEFAULT_TTL": "30s", "CACHE_LAYERS": "page,query"}))
 	if err != nil || c.Store != "redis" || c.Aliases["default"].TTL != 30*time.Second || c.SessionsRedisURL != c.RedisURL {
 		t.Fatalf("with REDIS_URL: %+v, %v", c, err)
 	}
@@ -40,7 +41,7 @@ func TestConfigFromEnv(t *testing.T) {
 		{"CACHE_STORE": "floppy"}, {"CACHE_STORE": "redis"}, {"CACHE_STORE": "memcached"},
 		{"CACHE_LAYERS": "page,warp"}, {"CACHE_TIMEOUT": "soon"}, {"CACHE_MEMORY_MB": "-1"}, {"CACHE_CODEC": "xml"},
 	} {
-		if _, err := cache.ConfigFromEnv(env(bad)); err == nil {
+		if _, err := backend.ConfigFromEnv(env(bad)); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}
@@ -65,11 +66,11 @@ func TestOpenEveryStore(t *testing.T) {
 			if store == "memcached" {
 				vars["MEMCACHED_SERVERS"] = strings.Join(cachetest.Addrs(mc), ",")
 			}
-			cfg, err := cache.ConfigFromEnv(env(vars))
+			cfg, err := backend.ConfigFromEnv(env(vars))
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := cache.Open(cfg.ForDatabase("test-database:"+cfg.Prefix), cache.With{})
+			c, err := backend.Open(cfg.ForDatabase("test-database:"+cfg.Prefix), backend.With{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,22 +97,22 @@ func TestOpenEveryStore(t *testing.T) {
 // included, is under the database's namespace, and a shared store is not
 // opened without one.
 func TestForDatabase(t *testing.T) {
-	cfg, err := cache.ConfigFromEnv(env(map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "CACHE_LONG_TERM_PREFIX": "archive"}))
+	cfg, err := backend.ConfigFromEnv(env(map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "CACHE_LONG_TERM_PREFIX": "archive"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cache.Open(cfg, cache.With{}); err == nil {
+	if _, err := backend.Open(cfg, backend.With{}); err == nil {
 		t.Error("Open took a Redis configuration without a database identity")
 	}
 	one, two := cfg.ForDatabase("db-one"), cfg.ForDatabase("db-two")
-	ns := cache.Namespace("db-one")
+	ns := backend.Namespace("db-one")
 	tests := []struct{ name, got, want string }{
 		{"prefix", one.Prefix, "shop:" + ns},
-		{"default alias", one.Aliases[cache.AliasDefault].Prefix, "shop:" + ns + ":default"},
-		{"sessions alias", one.Aliases[cache.AliasSessions].Prefix, "shop:" + ns + ":sessions"},
-		{"an alias prefix of its own", one.Aliases[cache.AliasLongTerm].Prefix, "archive:" + ns},
+		{"default alias", one.Aliases[backend.AliasDefault].Prefix, "shop:" + ns + ":default"},
+		{"sessions alias", one.Aliases[backend.AliasSessions].Prefix, "shop:" + ns + ":sessions"},
+		{"an alias prefix of its own", one.Aliases[backend.AliasLongTerm].Prefix, "archive:" + ns},
 		{"once only", one.ForDatabase("db-one").Prefix, one.Prefix},
-		{"the original is left alone", cfg.Aliases[cache.AliasDefault].Prefix, "shop:default"},
+		{"the original is left alone", cfg.Aliases[backend.AliasDefault].Prefix, "shop:default"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -122,25 +123,5 @@ func TestForDatabase(t *testing.T) {
 		if one.Aliases[name].Prefix == two.Aliases[name].Prefix {
 			t.Errorf("alias %s: two databases share the prefix %q", name, one.Aliases[name].Prefix)
 		}
-	}
-}
-
-func TestStatsTotals(t *testing.T) {
-	ctx, scope := cache.WithScope(context.Background())
-	s := scope.Stats()
-	a := newAlias(t, "memory")
-	load := func(context.Context) (int, error) { return 1, nil }
-	cache.Remember(ctx, a, "a", cache.Opts{Layer: cache.LayerQuery}, load)
-	cache.Remember(ctx, a, "a", cache.Opts{Layer: cache.LayerQuery}, load)
-	cache.Remember(ctx, a, "b", cache.Opts{Layer: cache.LayerAggregate}, load)
-	hits, misses, sets := s.Totals()
-	if hits != 1 || misses != 2 || sets != 2 {
-		t.Errorf("totals %d hits, %d misses, %d sets; want 1, 2, 2", hits, misses, sets)
-	}
-	if s.Count(cache.LayerQuery, cache.Hit) != 1 || s.Count(cache.LayerAggregate, cache.Miss) != 1 {
-		t.Errorf("per-layer counts wrong: %+v", s.Ops())
-	}
-	if len(s.Ops()) != 5 {
-		t.Errorf("%d operations recorded, want 5", len(s.Ops()))
 	}
 }

@@ -1,4 +1,4 @@
-package cache
+package backend
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -27,7 +28,7 @@ import (
 // Delete on another instance.
 type Tiered struct {
 	l1     *Memory
-	l2     Store
+	l2     cache.Store
 	pubsub redis.UniversalClient
 	l1TTL  time.Duration
 	logger *slog.Logger
@@ -42,7 +43,7 @@ type Tiered struct {
 // long a value stays in the memory tier (default one minute); channel
 // names the Redis pub/sub channel of deletes, shared by the instances of
 // one shop. Closing the Tiered closes l1, not l2.
-func NewTiered(l1 *Memory, l2 Store, pubsub redis.UniversalClient, l1TTL time.Duration, channel string, logger *slog.Logger) *Tiered {
+func NewTiered(l1 *Memory, l2 cache.Store, pubsub redis.UniversalClient, l1TTL time.Duration, channel string, logger *slog.Logger) *Tiered {
 	if l1TTL <= 0 {
 		l1TTL = time.Minute
 	}
@@ -56,8 +57,8 @@ func NewTiered(l1 *Memory, l2 Store, pubsub redis.UniversalClient, l1TTL time.Du
 	return t
 }
 
-// Memory returns the memory tier, for its figures.
-func (t *Tiered) Memory() *Memory { return t.l1 }
+// Unwrap returns the Redis tier: what can fail behind the tiered store.
+func (t *Tiered) Unwrap() cache.Store { return t.l2 }
 
 // listen applies other instances' deletes to the memory tier until ctx
 // ends, resubscribing (and flushing the tier) after every lost connection.
@@ -135,7 +136,7 @@ func (t *Tiered) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 	return t.l1.Set(ctx, key, value, t.l1Until(ttl))
 }
 
-func (t *Tiered) SetMany(ctx context.Context, items []Item) error {
+func (t *Tiered) SetMany(ctx context.Context, items []cache.Item) error {
 	if err := t.l2.SetMany(ctx, items); err != nil {
 		return err
 	}
@@ -204,4 +205,4 @@ func (t *Tiered) Close() error {
 	return t.l1.Close()
 }
 
-var _ Store = (*Tiered)(nil)
+var _ cache.Store = (*Tiered)(nil)

@@ -1,4 +1,4 @@
-package cache_test
+package backend_test
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"testing"
 
-	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 )
 
 func TestRedisLog(t *testing.T) {
@@ -34,7 +34,7 @@ func TestRedisLog(t *testing.T) {
 				return a
 			},
 		}))
-		cache.RedisLog{Logger: logger}.Printf(context.Background(), tt.format, tt.args...)
+		backend.RedisLog{Logger: logger}.Printf(context.Background(), tt.format, tt.args...)
 		if b.String() != tt.want {
 			t.Errorf("logger at %s, %q: logged %q, want %q", tt.level, tt.format, b.String(), tt.want)
 		}

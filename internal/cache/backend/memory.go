@@ -1,4 +1,4 @@
-package cache
+package backend
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"github.com/maypok86/otter/v2"
 	"github.com/maypok86/otter/v2/stats"
 )
@@ -40,11 +41,11 @@ const entryOverhead = 64
 
 // NewMemory returns a Memory store holding at most maxBytes of keys and
 // values.
-func NewMemory(maxBytes int64) *Memory { return newMemory(maxBytes, nil) }
+func NewMemory(maxBytes int64) *Memory { return NewMemoryAt(maxBytes, nil) }
 
-// newMemory returns a Memory whose entries expire by now (nil: the real
+// NewMemoryAt returns a Memory whose entries expire by now (nil: the real
 // time), so that a test can let days pass without waiting for them.
-func newMemory(maxBytes int64, now func() time.Time) *Memory {
+func NewMemoryAt(maxBytes int64, now func() time.Time) *Memory {
 	m := &Memory{stats: stats.NewCounter(), now: time.Now}
 	var clock otter.Clock
 	if now != nil {
@@ -64,7 +65,7 @@ func newMemory(maxBytes int64, now func() time.Time) *Memory {
 	return m
 }
 
-// memClock is a clock given to newMemory, as otter reads it. It has no
+// memClock is a clock given to NewMemoryAt, as otter reads it. It has no
 // ticks: expired entries are dropped when read or pushed out, not swept.
 type memClock func() time.Time
 
@@ -96,7 +97,7 @@ func (m *Memory) Flush() { m.c.InvalidateAll() }
 func (m *Memory) Get(_ context.Context, key string) ([]byte, error) {
 	e, ok := m.c.GetIfPresent(key)
 	if !ok {
-		return nil, ErrMiss
+		return nil, cache.ErrMiss
 	}
 	return e.value, nil
 }
@@ -119,7 +120,7 @@ func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Durat
 	return nil
 }
 
-func (m *Memory) SetMany(ctx context.Context, items []Item) error {
+func (m *Memory) SetMany(ctx context.Context, items []cache.Item) error {
 	for _, it := range items {
 		_ = m.Set(ctx, it.Key, it.Value, it.TTL)
 	}
@@ -169,7 +170,7 @@ func (m *Memory) Incr(_ context.Context, key string, delta int64) (int64, error)
 		return memEntry{value: strconv.AppendInt(nil, n, 10), expires: old.expires}, otter.WriteOp
 	})
 	if !found {
-		return 0, ErrMiss
+		return 0, cache.ErrMiss
 	}
 	return n, err
 }
@@ -208,4 +209,4 @@ func (m *Memory) Close() error {
 	return nil
 }
 
-var _ Store = (*Memory)(nil)
+var _ cache.Store = (*Memory)(nil)

@@ -1,4 +1,4 @@
-package cache
+package backend
 
 import (
 	"crypto/sha256"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"example.com/shop/internal/cache"
 )
 
 // Config chooses the shop's stores and aliases. ConfigFromEnv reads it from
@@ -25,8 +27,8 @@ type Config struct {
 	Timeout             time.Duration
 	Redis               RedisOptions // REDIS_POOL_SIZE, REDIS_DIAL_TIMEOUT, REDIS_READ_TIMEOUT, REDIS_WRITE_TIMEOUT
 	L1TTL               time.Duration
-	Codec               string  // CACHE_CODEC: json or msgpack
-	Disabled            []Layer // from CACHE_LAYERS: the layers not listed
+	Codec               string        // CACHE_CODEC: json or msgpack
+	Disabled            []cache.Layer // from CACHE_LAYERS: the layers not listed
 	Aliases             map[string]AliasConfig
 	// ConsistencySample is the part of the hits the consistency sampler
 	// checks against the database (CACHE_CONSISTENCY_SAMPLE, default
@@ -189,20 +191,20 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.Aliases[name] = a
 	}
 	if v := strings.TrimSpace(getenv("CACHE_LAYERS")); v != "" {
-		on := map[Layer]bool{}
+		on := map[cache.Layer]bool{}
 		for _, l := range strings.Split(v, ",") {
 			l = strings.TrimSpace(l)
 			if l == "all" {
 				on = nil
 				break
 			}
-			if !knownLayer(Layer(l)) {
-				errs = append(errs, fmt.Errorf("CACHE_LAYERS: unknown layer %q (the layers: %v)", l, Layers()))
+			if !knownLayer(cache.Layer(l)) {
+				errs = append(errs, fmt.Errorf("CACHE_LAYERS: unknown layer %q (the layers: %v)", l, cache.Layers()))
 			}
-			on[Layer(l)] = true
+			on[cache.Layer(l)] = true
 		}
-		for _, l := range Layers() {
-			if on != nil && !on[l] && l != LayerSession {
+		for _, l := range cache.Layers() {
+			if on != nil && !on[l] && l != cache.LayerSession {
 				c.Disabled = append(c.Disabled, l)
 			}
 		}
@@ -226,8 +228,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-func knownLayer(l Layer) bool {
-	for _, k := range Layers() {
+func knownLayer(l cache.Layer) bool {
+	for _, k := range cache.Layers() {
 		if k == l {
 			return true
 		}
@@ -273,23 +275,25 @@ func redactURL(u string) string {
 
 // Caches are the shop's aliases and what they stand on.
 type Caches struct {
-	Default, Sessions, LongTerm *Alias
+	Default, Sessions, LongTerm *cache.Alias
 	// Tags are the generations of the default and long-term aliases.
-	Tags *Tags
+	Tags *cache.Tags
 	// Memory is the in-process store or memory tier, when there is one.
 	Memory *Memory
 	// Redis is the Redis of the cache, when there is one.
 	Redis *Redis
 	// Checker checks a share of the default and long-term aliases' hits
 	// against the database; nil when there is none.
-	Checker Checker
+	Checker cache.Checker
 	// Config is what the caches were opened with.
 	Config  Config
+	store   cache.Store // the default and long-term aliases'
+	guards  []*Guard
 	closers []func() error
 }
 
 // Alias returns the alias of a name, or nil.
-func (c *Caches) Alias(name string) *Alias {
+func (c *Caches) Alias(name string) *cache.Alias {
 	switch name {
 	case AliasDefault:
 		return c.Default
@@ -318,11 +322,11 @@ func (c Config) under(name string) string { return c.Prefix + ":" + name }
 // With is what Open's caches report to and are checked by; all of it may
 // be left out.
 type With struct {
-	Recorder Recorder // the process's figures
+	Recorder cache.Recorder // the process's figures
 	// Checker checks a share of the hits of the default and long-term
 	// aliases; the caches close it (first) when they close, and Open when
 	// it fails. Unused, but closed all the same, with the store "none".
-	Checker Checker
+	Checker cache.Checker
 	Logger  *slog.Logger
 }
 
@@ -346,17 +350,20 @@ func Open(cfg Config, with With) (_ *Caches, err error) {
 			"another database's shop would read these entries")
 	}
 	c := &Caches{Config: cfg}
-	var codec Codec = JSON{}
+	var codec cache.Codec = cache.JSON()
 	if cfg.Codec == "msgpack" {
-		codec = Msgpack{}
+		codec = cache.Msgpack()
 	}
-	guard := func(s Store, name string) Store {
-		return NewGuard(s, GuardOptions{Name: name, Timeout: cfg.Timeout, Logger: logger, Recorder: rec})
+	guardFor := func(s cache.Store, name string, timeout time.Duration) cache.Store {
+		g := NewGuard(s, GuardOptions{Name: name, Timeout: timeout, Logger: logger, Recorder: rec})
+		c.guards = append(c.guards, g)
+		return g
 	}
+	guard := func(s cache.Store, name string) cache.Store { return guardFor(s, name, cfg.Timeout) }
 	// generations returns where the tag generations of Redis r live: the
 	// guarded r itself, or for a Ring a client whose keys never move to
 	// another shard (see docs/08-invalidation.md, "Stores that re-shard").
-	generations := func(r *Redis, guarded Store) Store {
+	generations := func(r *Redis, guarded cache.Store) cache.Store {
 		if g := r.Generations(); g != r {
 			return guard(g, "redis-generations")
 		}
@@ -373,12 +380,12 @@ func Open(cfg Config, with With) (_ *Caches, err error) {
 		return r, nil
 	}
 
-	var store Store
-	var tagStore Store
+	var store cache.Store
+	var tagStore cache.Store
 	shared := true
 	switch cfg.Store {
 	case "none":
-		store, tagStore, shared = None{}, None{}, false
+		store, tagStore, shared = cache.None(), cache.None(), false
 	case "memory":
 		c.Memory = NewMemory(cfg.MemoryBytes)
 		c.closers = append(c.closers, c.Memory.Close)
@@ -421,11 +428,12 @@ func Open(cfg Config, with With) (_ *Caches, err error) {
 		if timeout <= 0 {
 			timeout = 100 * time.Millisecond
 		}
-		tagStore = NewGuard(m.Generations(), GuardOptions{Name: "memcached-generations", Timeout: 3 * timeout, Logger: logger, Recorder: rec})
+		tagStore = guardFor(m.Generations(), "memcached-generations", 3*timeout)
 	default:
 		return nil, fmt.Errorf("unknown cache store %q", cfg.Store)
 	}
-	c.Tags = NewTags(tagStore, cfg.under(""))
+	c.store = store
+	c.Tags = cache.NewTags(tagStore, cfg.under(""))
 	c.closers = append(c.closers, c.Tags.Close)
 	if with.Checker != nil {
 		// Closed before the stores above: its checks read them.
@@ -434,9 +442,9 @@ func Open(cfg Config, with With) (_ *Caches, err error) {
 			c.Checker = with.Checker
 		}
 	}
-	alias := func(name string, s Store, tags *Tags, shared bool) *Alias {
+	alias := func(name string, s cache.Store, tags *cache.Tags, shared bool) *cache.Alias {
 		ac := cfg.Aliases[name]
-		return NewAlias(AliasOptions{
+		return cache.NewAlias(cache.AliasOptions{
 			Name: name, Store: s, Tags: tags, Prefix: ac.Prefix, Version: ac.Version, TTL: ac.TTL,
 			Codec: codec, Disabled: cfg.Disabled, Shared: shared, LoadTimeout: cfg.LoadTimeout, Checker: c.Checker,
 			Recorder: rec, Logger: logger,
@@ -451,7 +459,7 @@ func Open(cfg Config, with With) (_ *Caches, err error) {
 	// SESSIONS_REDIS_URL of their own, ideally with noeviction), and
 	// otherwise in a memory store of their own, so that cache data never
 	// pushes them out. CACHE_STORE=none does not turn them off.
-	var sessions, sessionTags Store
+	var sessions, sessionTags cache.Store
 	sessionsShared := false
 	switch {
 	case cfg.SessionsRedisURL != "" && cfg.SessionsRedisURL == cfg.RedisURL && c.Redis != nil:
@@ -471,9 +479,9 @@ func Open(cfg Config, with With) (_ *Caches, err error) {
 		sessions, sessionTags = m, m
 	}
 	sc := cfg.Aliases[AliasSessions]
-	tags := NewTags(sessionTags, cfg.under("sessions:"))
+	tags := cache.NewTags(sessionTags, cfg.under("sessions:"))
 	c.closers = append(c.closers, tags.Close)
-	c.Sessions = NewAlias(AliasOptions{
+	c.Sessions = cache.NewAlias(cache.AliasOptions{
 		Name: AliasSessions, Store: sessions, Tags: tags, Prefix: sc.Prefix,
 		Version: sc.Version, TTL: sc.TTL, Jitter: -1, Codec: codec, Shared: sessionsShared, LoadTimeout: cfg.LoadTimeout,
 		Recorder: rec, Logger: logger,

@@ -1,4 +1,4 @@
-package cache_test
+package backend_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/cachetest"
 )
 
@@ -26,49 +27,34 @@ type storeCase struct {
 	maxVal int  // the largest value it takes, 0 for no limit worth testing
 }
 
-// redisStore opens a Redis store with relaxed timeouts: the contract is
-// about what a store does, not how fast, and a busy machine under the
-// race detector misses the shop's real ones (the failure tests keep them).
-func redisStore(t *testing.T, url string) *cache.Redis {
-	t.Helper()
-	o := relaxed
-	o.URL = url
-	r, err := cache.NewRedis(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
-}
-
 func storeCases() []storeCase {
 	return []storeCase{
-		{name: "memory", open: func(t *testing.T) cache.Store { return cache.NewMemory(64 << 20) }},
-		{name: "redis", open: func(t *testing.T) cache.Store { return redisStore(t, cachetest.SharedRedisURL()) }},
+		{name: "memory", open: func(t *testing.T) cache.Store { return backend.NewMemory(64 << 20) }},
+		{name: "redis", open: func(t *testing.T) cache.Store { return cachetest.RedisStore(t, cachetest.SharedRedisURL()) }},
 		{name: "redis-guarded", open: func(t *testing.T) cache.Store {
-			return cache.NewGuard(redisStore(t, cachetest.SharedRedisURL()), cache.GuardOptions{Name: "redis", Timeout: 10 * time.Second})
+			return backend.NewGuard(cachetest.RedisStore(t, cachetest.SharedRedisURL()), backend.GuardOptions{Name: "redis", Timeout: 10 * time.Second})
 		}},
-		{name: "redis-cluster", open: func(t *testing.T) cache.Store { return redisStore(t, cachetest.StartCluster(t)) }},
+		{name: "redis-cluster", open: func(t *testing.T) cache.Store { return cachetest.RedisStore(t, cachetest.StartCluster(t)) }},
 		{name: "redis-ring", open: func(t *testing.T) cache.Store {
 			a, b := cachetest.StartRedis(t), cachetest.StartRedis(t)
-			return redisStore(t, "redis+ring://"+a.Addr+","+b.Addr+"/0")
+			return cachetest.RedisStore(t, "redis+ring://"+a.Addr+","+b.Addr+"/0")
 		}},
 		{name: "tiered", open: func(t *testing.T) cache.Store {
-			r := redisStore(t, cachetest.SharedRedisURL())
-			tr := cache.NewTiered(cache.NewMemory(64<<20), r, r.Client(), time.Minute, cachetest.Prefix(t)+":deletes", nil)
+			r := cachetest.RedisStore(t, cachetest.SharedRedisURL())
+			tr := backend.NewTiered(backend.NewMemory(64<<20), r, r.Client(), time.Minute, cachetest.Prefix(t)+":deletes", nil)
 			t.Cleanup(func() { tr.Close() })
 			return tr
 		}},
-		{name: "memcached", noScan: true, maxVal: cache.MaxMemcachedValue, open: func(t *testing.T) cache.Store {
-			m, err := cache.NewMemcached(cachetest.Addrs(cachetest.StartMemcached(t, 2)), 10*time.Second)
+		{name: "memcached", noScan: true, maxVal: backend.MaxMemcachedValue, open: func(t *testing.T) cache.Store {
+			m, err := backend.NewMemcached(cachetest.Addrs(cachetest.StartMemcached(t, 2)), 10*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { m.Close() })
 			return m
 		}},
-		{name: "memcached-generations", noScan: true, noDecr: true, maxVal: cache.MaxMemcachedValue, open: func(t *testing.T) cache.Store {
-			m, err := cache.NewMemcached(cachetest.Addrs(cachetest.StartMemcached(t, 3)), 10*time.Second)
+		{name: "memcached-generations", noScan: true, noDecr: true, maxVal: backend.MaxMemcachedValue, open: func(t *testing.T) cache.Store {
+			m, err := backend.NewMemcached(cachetest.Addrs(cachetest.StartMemcached(t, 3)), 10*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -270,15 +256,9 @@ func TestStoreContract(t *testing.T) {
 				if len(seen) != 30 {
 					t.Errorf("Scan found %d keys, want 30", len(seen))
 				}
-				n, err := cache.DeletePattern(ctx, s, k("scan:a:*"))
-				if err != nil || n < 30 {
-					t.Fatalf("DeletePattern = %d, %v", n, err)
-				}
-				if _, err := s.Get(ctx, k("scan:b:1")); err != nil {
-					t.Errorf("DeletePattern deleted a key outside the pattern: %v", err)
-				}
-				if _, err := s.Get(ctx, k("scan:a:7")); !errors.Is(err, cache.ErrMiss) {
-					t.Errorf("DeletePattern left a matching key: %v", err)
+				keys, err := cache.ScanKeys(ctx, s, k("scan:a:*"), 10)
+				if err != nil || len(keys) != 10 {
+					t.Fatalf("ScanKeys with a limit of 10 = %d keys, %v", len(keys), err)
 				}
 			})
 
@@ -312,7 +292,7 @@ func compact(s []string) []string {
 
 func TestNoneStoreKeepsNothing(t *testing.T) {
 	ctx := context.Background()
-	var s cache.Store = cache.None{}
+	var s cache.Store = cache.None()
 	_ = s.Set(ctx, "k", []byte("v"), time.Minute)
 	if _, err := s.Get(ctx, "k"); !errors.Is(err, cache.ErrMiss) {
 		t.Errorf("None returned a value: %v", err)

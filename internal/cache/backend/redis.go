@@ -1,4 +1,4 @@
-package cache
+package backend
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -184,7 +185,7 @@ func dbNumber(parts []string) (int, error) {
 func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
 	b, err := r.client.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, ErrMiss
+		return nil, cache.ErrMiss
 	}
 	return b, err
 }
@@ -219,7 +220,7 @@ func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	return r.client.Set(ctx, key, value, ttlOrDefault(ttl)).Err()
 }
 
-func (r *Redis) SetMany(ctx context.Context, items []Item) error {
+func (r *Redis) SetMany(ctx context.Context, items []cache.Item) error {
 	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, it := range items {
 			p.Set(ctx, it.Key, it.Value, ttlOrDefault(it.TTL))
@@ -281,7 +282,7 @@ return false`)
 func (r *Redis) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	n, err := incrIfExistsScript.Run(ctx, r.client, []string{key}, delta).Int64()
 	if errors.Is(err, redis.Nil) {
-		return 0, ErrMiss
+		return 0, cache.ErrMiss
 	}
 	return n, err
 }
@@ -329,7 +330,7 @@ func (r *Redis) Scan(ctx context.Context, pattern string, fn func([]string) bool
 	case *redis.Client:
 		err = scan(ctx, c)
 	default:
-		return ErrUnsupported
+		return cache.ErrUnsupported
 	}
 	if errors.Is(err, stop) {
 		return nil
@@ -344,4 +345,4 @@ func (r *Redis) Close() error {
 	return r.client.Close()
 }
 
-var _ Store = (*Redis)(nil)
+var _ cache.Store = (*Redis)(nil)

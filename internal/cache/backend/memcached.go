@@ -1,4 +1,4 @@
-package cache
+package backend
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"github.com/bradfitz/gomemcache/memcache"
 )
 
@@ -66,7 +67,7 @@ func NewMemcached(servers []string, timeout time.Duration) (*Memcached, error) {
 		c.DialContext = dialServer
 		return c
 	}
-	copies := make([]Store, len(sel.addrs))
+	copies := make([]cache.Store, len(sel.addrs))
 	for i, a := range sel.addrs {
 		copies[i] = &Memcached{client: client(oneServer{a}), sel: sel, pinned: true}
 	}
@@ -78,7 +79,7 @@ func NewMemcached(servers []string, timeout time.Duration) (*Memcached, error) {
 // servers: each on a majority of them, never moving (see generations.go).
 // A server that does not answer is left out for the other keys, as any
 // call does. Closing m closes it.
-func (m *Memcached) Generations() Store { return m.gens }
+func (m *Memcached) Generations() cache.Store { return m.gens }
 
 // dialServer connects to a server with a connection whose every failure
 // names the server: the client reports an idle connection that the server
@@ -155,7 +156,7 @@ func (m *Memcached) Get(_ context.Context, key string) ([]byte, error) {
 		return err
 	})
 	if errors.Is(err, memcache.ErrCacheMiss) {
-		return nil, ErrMiss
+		return nil, cache.ErrMiss
 	}
 	if err != nil {
 		return nil, err
@@ -181,15 +182,15 @@ func (m *Memcached) GetMany(_ context.Context, keys []string) (map[string][]byte
 
 func (m *Memcached) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
 	if len(value) > MaxMemcachedValue-len(key)-64 {
-		return ErrTooLarge
+		return cache.ErrTooLarge
 	}
 	return m.do(func() error { return m.client.Set(&memcache.Item{Key: key, Value: value, Expiration: seconds(ttl)}) })
 }
 
-func (m *Memcached) SetMany(ctx context.Context, items []Item) error {
+func (m *Memcached) SetMany(ctx context.Context, items []cache.Item) error {
 	var first error
 	for _, it := range items {
-		if err := m.Set(ctx, it.Key, it.Value, it.TTL); err != nil && first == nil && !errors.Is(err, ErrTooLarge) {
+		if err := m.Set(ctx, it.Key, it.Value, it.TTL); err != nil && first == nil && !errors.Is(err, cache.ErrTooLarge) {
 			first = err
 		}
 	}
@@ -271,7 +272,7 @@ func (m *Memcached) Incr(_ context.Context, key string, delta int64) (int64, err
 		return err
 	})
 	if errors.Is(err, memcache.ErrCacheMiss) {
-		return 0, ErrMiss
+		return 0, cache.ErrMiss
 	}
 	return int64(n), err
 }
@@ -284,7 +285,9 @@ func (m *Memcached) Touch(_ context.Context, key string, ttl time.Duration) (boo
 	return err == nil, err
 }
 
-func (m *Memcached) Scan(context.Context, string, func([]string) bool) error { return ErrUnsupported }
+func (m *Memcached) Scan(context.Context, string, func([]string) bool) error {
+	return cache.ErrUnsupported
+}
 
 func (m *Memcached) Close() error {
 	if m.gens != nil {
@@ -293,7 +296,7 @@ func (m *Memcached) Close() error {
 	return m.client.Close()
 }
 
-var _ Store = (*Memcached)(nil)
+var _ cache.Store = (*Memcached)(nil)
 
 // rendezvous picks a key's server by highest-random-weight hashing: each
 // server scores mix(hash(server) ^ hash(key)) and the best live one wins,

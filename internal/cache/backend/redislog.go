@@ -1,4 +1,4 @@
-package cache
+package backend
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 // own, outside any call's error: a pool that cannot dial, a Sentinel
 // failover, Cluster slots that moved, a Ring shard that went down or came
 // back. Left alone, the library prints these to the process's stderr;
-// redis.SetLogger(cache.RedisLog{Logger: logger}) sends them to the shop's
+// redis.SetLogger(backend.RedisLog{Logger: logger}) sends them to the shop's
 // log instead, at warn level, prefixed "redis client:".
 //
 // The library keeps one logger for the whole process, so the program sets

@@ -1,4 +1,4 @@
-package cache
+package backend
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"example.com/shop/internal/cache"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -16,7 +17,7 @@ import (
 // one call through to see whether it is back. A dead Redis then costs a
 // request nothing, not a timeout each time.
 type Guard struct {
-	store   Store
+	store   cache.Store
 	name    string
 	timeout time.Duration
 	cb      *gobreaker.TwoStepCircuitBreaker[struct{}]
@@ -29,11 +30,11 @@ type GuardOptions struct {
 	OpenFor  time.Duration // how long the breaker stays open before a probe (default 2s)
 	Failures uint32        // consecutive failures that open it (default 5)
 	Logger   *slog.Logger
-	Recorder Recorder // told when the breaker opens and closes (nil: nobody)
+	Recorder cache.Recorder // told when the breaker opens and closes (nil: nobody)
 }
 
 // NewGuard returns s behind a deadline and a circuit breaker.
-func NewGuard(s Store, o GuardOptions) *Guard {
+func NewGuard(s cache.Store, o GuardOptions) *Guard {
 	if o.Timeout <= 0 {
 		o.Timeout = 100 * time.Millisecond
 	}
@@ -43,7 +44,6 @@ func NewGuard(s Store, o GuardOptions) *Guard {
 	if o.Failures == 0 {
 		o.Failures = 5
 	}
-	rec := recorder(o.Recorder)
 	cb := gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        o.Name,
 		MaxRequests: 1,
@@ -52,7 +52,7 @@ func NewGuard(s Store, o GuardOptions) *Guard {
 		// A miss, a value too large or an unsupported call is the store
 		// working as it should.
 		IsSuccessful: func(err error) bool {
-			return err == nil || errors.Is(err, ErrMiss) || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrUnsupported)
+			return err == nil || errors.Is(err, cache.ErrMiss) || errors.Is(err, cache.ErrTooLarge) || errors.Is(err, cache.ErrUnsupported)
 		},
 		// A request that gave up (its client left) says nothing about the store.
 		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
@@ -60,14 +60,16 @@ func NewGuard(s Store, o GuardOptions) *Guard {
 			if o.Logger != nil {
 				o.Logger.Warn("cache: circuit breaker changed state", "store", name, "from", from.String(), "to", to.String())
 			}
-			rec.Breaker(name, to == gobreaker.StateOpen)
+			if o.Recorder != nil {
+				o.Recorder.Breaker(name, to == gobreaker.StateOpen)
+			}
 		},
 	})
 	return &Guard{store: s, name: o.Name, timeout: o.Timeout, cb: cb}
 }
 
 // Unwrap returns the guarded store.
-func (g *Guard) Unwrap() Store { return g.store }
+func (g *Guard) Unwrap() cache.Store { return g.store }
 
 // Open reports whether the breaker is open: the store is being left alone.
 func (g *Guard) Open() bool { return g.cb.State() == gobreaker.StateOpen }
@@ -76,7 +78,7 @@ func guarded[T any](g *Guard, ctx context.Context, call func(ctx context.Context
 	var zero T
 	done, err := g.cb.Allow()
 	if err != nil {
-		return zero, ErrUnavailable
+		return zero, cache.ErrUnavailable
 	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
@@ -100,7 +102,7 @@ func (g *Guard) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	return err
 }
 
-func (g *Guard) SetMany(ctx context.Context, items []Item) error {
+func (g *Guard) SetMany(ctx context.Context, items []cache.Item) error {
 	_, err := guarded(g, ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, g.store.SetMany(ctx, items) })
 	return err
 }
@@ -138,4 +140,4 @@ func (g *Guard) Scan(ctx context.Context, pattern string, fn func([]string) bool
 
 func (g *Guard) Close() error { return g.store.Close() }
 
-var _ Store = (*Guard)(nil)
+var _ cache.Store = (*Guard)(nil)

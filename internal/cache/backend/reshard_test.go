@@ -1,4 +1,4 @@
-package cache_test
+package backend_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/cache/httpcache"
 	"github.com/labstack/echo/v4"
@@ -35,7 +36,7 @@ func TestRingFailoverKeepsInvalidations(t *testing.T) {
 	o := cache.Opts{Tags: []string{"product:42"}}
 	value := "old"
 	load := func(context.Context) (string, error) { return value, nil }
-	for _, c := range []*cache.Caches{writer, reader} {
+	for _, c := range []*backend.Caches{writer, reader} {
 		cache.Remember(ctx, c.Default, "p42", o, load)
 		if v, _ := cache.Remember(ctx, c.Default, "p42", o, func(context.Context) (string, error) { return "not cached", nil }); v != "old" {
 			t.Fatalf("the value was not cached: %q", v)
@@ -82,7 +83,7 @@ func TestRingFailoverKeepsInvalidations(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for name, c := range map[string]*cache.Caches{"the writer": writer, "another instance": reader} {
+	for name, c := range map[string]*backend.Caches{"the writer": writer, "another instance": reader} {
 		if v, _ := cache.Remember(ctx, c.Default, "p42", o, load); v != "new" {
 			t.Errorf("%s served %q after the shard came back", name, v)
 		}
@@ -122,7 +123,7 @@ func TestMemcachedFailoverKeepsInvalidations(t *testing.T) {
 	env := memcachedEnv(t, servers, "500ms")
 	writer := cachetest.Caches(t, env)
 	reader := cachetest.Caches(t, env)
-	instances := map[string]*cache.Caches{"the writer": writer, "another instance": reader}
+	instances := map[string]*backend.Caches{"the writer": writer, "another instance": reader}
 	ctx := context.Background()
 	o := cache.Opts{Tags: []string{"product:42"}}
 	var value atomic.Pointer[string]
@@ -136,7 +137,7 @@ func TestMemcachedFailoverKeepsInvalidations(t *testing.T) {
 		}
 	}
 	genKey := writer.Config.Prefix + ":tag:product:42"
-	copies := cache.GenerationCopies(cache.RawStore(writer.Default), genKey)
+	copies := backend.GenerationCopies(backend.DefaultStore(writer), genKey)
 	byAddr := map[string]*cachetest.Server{}
 	for _, s := range servers {
 		byAddr[s.Addr] = s
@@ -158,7 +159,7 @@ func TestMemcachedFailoverKeepsInvalidations(t *testing.T) {
 	home.Freeze()
 	waitUntil(t, "the writer takes the frozen server for down", func() bool {
 		cache.Remember(ctx, writer.Default, "p42", o, load)
-		return !cache.MemcachedServers(cache.RawStore(writer.Default))[home.Addr]
+		return !backend.MemcachedServers(backend.DefaultStore(writer))[home.Addr]
 	})
 	set("new")
 	if err := writer.Tags.Invalidate(ctx, "product:42"); err != nil {
@@ -177,7 +178,7 @@ func TestMemcachedFailoverKeepsInvalidations(t *testing.T) {
 	after := 0
 	waitUntil(t, "both instances use the thawed server again", func() bool {
 		serves("after the generation's first server thawed")
-		if cache.MemcachedServers(cache.RawStore(writer.Default))[home.Addr] && cache.MemcachedServers(cache.RawStore(reader.Default))[home.Addr] {
+		if backend.MemcachedServers(backend.DefaultStore(writer))[home.Addr] && backend.MemcachedServers(backend.DefaultStore(reader))[home.Addr] {
 			after++
 		}
 		return after >= 10
@@ -291,11 +292,11 @@ func TestMemcachedRestartedServerLosesNoInvalidation(t *testing.T) {
 	set := func(v string) { value.Store(&v) }
 	load := func(context.Context) (string, error) { return *value.Load(), nil }
 	set("old")
-	for _, c := range []*cache.Caches{writer, reader} {
+	for _, c := range []*backend.Caches{writer, reader} {
 		cache.Remember(ctx, c.Default, "p9", o, load)
 	}
 	genKey := writer.Config.Prefix + ":tag:product:9"
-	copies := cache.GenerationCopies(cache.RawStore(writer.Default), genKey)
+	copies := backend.GenerationCopies(backend.DefaultStore(writer), genKey)
 	byAddr := map[string]*cachetest.Server{}
 	for _, s := range servers {
 		byAddr[s.Addr] = s
@@ -308,7 +309,7 @@ func TestMemcachedRestartedServerLosesNoInvalidation(t *testing.T) {
 	if err := writer.Tags.Invalidate(ctx, "product:9"); err != nil {
 		t.Fatalf("invalidating with one copy lost: %v", err)
 	}
-	for name, c := range map[string]*cache.Caches{"the writer": writer, "another instance": reader} {
+	for name, c := range map[string]*backend.Caches{"the writer": writer, "another instance": reader} {
 		if v, _ := cache.Remember(ctx, c.Default, "p9", o, load); v != "new" {
 			t.Errorf("%s served %q with one copy of the generation lost", name, v)
 		}
@@ -321,7 +322,7 @@ func TestMemcachedRestartedServerLosesNoInvalidation(t *testing.T) {
 	frozen.Freeze()
 	defer frozen.Thaw()
 	waitUntil(t, "the generation held by one copy is started afresh", func() bool {
-		for name, c := range map[string]*cache.Caches{"the writer": writer, "another instance": reader} {
+		for name, c := range map[string]*backend.Caches{"the writer": writer, "another instance": reader} {
 			if v, _ := cache.Remember(ctx, c.Default, "p9", o, load); v != "new" {
 				t.Fatalf("%s served %q with one copy lost and another frozen", name, v)
 			}

@@ -1,4 +1,4 @@
-package cache_test
+package backend_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache"
+	"example.com/shop/internal/cache/backend"
 	"example.com/shop/internal/cache/cachetest"
 	"github.com/bradfitz/gomemcache/memcache"
 )
@@ -15,7 +16,7 @@ import (
 // test's own, with timeouts for a busy machine.
 func generationsOn(t *testing.T, servers []*cachetest.Server) cache.Store {
 	t.Helper()
-	m, err := cache.NewMemcached(cachetest.Addrs(servers), 5*time.Second)
+	m, err := backend.NewMemcached(cachetest.Addrs(servers), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestGenerationsTakeTheHighestOfAMajority(t *testing.T) {
 	g := generationsOn(t, servers)
 	ctx := context.Background()
 	key := cachetest.Prefix(t) + ":tag:product:7"
-	copies := cache.GenerationCopies(g, key)
+	copies := backend.GenerationCopies(g, key)
 	if len(copies) != 3 {
 		t.Fatalf("a generation on three servers has copies %v, want one on each", copies)
 	}
