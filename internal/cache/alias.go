@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"example.com/shop/internal/background"
@@ -38,8 +39,10 @@ type Alias struct {
 	checker  Checker // checks a share of the hits; nil: none
 
 	flights    singleflight.Group
-	refreshing chan struct{}     // bounds the background refreshes in flight
-	jobs       *background.Group // runs them; Close stops them
+	loadingMu  sync.Mutex
+	loading    map[string]chan struct{} // Coalesce's loads in flight
+	refreshing chan struct{}            // bounds the background refreshes in flight
+	jobs       *background.Group        // runs them; Close stops them
 }
 
 // AliasOptions configures NewAlias.
@@ -107,7 +110,7 @@ func NewAlias(o AliasOptions) *Alias {
 	a := &Alias{
 		name: o.Name, store: o.Store, tags: o.Tags, ttl: o.TTL, jitter: o.Jitter, codec: o.Codec,
 		none: off, shared: o.Shared, disabled: map[Layer]bool{}, lockWait: o.LockWait, loadTime: o.LoadTimeout,
-		rec: recorder(o.Recorder), logger: o.Logger, checker: o.Checker, refreshing: make(chan struct{}, 16), jobs: background.New(),
+		rec: recorder(o.Recorder), logger: o.Logger, checker: o.Checker, refreshing: make(chan struct{}, 16), loading: map[string]chan struct{}{}, jobs: background.New(),
 		prefix: fmt.Sprintf("%s:v%d:", strings.TrimSuffix(o.Prefix, ":"), max(o.Version, 1)),
 	}
 	for _, l := range o.Disabled {

@@ -91,22 +91,34 @@ func (a *Alias) Record(ctx context.Context, op Op) {
 	a.record(ctx, op.At, op.Layer, op.Key, op.Outcome, op.Bytes, op.Took)
 }
 
-// Once runs fn, the load of key for a layer beside the core (the page
-// cache's render and store), once at a time in this process, on the
-// singleflight of Remember's loads. A caller that comes while fn runs
-// waits for it to return and reports waited, without running fn: it then
-// looks again, and loads itself only if it still misses. fn runs in the
-// caller's goroutine, and a panic of fn reaches every caller.
-func (a *Alias) Once(key string, fn func() error) (waited bool, err error) {
-	ran := false
-	_, err, _ = a.flights.Do(a.key(key)+"|once", func() (any, error) {
-		ran = true
-		return nil, fn()
-	})
-	if !ran {
+// Coalesce runs fn, the load of key for a layer beside the core (the page
+// cache's render and store), once at a time in this process. fn runs in
+// the caller's goroutine, as a render must. A caller that comes while fn
+// runs waits until it returns, or until its own ctx ends, and reports
+// waited without running fn: it then looks again, and loads itself if it
+// still misses. Nothing is shared but the wait, so a load that fails or
+// panics leaves the others to load for themselves. (Remember's loads
+// share their result instead, on the alias's singleflight.)
+func (a *Alias) Coalesce(ctx context.Context, key string, fn func() error) (waited bool, err error) {
+	a.loadingMu.Lock()
+	if ch, ok := a.loading[key]; ok {
+		a.loadingMu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
 		return true, nil
 	}
-	return false, err
+	ch := make(chan struct{})
+	a.loading[key] = ch
+	a.loadingMu.Unlock()
+	defer func() {
+		a.loadingMu.Lock()
+		delete(a.loading, key)
+		a.loadingMu.Unlock()
+		close(ch)
+	}()
+	return false, fn()
 }
 
 // Loaded counts how long a layer's load took (rendering, for the page

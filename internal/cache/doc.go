@@ -47,14 +47,14 @@
 // # Reading the code
 //
 // One job per file, in the order a reader meets them:
-//   - store.go: the Store interface every store implements, and two admin helpers on any store.
+//   - store.go: the Store interface every store implements, its errors, ScanKeys, and what can fail behind a store.
 //   - none.go: the store of caching off.
 //   - codec.go: the stored format of an entry, and the codecs of its value.
 //   - keys.go: the key builder; nobody else builds a key.
 //   - tags.go: tags and their generations: invalidation.
 //   - alias.go: aliases and the low-level API (Get, Set, Add, Delete, counters).
 //   - remember.go: Remember and RememberMany, cache-aside with stampede protection.
-//   - bytes.go: entries of layers that encode their values themselves (pages).
+//   - bytes.go: entries of layers that encode their values themselves (pages), and Coalesce for their loads.
 //   - admission.go: admission of keys from an unbounded space (search).
 //   - declared.go: the staleness a value declares, and its bound.
 //   - scope.go: the cache state of one request (or other work), the one value read from a context.

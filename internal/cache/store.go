@@ -8,7 +8,7 @@ import (
 
 // A Store keeps byte values under string keys, each with its own expiry.
 // Every implementation is safe for concurrent use, and every one passes
-// the same contract tests (store_test.go): memory, Redis (one node,
+// the same contract tests (backend/store_test.go): memory, Redis (one node,
 // Cluster, Sentinel, Ring), tiered, memcached and none.
 //
 // Stores know nothing of encoding, aliases or tags: Alias adds those. A

@@ -22,7 +22,7 @@ func (c *Caches) Keys(ctx context.Context, pattern string, limit int) ([]string,
 func (c *Caches) Breakers() map[string]bool {
 	out := map[string]bool{}
 	for _, g := range c.guards {
-		out[g.name] = g.Open()
+		out[g.name] = out[g.name] || g.Open() // a Ring's cache and sessions each guard "redis-generations"
 	}
 	return out
 }

@@ -114,11 +114,12 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 			}
 
 			// A miss: render, or wait if another request of this process
-			// renders the same page and then look again (the alias's
-			// singleflight, as for Remember's loads). As long as it renders:
-			// unlike a lock across processes, a render in this one cannot
-			// outlive its request, and a waiter that gave up would only
-			// render the same page again beside it, slower on a busy machine.
+			// renders the same page and then look again (Alias.Coalesce).
+			// As long as it renders: unlike a lock across processes, a
+			// render in this one cannot outlive its request, and a waiter
+			// that gave up would only render the same page again beside
+			// it, slower on a busy machine. Its own request's deadline
+			// still bounds the wait.
 			render := func() error {
 				rec, flush := Capture(c)
 				tctx, deps := cache.Track(ctx)
@@ -171,7 +172,7 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 				}
 				return herr
 			}
-			waited, err := a.Once(key, render)
+			waited, err := a.Coalesce(ctx, key, render)
 			if !waited {
 				return err
 			}
