@@ -25,9 +25,9 @@ stop-db: ## stop the private PostgreSQL that `make run` started (and nothing els
 test: check-generated vet fmt-check ## the whole suite, with the race detector
 	$(GO) test -race -count=1 -timeout 30m ./...
 
-stale-check: ## the stale-read checker for a minute (STALECHECK_DURATION=5m for longer), Redis and tiered; the differential check, 10,000 writes per store (STALECHECK_WRITES): memory, Redis, tiered, memcached, a Redis Cluster, memcached with servers frozen and thawed (hours; three stores at a time, so that their shops stay within PostgreSQL's 100 connections)
+stale-check: ## the stale-read checker for a minute (STALECHECK_DURATION=5m for longer), Redis and tiered; the differential check, 10,000 writes per store (STALECHECK_WRITES): memory, Redis, tiered, memcached, a Redis Cluster, memcached with servers frozen and thawed, tiered instances frozen, cut off and killed (hours; three stores at a time, so that their shops stay within PostgreSQL's 100 connections)
 	STALECHECK_DURATION=$(or $(STALECHECK_DURATION),60s) $(GO) test -race -count=1 -timeout 60m -run 'TestStaleReadChecker' -v ./internal/web
-	STALECHECK_WRITES=$(or $(STALECHECK_WRITES),10000) $(GO) test -race -count=1 -parallel 3 -timeout 600m -run 'TestDifferential' -v ./internal/web
+	STALECHECK_WRITES=$(or $(STALECHECK_WRITES),10000) $(GO) test -race -count=1 -parallel 3 -timeout 600m -run 'TestDifferential' -v ./internal/web ./cmd/shop
 
 differential: ## cached pages against a cache-off shop after 300 writes per store, as in make test (STALECHECK_WRITES for more): memory, Redis, tiered, memcached
 	STALECHECK_WRITES=$(or $(STALECHECK_WRITES),300) $(GO) test -race -count=1 -parallel 4 -timeout 30m -run 'TestDifferential' ./internal/web

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -41,6 +42,16 @@ type process struct {
 
 func startShop(t *testing.T, env map[string]string, args ...string) *process {
 	t.Helper()
+	p, err := launchShop(t, env, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// launchShop is startShop for any goroutine: it returns what went wrong.
+// The process is stopped when the test ends.
+func launchShop(t *testing.T, env map[string]string, args ...string) (*process, error) {
 	cmd := exec.Command(os.Args[0], append([]string{"serve"}, args...)...)
 	cmd.Env = append(os.Environ(), "SHOP_TEST_MAIN=1", "SHOP_ADDR=127.0.0.1:0", "SHOP_BCRYPT_COST=4", "LOG_LEVEL=warn")
 	for k, v := range env {
@@ -48,17 +59,18 @@ func startShop(t *testing.T, env map[string]string, args ...string) *process {
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	// The shop's log is shown only when the test fails: a fault test's
 	// shop logs the faults it was made to see.
 	var stderr testlog.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	p := &process{cmd: cmd}
 	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT) // a frozen one stops too
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
@@ -76,7 +88,7 @@ func startShop(t *testing.T, env map[string]string, args ...string) *process {
 	select {
 	case p.url = <-found:
 	case <-time.After(2 * time.Minute):
-		t.Fatal("the shop process did not start")
+		return nil, errors.New("the shop process did not start")
 	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -84,11 +96,11 @@ func startShop(t *testing.T, env map[string]string, args ...string) *process {
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return p
+				return p, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the shop process never became ready")
+			return nil, errors.New("the shop process never became ready")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -122,22 +134,37 @@ func heard(t *testing.T, pool *pgxpool.Pool, ps ...*process) {
 	for _, p := range ps {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			body, _ := get(t, p.url+"/metrics")
-			at := -1.0
-			for _, line := range strings.Split(body, "\n") {
-				if v, ok := strings.CutPrefix(line, "shop_changes_processed "); ok {
-					at, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
-				}
-			}
-			if int64(at) >= last {
+			at, err := changesProcessed(p.url)
+			if err == nil && at >= last {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("the change listener of %s is at change %.0f, not %d, after 10 s", p.url, at, last)
+				t.Fatalf("the change listener of %s is at change %d, not %d, after 10 s (%v)", p.url, at, last, err)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+}
+
+// changesProcessed is how far the change listener of the shop at base
+// has got, as its /metrics says (shop_changes_processed).
+func changesProcessed(base string) (int64, error) {
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "shop_changes_processed "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f), err
+		}
+	}
+	return 0, errors.New("no shop_changes_processed in " + base + "/metrics")
 }
 
 // TestTwoProcesses: two real `shop serve` processes share one database and

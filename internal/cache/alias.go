@@ -284,13 +284,14 @@ type found struct {
 	valid bool             // its tags are current
 }
 
-// lookup reads an entry and the current generations of tags together: one
-// round trip when entries and generations share a store.
+// lookup reads an entry and the current generations of tags: one round
+// trip when the generations are kept under a lease, or when entries and
+// generations share a store and are read together.
 func (a *Alias) lookup(ctx context.Context, full string, tags []string) (found, error) {
 	var f found
 	var raw []byte
 	var err error
-	if a.tags.store == a.store {
+	if a.tags.store == a.store && !a.tags.Leased() {
 		keys := make([]string, 0, len(tags)+1)
 		keys = append(keys, full)
 		for _, t := range tags {
@@ -330,7 +331,29 @@ func (a *Alias) check(ctx context.Context, full string, raw []byte, gens map[str
 		_ = a.store.Delete(ctx, full)
 		return entry{}, false, false
 	}
-	return e, true, sameGens(e.deps, gens)
+	valid = sameGens(e.deps, gens)
+	if !valid {
+		a.outdated(full, e.deps, gens)
+	}
+	return e, true, valid
+}
+
+// outdated drops an entry from a store's tier in this process (the
+// memory tier of backend.Tiered) when a tag it depends on has moved on
+// since: it can never be served again, and the next read then looks past
+// it to the shared tier, where another instance may have stored the
+// current one.
+func (a *Alias) outdated(full string, deps []dep, gens map[string]int64) {
+	l, ok := a.store.(interface{ DropLocal(key string) })
+	if !ok {
+		return
+	}
+	for _, d := range deps {
+		if g, ok := gens[d.Tag]; ok && d.Gen < g {
+			l.DropLocal(full)
+			return
+		}
+	}
 }
 
 // sameGens reports whether deps are exactly the tags of gens, at the same
@@ -533,7 +556,7 @@ func SetMany[T any](ctx context.Context, a *Alias, values map[string]T, o Opts) 
 
 // lookupMany reads the entries of keys and the generations of all their
 // tags (tagsOf gives each key's own tags; the epoch is added) in one round
-// trip when the store holds both.
+// trip, as lookup does.
 func (a *Alias) lookupMany(ctx context.Context, keys []string, tagsOf func(string) []string) (map[string]found, map[string]int64, error) {
 	tagSet := map[string]bool{a.epoch(): true}
 	for _, k := range keys {
@@ -552,7 +575,7 @@ func (a *Alias) lookupMany(ctx context.Context, keys []string, tagsOf func(strin
 	var raw map[string][]byte
 	var gens map[string]int64
 	var err error
-	if a.tags.store == a.store {
+	if a.tags.store == a.store && !a.tags.Leased() {
 		all := append([]string(nil), full...)
 		for _, t := range tags {
 			all = append(all, a.tags.key(t))

@@ -21,8 +21,9 @@ const (
 )
 
 // ReadBytes returns what WriteBytes stored under key, when every tag it
-// was built from is still at the generation it recorded: two round trips,
-// since the tags are only known once the entry is read. A store that
+// was built from is still at the generation it recorded: one round trip
+// under a lease (Tags.UseLease), and otherwise two, since the tags are
+// only known once the entry is read. A store that
 // fails is recorded in the request's Stats and returned as an error
 // wrapping ErrUnavailable, as is a store the request already found failing.
 func (a *Alias) ReadBytes(ctx context.Context, layer Layer, key string) ([]byte, EntryState, error) {
@@ -62,6 +63,7 @@ func (a *Alias) readBytes(ctx context.Context, full string) ([]byte, EntryState,
 		return nil, Absent, err
 	}
 	if !sameGens(e.deps, gens) || e.codec.ID() != (rawCodec{}).ID() {
+		a.outdated(full, e.deps, gens)
 		return nil, Absent, nil
 	}
 	if time.Now().After(e.freshUntil) {

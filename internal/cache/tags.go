@@ -63,6 +63,9 @@ type Tags struct {
 
 	touchMu sync.Mutex
 	touched map[string]time.Time // when this process last gave a generation its TTL
+
+	lease Lease // nil: every read asks the store (see UseLease)
+	kept  kept  // the generations trusted under the lease
 }
 
 const (
@@ -116,7 +119,7 @@ func (t *Tags) Trusted() bool { return !t.untrusted.Load() }
 // still waiting to go through.
 var ErrUntrusted = errors.New("cache: an invalidation is pending; not trusting the cache")
 
-func (t *Tags) keep(tag string) {
+func (t *Tags) pend(tag string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.pending[tag] = true
@@ -147,8 +150,11 @@ func (t *Tags) retry(ctx context.Context) {
 		}
 		t.mu.Unlock()
 		for _, tag := range tags {
-			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			err := t.bump(ctx, tag)
+			if err == nil {
+				err = t.publish(ctx, []string{tag})
+			}
 			cancel()
 			if err != nil {
 				break
@@ -171,21 +177,43 @@ func (t *Tags) retry(ctx context.Context) {
 func (t *Tags) key(tag string) string { return t.prefix + tag }
 
 // Invalidate increments the generation of each tag: every entry that
-// depends on one of them is a miss from now on. Call it after the write's
-// transaction has committed. An error means some tags may not have moved:
-// the caller must treat the data as not invalidated (and retry).
+// depends on one of them is a miss from now on, on every instance, once
+// it has returned. Under a lease (UseLease), it returns only once every
+// instance holding one has forgotten the old generations. Call it after
+// the write's transaction has committed. An error means some tags may not
+// have moved: the caller must treat the data as not invalidated (and
+// retry).
 func (t *Tags) Invalidate(ctx context.Context, tags ...string) error {
 	if len(tags) == 0 {
 		return nil
 	}
 	var errs []error
+	moved := make([]string, 0, len(tags))
 	for _, tag := range tags {
 		if err := t.bump(ctx, tag); err != nil {
-			t.keep(tag)
+			t.pend(tag)
 			errs = append(errs, fmt.Errorf("invalidate %s: %w", tag, err))
+			continue
 		}
+		moved = append(moved, tag)
+	}
+	if err := t.publish(ctx, moved); err != nil {
+		for _, tag := range moved {
+			t.pend(tag)
+		}
+		errs = append(errs, fmt.Errorf("invalidate %v: %w", moved, err))
 	}
 	return errors.Join(errs...)
+}
+
+// publish forgets the kept generations of tags that have just moved, and
+// under a lease waits until every instance holding one has too.
+func (t *Tags) publish(ctx context.Context, tags []string) error {
+	if t.lease == nil || len(tags) == 0 {
+		return nil
+	}
+	t.Forget(tags)
+	return t.lease.Publish(ctx, tags)
 }
 
 func (t *Tags) bump(ctx context.Context, tag string) error {
@@ -210,11 +238,22 @@ func (t *Tags) bump(ctx context.Context, tag string) error {
 
 // Current returns the current generation of each tag, starting the missing
 // ones. The map has every tag, or the error is not nil; it is
-// ErrUntrusted while an invalidation is pending.
+// ErrUntrusted while an invalidation is pending. Under a lease held now,
+// the generations kept in this process answer without a round trip.
 func (t *Tags) Current(ctx context.Context, tags []string) (map[string]int64, error) {
 	if !t.Trusted() {
 		return nil, ErrUntrusted
 	}
+	if t.lease != nil {
+		if epoch := t.lease.Epoch(); epoch != 0 {
+			return t.leasedCurrent(ctx, epoch, tags)
+		}
+	}
+	return t.read(ctx, tags)
+}
+
+// read returns the generations of tags in the store.
+func (t *Tags) read(ctx context.Context, tags []string) (map[string]int64, error) {
 	keys := make([]string, len(tags))
 	for i, tag := range tags {
 		keys[i] = t.key(tag)

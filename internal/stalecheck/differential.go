@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -43,6 +44,20 @@ type DiffConfig struct {
 
 // Login is an account's email and password.
 type Login struct{ Email, Password string }
+
+// Writes is how many writes a differential check makes: STALECHECK_WRITES,
+// or def when it is not set.
+func Writes(def int) (int, error) {
+	v := os.Getenv("STALECHECK_WRITES")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("STALECHECK_WRITES: %q is not a positive number", v)
+	}
+	return n, nil
+}
 
 // Progress is a change listener's processed change number
 // (changes.Listener.Processed).

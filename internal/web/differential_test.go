@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -100,13 +99,9 @@ func newDiffShops(t *testing.T, n int, env map[string]string) *diffShops {
 // memcached with its servers frozen and thawed).
 func TestDifferential(t *testing.T) {
 	t.Parallel()
-	writes := 300
-	if v := os.Getenv("STALECHECK_WRITES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			t.Fatalf("STALECHECK_WRITES: %q is not a positive number", v)
-		}
-		writes = n
+	writes, err := stalecheck.Writes(300)
+	if err != nil {
+		t.Fatal(err)
 	}
 	mc := cachetest.StartMemcached(t, 3)
 	redis := cachetest.SharedRedisURL()

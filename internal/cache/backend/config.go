@@ -30,6 +30,11 @@ type Config struct {
 	Codec               string        // CACHE_CODEC: json or msgpack
 	Disabled            []cache.Layer // from CACHE_LAYERS: the layers not listed
 	Aliases             map[string]AliasConfig
+	// Lease is how long an instance's lease on its kept generations lasts
+	// unrenewed (CACHE_LEASE, default 2s; "off" reads every generation
+	// from Redis): the longest a frozen or killed instance holds up a
+	// write. See Lease.
+	Lease time.Duration
 	// ConsistencySample is the part of the hits the consistency sampler
 	// checks against the database (CACHE_CONSISTENCY_SAMPLE, default
 	// 0.001), at most ConsistencyRate checks a second
@@ -177,6 +182,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.SessionsMemoryBytes = num("SESSIONS_MEMORY_MB", 32) << 20
 	c.Timeout = dur("CACHE_TIMEOUT", 100*time.Millisecond)
 	c.L1TTL = dur("CACHE_L1_TTL", time.Minute)
+	if v := getenv("CACHE_LEASE"); v != "off" {
+		c.Lease = dur("CACHE_LEASE", LeaseTTL)
+	}
 	c.Redis = RedisOptions{
 		PoolSize:     int(num("REDIS_POOL_SIZE", 0)),
 		DialTimeout:  dur("REDIS_DIAL_TIMEOUT", 250*time.Millisecond),
@@ -434,6 +442,14 @@ func Open(cfg Config, with With) (_ *Caches, err error) {
 	}
 	c.store = store
 	c.Tags = cache.NewTags(tagStore, cfg.under(""))
+	// Under a lease, the generations read are kept in memory and a hit
+	// needs no round trip for them. Not on a Ring, whose channels would
+	// not all reach one shard.
+	if c.Redis != nil && cfg.Lease > 0 && c.Redis.Generations() == c.Redis {
+		lease := NewLease(c.Redis.Client(), cfg.under("lease:"), c.Tags.Forget, cfg.Lease, logger)
+		c.Tags.UseLease(lease)
+		c.closers = append(c.closers, lease.Close)
+	}
 	c.closers = append(c.closers, c.Tags.Close)
 	if with.Checker != nil {
 		// Closed before the stores above: its checks read them.

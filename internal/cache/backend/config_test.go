@@ -37,9 +37,14 @@ func TestConfigFromEnv(t *testing.T) {
 	if strings.Contains(b.String(), "s3cret") {
 		t.Errorf("the logged configuration shows the Redis password: %s", b.String())
 	}
+	for v, want := range map[string]time.Duration{"": backend.LeaseTTL, "off": 0, "500ms": 500 * time.Millisecond} {
+		if c, err := backend.ConfigFromEnv(env(map[string]string{"CACHE_LEASE": v})); err != nil || c.Lease != want {
+			t.Errorf("CACHE_LEASE=%q: lease %s, want %s (%v)", v, c.Lease, want, err)
+		}
+	}
 	for _, bad := range []map[string]string{
 		{"CACHE_STORE": "floppy"}, {"CACHE_STORE": "redis"}, {"CACHE_STORE": "memcached"},
-		{"CACHE_LAYERS": "page,warp"}, {"CACHE_TIMEOUT": "soon"}, {"CACHE_MEMORY_MB": "-1"}, {"CACHE_CODEC": "xml"},
+		{"CACHE_LAYERS": "page,warp"}, {"CACHE_TIMEOUT": "soon"}, {"CACHE_MEMORY_MB": "-1"}, {"CACHE_CODEC": "xml"}, {"CACHE_LEASE": "0"},
 	} {
 		if _, err := backend.ConfigFromEnv(env(bad)); err == nil {
 			t.Errorf("%v accepted", bad)
@@ -88,6 +93,16 @@ func TestOpenEveryStore(t *testing.T) {
 			}
 			if v, ok := cache.Get[string](ctx, c.Sessions, "s", cache.Opts{Layer: cache.LayerSession}); !ok || v != "user 5" {
 				t.Errorf("sessions on CACHE_STORE=%s: %q, %v", store, v, ok)
+			}
+			// The shared stores keep their generations under a lease.
+			if store == "redis" || store == "tiered" {
+				deadline := time.Now().Add(30 * time.Second)
+				for !c.Tags.Leased() && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			if got, want := c.Tags.Leased(), store == "redis" || store == "tiered"; got != want {
+				t.Errorf("CACHE_STORE=%s: generations leased %v, want %v", store, got, want)
 			}
 		})
 	}

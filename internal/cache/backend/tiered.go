@@ -14,18 +14,21 @@ import (
 // memory tier cost no network at all; misses fall through to Redis and
 // fill the memory tier for at most L1TTL.
 //
-// How several instances stay coherent: a Delete through any instance is
-// published on a Redis channel, and every instance drops the key from its
-// memory tier when the message arrives (and flushes the whole tier when it
-// loses the subscription, since it may have missed some). That is
-// asynchronous: for a moment after a Delete, another instance can still
-// hold the old value. The shop therefore never relies on Delete for
-// correctness. It invalidates with tags (Tags.Invalidate), whose
-// generation counters live only in Redis, are never cached in the memory
-// tier, and are checked on every read of a tagged entry: a value another
-// instance invalidated is a miss everywhere as soon as the invalidation
-// has returned. L1TTL bounds how long an untagged value can outlive a
-// Delete on another instance.
+// How several instances stay coherent: the shop invalidates with tags
+// (Tags.Invalidate), whose generations live in Redis and are kept in each
+// process only under a lease (Lease), so a memory-tier hit needs no round
+// trip for them either, and a value another instance invalidated is a miss
+// everywhere as soon as the invalidation has returned. An entry found
+// outdated is dropped from the memory tier (DropLocal), so that the next
+// read finds the one another instance may have stored in Redis since.
+//
+// A Delete through any instance is published on a Redis channel, and
+// every instance drops the key from its memory tier when the message
+// arrives (and flushes the whole tier when it loses the subscription,
+// since it may have missed some). That is asynchronous: for a moment after
+// a Delete, another instance can still hold the old value, so the shop
+// never relies on Delete for correctness. L1TTL bounds how long an
+// untagged value can outlive a Delete on another instance.
 type Tiered struct {
 	l1     *Memory
 	l2     cache.Store
@@ -206,3 +209,8 @@ func (t *Tiered) Close() error {
 }
 
 var _ cache.Store = (*Tiered)(nil)
+
+// DropLocal removes key from the memory tier only: the alias calls it for
+// an entry whose tags have moved on, so that the next read finds the one
+// another instance may have stored in Redis since.
+func (t *Tiered) DropLocal(key string) { t.l1.c.Invalidate(key) }
