@@ -31,9 +31,9 @@ type Config struct {
 	Disabled            []cache.Layer // from CACHE_LAYERS: the layers not listed
 	Aliases             map[string]AliasConfig
 	// Lease is how long an instance's lease on its kept generations lasts
-	// unrenewed (CACHE_LEASE, default 2s; "off" reads every generation
-	// from Redis): the longest a frozen or killed instance holds up a
-	// write. See Lease.
+	// unrenewed (CACHE_LEASE, default and most 2s; "off" reads every
+	// generation from Redis): about the longest a frozen or killed
+	// instance holds up a write. See Lease.
 	Lease time.Duration
 	// ConsistencySample is the part of the hits the consistency sampler
 	// checks against the database (CACHE_CONSISTENCY_SAMPLE, default
@@ -184,6 +184,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.L1TTL = dur("CACHE_L1_TTL", time.Minute)
 	if v := getenv("CACHE_LEASE"); v != "off" {
 		c.Lease = dur("CACHE_LEASE", LeaseTTL)
+		if c.Lease > LeaseTTL {
+			errs = append(errs, fmt.Errorf("CACHE_LEASE must be at most %s, so that a write's wait for an instance that stopped fits in its 5 s for invalidations; got %q", LeaseTTL, v))
+		}
 	}
 	c.Redis = RedisOptions{
 		PoolSize:     int(num("REDIS_POOL_SIZE", 0)),
@@ -443,8 +446,8 @@ func Open(cfg Config, with With) (_ *Caches, err error) {
 	c.store = store
 	c.Tags = cache.NewTags(tagStore, cfg.under(""))
 	// Under a lease, the generations read are kept in memory and a hit
-	// needs no round trip for them. Not on a Ring, whose channels would
-	// not all reach one shard.
+	// needs no round trip for them. Not on a Ring: the lease set and the
+	// channel would move to another shard when one is taken for down.
 	if c.Redis != nil && cfg.Lease > 0 && c.Redis.Generations() == c.Redis {
 		lease := NewLease(c.Redis.Client(), cfg.under("lease:"), c.Tags.Forget, cfg.Lease, logger)
 		c.Tags.UseLease(lease)

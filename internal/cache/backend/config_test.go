@@ -44,7 +44,7 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	for _, bad := range []map[string]string{
 		{"CACHE_STORE": "floppy"}, {"CACHE_STORE": "redis"}, {"CACHE_STORE": "memcached"},
-		{"CACHE_LAYERS": "page,warp"}, {"CACHE_TIMEOUT": "soon"}, {"CACHE_MEMORY_MB": "-1"}, {"CACHE_CODEC": "xml"}, {"CACHE_LEASE": "0"},
+		{"CACHE_LAYERS": "page,warp"}, {"CACHE_TIMEOUT": "soon"}, {"CACHE_MEMORY_MB": "-1"}, {"CACHE_CODEC": "xml"}, {"CACHE_LEASE": "0"}, {"CACHE_LEASE": "10s"},
 	} {
 		if _, err := backend.ConfigFromEnv(env(bad)); err == nil {
 			t.Errorf("%v accepted", bad)

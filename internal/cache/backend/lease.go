@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,18 +25,22 @@ import (
 // and still never serve a value another instance has invalidated once
 // the invalidation has returned.
 //
-// Each instance holds a lease: its id in one sorted set, scored with the
-// time (Redis's clock) at which it runs out. It renews it every LeaseTTL/4
-// and trusts what it keeps until LeaseTTL·0.9 after it sent the renewal:
-// always before Redis lets the lease run out. An invalidation is published
-// on one channel, which every lease holder subscribes to before it takes
-// its lease; each forgets the tags and acknowledges by adding its name to
-// a stream the writer is blocked on (XREAD BLOCK: no subscription of the
-// writer's own to lose), and the writer returns once every holder it
-// found has acknowledged, or has no lease any more. So an instance that is frozen
-// (SIGSTOP, a long pause), cut off or killed delays a write by at most
-// the rest of its lease, and when it comes back it finds its lease lapsed
-// and starts a new term, forgetting all it kept.
+// Each instance holds a lease: its name in one sorted set, scored with the
+// time (Redis's clock) at which it runs out. It renews it four times per
+// lease time and trusts what it keeps until 0.9 of a lease time after it
+// sent the renewal: always before Redis lets the lease run out, as long as
+// neither clock is stepped by more than a tenth of a lease time (Redis
+// keeps TIME by the wall clock; the instance, its monotonic one). An
+// invalidation is published on one channel, which every lease holder
+// subscribes to before it takes its lease; each forgets the tags and
+// acknowledges by adding its name to a stream the writer is blocked on
+// (XREAD BLOCK: no subscription of the writer's own to lose), and the
+// writer returns once every holder it found has acknowledged, or has no
+// lease any more. So an instance that is frozen (SIGSTOP, a long pause),
+// cut off or killed delays a write by about the rest of its lease, and
+// when it comes back it finds its lease lapsed and starts a new term,
+// forgetting all it kept. One that cannot send its acknowledgement gives
+// its lease up at once.
 //
 // A lease is held by one subscription: an instance whose subscription
 // ends gives its lease up and takes a new one, under a name of its own,
@@ -56,7 +61,8 @@ type Lease struct {
 
 	term   atomic.Pointer[term]
 	terms  atomic.Uint64 // the last term's number
-	heard  atomic.Int64  // when the subscription last answered, in unix nanoseconds
+	born   time.Time     // what heard counts from, on the monotonic clock
+	heard  atomic.Int64  // when the subscription last answered, in nanoseconds since born
 	member atomic.Value  // the lease's name in the set: the id and the subscription's number
 
 	seq  atomic.Uint64 // numbers this instance's invalidations
@@ -69,8 +75,10 @@ type term struct {
 	until time.Time // when to stop trusting, on this process's monotonic clock
 }
 
-// LeaseTTL is how long a lease lasts unrenewed: the longest a frozen or
-// killed instance holds up a write.
+// LeaseTTL is how long a lease lasts unrenewed: about the longest a frozen
+// or killed instance holds up a write. It is also the longest lease Open
+// takes: a write waits for its invalidations for at most 5 seconds
+// (changes.SyncTimeout), which must cover the wait for a lease and more.
 const LeaseTTL = 2 * time.Second
 
 // NewLease takes a lease on client under prefix for forget, the Tags'
@@ -88,7 +96,7 @@ func NewLease(client redis.UniversalClient, prefix string, forget func(tags []st
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)
 	l := &Lease{
-		client: client, forget: forget, logger: logger, id: id, ttl: ttl, prefix: prefix,
+		client: client, forget: forget, logger: logger, id: id, ttl: ttl, prefix: prefix, born: time.Now(),
 		set: prefix + "leases", channel: prefix + "invalidations", jobs: background.New(),
 	}
 	l.member.Store(id)
@@ -96,8 +104,14 @@ func NewLease(client redis.UniversalClient, prefix string, forget func(tags []st
 	return l
 }
 
-// ID names the instance's lease (in the sorted set, and in logs).
-func (l *Lease) ID() string { return l.id }
+// Name is the lease's name in the set now (and in logs): the instance's
+// id and the number of its subscription.
+func (l *Lease) Name() string { return l.name() }
+
+// since returns how long ago heard said, on the monotonic clock.
+func (l *Lease) sinceHeard() time.Duration { return time.Since(l.born) - time.Duration(l.heard.Load()) }
+
+func (l *Lease) hear() { l.heard.Store(int64(time.Since(l.born))) }
 
 // Epoch returns the current term's number, or 0 when the lease is not
 // held now. It costs a clock read: it runs on every read of generations.
@@ -149,17 +163,18 @@ func (l *Lease) run(ctx context.Context) {
 // answers, and applies other instances' invalidations.
 func (l *Lease) session(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	sub := l.client.Subscribe(ctx, l.channel)
 	defer sub.Close()
-	if _, err := sub.Receive(ctx); err != nil { // subscribed before the lease is taken
-		return err
+	// Subscribed before the lease is taken; a Redis that does not answer
+	// is given a lease's time.
+	if _, err := sub.ReceiveTimeout(ctx, l.ttl); err != nil {
+		cancel()
+		return fmt.Errorf("subscribe to the invalidations: %w", err)
 	}
-	l.heard.Store(time.Now().UnixNano())
+	l.hear()
 	var renewing sync.WaitGroup
 	renewing.Go(func() { l.renew(ctx) })
-	defer renewing.Wait()
-	defer cancel()
+	defer func() { cancel(); renewing.Wait() }() // the renewals stop before the lease is given up
 	every := l.ttl / 4
 	for ctx.Err() == nil {
 		msg, err := sub.ReceiveTimeout(ctx, every)
@@ -167,41 +182,58 @@ func (l *Lease) session(ctx context.Context) error {
 		switch {
 		case errors.As(err, &ne) && ne.Timeout():
 			if err := sub.Ping(ctx); err != nil {
-				return err
+				return fmt.Errorf("ping the invalidations' subscription: %w", err)
 			}
 			continue
 		case err != nil:
-			return err
+			return fmt.Errorf("receive invalidations: %w", err)
 		}
-		l.heard.Store(time.Now().UnixNano())
+		l.hear()
 		switch m := msg.(type) {
 		case *redis.Message:
-			l.handle(ctx, m)
+			if err := l.handle(ctx, m); err != nil {
+				return err
+			}
 		case *redis.Subscription:
 			// The client reconnected on its own: what was published
 			// meanwhile is lost to us.
-			return fmt.Errorf("resubscribed to %s", m.Channel)
+			return fmt.Errorf("receive invalidations: the client resubscribed to %s on its own", m.Channel)
 		}
 	}
 	return ctx.Err()
 }
 
+// invalidation is the message of one Publish.
+type invalidation struct {
+	Acks string   `json:"acks"` // the writer's stream of acknowledgements
+	Tags []string `json:"tags"`
+}
+
 // handle applies another instance's invalidation: the tags are
-// forgotten, then acknowledged on the writer's stream.
-func (l *Lease) handle(ctx context.Context, m *redis.Message) {
-	acks, tags, ok := strings.Cut(m.Payload, "\n")
-	if !ok || !strings.HasPrefix(acks, l.prefix+"acks:") || strings.HasPrefix(acks, l.prefix+"acks:"+l.id+":") {
-		return // not an invalidation, or our own
+// forgotten, then acknowledged on the writer's stream. An
+// acknowledgement that cannot be sent (tried three times) ends the
+// session, which gives the lease up: the writer then stops waiting.
+func (l *Lease) handle(ctx context.Context, m *redis.Message) error {
+	var inv invalidation
+	if err := json.Unmarshal([]byte(m.Payload), &inv); err != nil || !strings.HasPrefix(inv.Acks, l.prefix+"acks:") {
+		return nil // not an invalidation
 	}
-	l.forget(strings.Split(tags, "\n"))
-	_, err := l.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAdd(ctx, &redis.XAddArgs{Stream: acks, Values: []string{"lease", l.name()}})
-		p.PExpire(ctx, acks, time.Minute)
-		return nil
-	})
-	if err != nil {
-		l.logger.Warn("cache: could not acknowledge an invalidation; the writer waits for this instance's lease", "lease", l.name(), "err", err)
+	if strings.HasPrefix(inv.Acks, l.prefix+"acks:"+l.id+":") {
+		return nil // our own
 	}
+	l.forget(inv.Tags)
+	var err error
+	for range 3 {
+		_, err = l.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: inv.Acks, Values: []string{"lease", l.name()}})
+			p.PExpire(ctx, inv.Acks, time.Minute)
+			return nil
+		})
+		if err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("acknowledge an invalidation: %w", err)
 }
 
 // renewScript extends lease ARGV[1] by ARGV[2] milliseconds of Redis's
@@ -211,31 +243,34 @@ var renewScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], 10 * tonumber(ARGV[2]))
 if old and tonumber(old) > now then return 1 end
 return 0
 `)
 
 // holdersScript drops the leases that have run out and returns Redis's
-// time and the others, with the times they run out, in milliseconds.
+// time, whether the set exists, and the leases, with the times they run
+// out, in milliseconds.
 var holdersScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local exists = redis.call('EXISTS', KEYS[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local out = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+table.insert(out, 1, tostring(exists))
 table.insert(out, 1, tostring(now))
 return out
 `)
 
-// renew keeps the lease until ctx ends, every LeaseTTL/4. A renewal that
-// fails, or a subscription silent for a lease's time, leaves the term to
-// run out.
+// renew keeps the lease until ctx ends, four times per lease time. A
+// renewal that fails ends the term; a subscription silent for a lease's
+// time leaves it to run out.
 func (l *Lease) renew(ctx context.Context) {
 	every := l.ttl / 4
 	ms := l.ttl.Milliseconds()
 	for {
-		if time.Since(time.Unix(0, l.heard.Load())) < l.ttl {
+		if l.sinceHeard() < l.ttl {
 			sent := time.Now()
 			held, err := renewScript.Run(ctx, l.client, []string{l.set}, l.name(), ms).Int()
 			switch {
@@ -246,7 +281,7 @@ func (l *Lease) renew(ctx context.Context) {
 				l.term.Store(nil)
 			default:
 				t := l.term.Load()
-				epoch := uint64(0)
+				var epoch uint64
 				if held == 1 && t != nil {
 					epoch = t.epoch
 				} else {
@@ -265,8 +300,8 @@ func (l *Lease) renew(ctx context.Context) {
 
 // Publish tells every other lease holder that tags moved on, and waits
 // until each has acknowledged or its lease has run out, or until ctx
-// ends. A holder that keeps its lease without acknowledging (which its
-// own renewal rules out) fails the Publish after ten lease times.
+// ends, or ten lease times have passed (a holder that renews its lease
+// without acknowledging, which its own rules should not let it do).
 func (l *Lease) Publish(ctx context.Context, tags []string) error {
 	if len(tags) == 0 {
 		return nil
@@ -278,13 +313,16 @@ func (l *Lease) Publish(ctx context.Context, tags []string) error {
 		return err
 	}
 	acks := l.prefix + "acks:" + l.id + ":" + strconv.FormatUint(l.seq.Add(1), 10)
-	if err := l.client.Publish(ctx, l.channel, acks+"\n"+strings.Join(tags, "\n")).Err(); err != nil {
+	msg, err := json.Marshal(invalidation{Acks: acks, Tags: tags})
+	if err != nil {
+		return err
+	}
+	if err := l.client.Publish(ctx, l.channel, msg).Err(); err != nil {
 		return fmt.Errorf("publish an invalidation: %w", err)
 	}
-	defer func() {
-		// Late acknowledgements expire with the list.
-		go l.client.Del(context.Background(), acks)
-	}()
+	// The stream goes when done; late acknowledgements make it again, for
+	// the minute they give it.
+	defer l.jobs.Go(func(ctx context.Context) { _ = l.client.Del(ctx, acks).Err() })
 	last := "0"
 	for len(pending) > 0 {
 		got, err := l.client.XRead(ctx, &redis.XReadArgs{Streams: []string{acks, last}, Block: soonest(pending)}).Result()
@@ -301,9 +339,9 @@ func (l *Lease) Publish(ctx context.Context, tags []string) error {
 			continue
 		case errors.Is(err, redis.Nil):
 		case ctx.Err() != nil:
-			return fmt.Errorf("waiting for %d instances to acknowledge an invalidation: %w", len(pending), ctx.Err())
+			return fmt.Errorf("wait for %d instances to acknowledge an invalidation: %w", len(pending), ctx.Err())
 		default:
-			return fmt.Errorf("wait for acknowledgements of an invalidation: %w", err)
+			return fmt.Errorf("wait for %d instances to acknowledge an invalidation: %w", len(pending), err)
 		}
 		// Some lease should have run out: ask Redis which did.
 		live, err := l.holders(ctx)
@@ -322,25 +360,44 @@ func (l *Lease) Publish(ctx context.Context, tags []string) error {
 }
 
 // holders returns the other instances holding a lease, each with how long
-// it has left.
+// it has left. When the set itself is gone (evicted, flushed, or a
+// replica promoted without it), holders may still trust what they kept
+// for up to a lease's time, until a renewal tells them: it waits that out
+// and asks again.
 func (l *Lease) holders(ctx context.Context) (map[string]time.Duration, error) {
-	out, err := holdersScript.Run(ctx, l.client, []string{l.set}).StringSlice()
-	if err != nil {
-		return nil, fmt.Errorf("read the leases: %w", err)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("read the leases: no time in the answer")
-	}
-	now, _ := strconv.ParseFloat(out[0], 64)
-	live := map[string]time.Duration{}
-	for i := 1; i+1 < len(out); i += 2 {
-		if out[i] == l.name() {
+	for {
+		out, err := holdersScript.Run(ctx, l.client, []string{l.set}).StringSlice()
+		if err != nil {
+			return nil, fmt.Errorf("read the leases: %w", err)
+		}
+		if len(out) < 2 {
+			return nil, errors.New("read the leases: no time in the answer")
+		}
+		now, err := strconv.ParseFloat(out[0], 64)
+		if err != nil {
+			return nil, fmt.Errorf("read the leases: %w", err)
+		}
+		if out[1] == "0" {
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("read the leases: %w", ctx.Err())
+			case <-time.After(l.ttl):
+			}
 			continue
 		}
-		until, _ := strconv.ParseFloat(out[i+1], 64)
-		live[out[i]] = time.Duration(until-now) * time.Millisecond
+		live := map[string]time.Duration{}
+		for i := 2; i+1 < len(out); i += 2 {
+			if strings.HasPrefix(out[i], l.id+".") {
+				continue // ours, of this subscription or an earlier one
+			}
+			until, err := strconv.ParseFloat(out[i+1], 64)
+			if err != nil {
+				return nil, fmt.Errorf("read the leases: %w", err)
+			}
+			live[out[i]] = time.Duration(until-now) * time.Millisecond
+		}
+		return live, nil
 	}
-	return live, nil
 }
 
 // soonest is the least time left of the leases, plus a little: when the

