@@ -3,16 +3,21 @@ SELECT (SELECT count(*) FROM products WHERE active)::int   AS products,
        (SELECT count(*) FROM categories WHERE active)::int AS categories;
 
 -- name: PopularProducts :many
--- The ids of the best sellers by units in orders placed since a time,
--- cancelled orders and inactive products left out.
-SELECT p.id, sum(oi.quantity)::int AS units
-FROM orders o
-JOIN order_items oi ON oi.order_id = o.id
-JOIN products p ON p.id = oi.product_id
-WHERE o.created_at >= @since AND o.status <> 'cancelled' AND p.active
-GROUP BY p.id
-ORDER BY units DESC, p.id
+-- The ids of the best sellers by units in the sales window (the last 30
+-- days, as RollProductSales keeps it), inactive products left out: the
+-- summary the database keeps (db/migrations/00009_product_sales.sql), in
+-- the order of its index.
+SELECT p.id, r.units::int AS units
+FROM product_sales_recent r
+JOIN products p ON p.id = r.product_id
+WHERE p.active AND r.units > 0
+ORDER BY r.units DESC, r.product_id
 LIMIT @lim;
+
+-- name: RollProductSales :exec
+-- Moves the sales window to start on the given day, taking away the days
+-- it leaves; a no-op, without a lock, when it already starts there.
+SELECT roll_product_sales(@starts::date);
 
 -- name: DailyStats :one
 -- Orders, revenue of completed orders and new users of [day_start, day_end).
@@ -80,11 +85,9 @@ WHERE u.id = @user_id;
 
 -- name: PopularCategoryProducts :many
 -- PopularProducts within one category.
-SELECT p.id, sum(oi.quantity)::int AS units
-FROM orders o
-JOIN order_items oi ON oi.order_id = o.id
-JOIN products p ON p.id = oi.product_id
-WHERE o.created_at >= @since AND o.status <> 'cancelled' AND p.active AND p.category_id = @category_id
-GROUP BY p.id
-ORDER BY units DESC, p.id
+SELECT p.id, r.units::int AS units
+FROM products p
+JOIN product_sales_recent r ON r.product_id = p.id
+WHERE p.category_id = @category_id AND p.active AND r.units > 0
+ORDER BY r.units DESC, p.id
 LIMIT @lim;

@@ -6,6 +6,15 @@ import (
 	"sync"
 )
 
+// Summaries are the tables the database keeps from others, by triggers in
+// the writing transaction (db/migrations/00009_product_sales.sql), each
+// with its sources: what changes one is a change of its sources, which the
+// change log records.
+var Summaries = map[string][]string{
+	"product_sales_daily":  {"orders", "order_items"},
+	"product_sales_recent": {"orders", "order_items"},
+}
+
 // A Read is a cached query and what its value depends on. Tables are the
 // tables its SQL reads, every FROM and JOIN (TestCachedReadsDeclareEveryTable
 // holds the list to db/queries: a join added to the query fails it until

@@ -107,6 +107,22 @@ type Product struct {
 	UpdatedAt   time.Time
 }
 
+type ProductSalesDaily struct {
+	Day       time.Time
+	ProductID int64
+	Units     int64
+}
+
+type ProductSalesRecent struct {
+	ProductID int64
+	Units     int64
+}
+
+type ProductSalesWindow struct {
+	One    bool
+	Starts time.Time
+}
+
 type ProductSearch struct {
 	ProductID   int64
 	Name        string

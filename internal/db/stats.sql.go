@@ -143,18 +143,15 @@ func (q *Queries) LifetimeValue(ctx context.Context, userID int64) (LifetimeValu
 }
 
 const popularCategoryProducts = `-- name: PopularCategoryProducts :many
-SELECT p.id, sum(oi.quantity)::int AS units
-FROM orders o
-JOIN order_items oi ON oi.order_id = o.id
-JOIN products p ON p.id = oi.product_id
-WHERE o.created_at >= $1 AND o.status <> 'cancelled' AND p.active AND p.category_id = $2
-GROUP BY p.id
-ORDER BY units DESC, p.id
-LIMIT $3
+SELECT p.id, r.units::int AS units
+FROM products p
+JOIN product_sales_recent r ON r.product_id = p.id
+WHERE p.category_id = $1 AND p.active AND r.units > 0
+ORDER BY r.units DESC, p.id
+LIMIT $2
 `
 
 type PopularCategoryProductsParams struct {
-	Since      time.Time
 	CategoryID int64
 	Lim        int32
 }
@@ -166,7 +163,7 @@ type PopularCategoryProductsRow struct {
 
 // PopularProducts within one category.
 func (q *Queries) PopularCategoryProducts(ctx context.Context, arg PopularCategoryProductsParams) ([]PopularCategoryProductsRow, error) {
-	rows, err := q.db.Query(ctx, popularCategoryProducts, arg.Since, arg.CategoryID, arg.Lim)
+	rows, err := q.db.Query(ctx, popularCategoryProducts, arg.CategoryID, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
@@ -186,30 +183,25 @@ func (q *Queries) PopularCategoryProducts(ctx context.Context, arg PopularCatego
 }
 
 const popularProducts = `-- name: PopularProducts :many
-SELECT p.id, sum(oi.quantity)::int AS units
-FROM orders o
-JOIN order_items oi ON oi.order_id = o.id
-JOIN products p ON p.id = oi.product_id
-WHERE o.created_at >= $1 AND o.status <> 'cancelled' AND p.active
-GROUP BY p.id
-ORDER BY units DESC, p.id
-LIMIT $2
+SELECT p.id, r.units::int AS units
+FROM product_sales_recent r
+JOIN products p ON p.id = r.product_id
+WHERE p.active AND r.units > 0
+ORDER BY r.units DESC, r.product_id
+LIMIT $1
 `
-
-type PopularProductsParams struct {
-	Since time.Time
-	Lim   int32
-}
 
 type PopularProductsRow struct {
 	ID    int64
 	Units int32
 }
 
-// The ids of the best sellers by units in orders placed since a time,
-// cancelled orders and inactive products left out.
-func (q *Queries) PopularProducts(ctx context.Context, arg PopularProductsParams) ([]PopularProductsRow, error) {
-	rows, err := q.db.Query(ctx, popularProducts, arg.Since, arg.Lim)
+// The ids of the best sellers by units in the sales window (the last 30
+// days, as RollProductSales keeps it), inactive products left out: the
+// summary the database keeps (db/migrations/00009_product_sales.sql), in
+// the order of its index.
+func (q *Queries) PopularProducts(ctx context.Context, lim int32) ([]PopularProductsRow, error) {
+	rows, err := q.db.Query(ctx, popularProducts, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +218,17 @@ func (q *Queries) PopularProducts(ctx context.Context, arg PopularProductsParams
 		return nil, err
 	}
 	return items, nil
+}
+
+const rollProductSales = `-- name: RollProductSales :exec
+SELECT roll_product_sales($1::date)
+`
+
+// Moves the sales window to start on the given day, taking away the days
+// it leaves; a no-op, without a lock, when it already starts there.
+func (q *Queries) RollProductSales(ctx context.Context, starts time.Time) error {
+	_, err := q.db.Exec(ctx, rollProductSales, starts)
+	return err
 }
 
 const userStats = `-- name: UserStats :one

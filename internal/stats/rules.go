@@ -68,7 +68,7 @@ func Rules() []changes.Rule {
 // record no dependency: their staleness is declared (rankingStaleness).
 var (
 	readHomeTotals = changes.Declare(changes.Read{Queries: []string{"HomeTotals"}, Tables: []string{"products", "categories"}})
-	_              = changes.Declare(changes.Read{Queries: []string{"PopularProducts", "PopularCategoryProducts"}, Tables: []string{"orders", "order_items", "products"}, AsOf: true})
+	_              = changes.Declare(changes.Read{Queries: []string{"PopularProducts", "PopularCategoryProducts"}, Tables: []string{"product_sales_recent", "products"}, AsOf: true})
 	readDaily      = changes.Declare(changes.Read{Queries: []string{"DailyStats", "DailyTopProducts"}, Tables: []string{"orders", "order_items", "users"}})
 	readUser       = changes.Declare(changes.Read{Queries: []string{"UserStats"}, Tables: []string{"users", "orders", "order_items", "products", "categories"}})
 	readLifetime   = changes.Declare(changes.Read{Queries: []string{"LifetimeValue"}, Tables: []string{"users", "orders"}})

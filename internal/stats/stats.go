@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"example.com/shop/internal/cache"
@@ -27,8 +28,9 @@ import (
 // Store is what stats needs from the database.
 type Store interface {
 	HomeTotals(ctx context.Context) (db.HomeTotalsRow, error)
-	PopularProducts(ctx context.Context, arg db.PopularProductsParams) ([]db.PopularProductsRow, error)
+	PopularProducts(ctx context.Context, lim int32) ([]db.PopularProductsRow, error)
 	PopularCategoryProducts(ctx context.Context, arg db.PopularCategoryProductsParams) ([]db.PopularCategoryProductsRow, error)
+	RollProductSales(ctx context.Context, starts time.Time) error
 	DailyStats(ctx context.Context, arg db.DailyStatsParams) (db.DailyStatsRow, error)
 	DailyTopProducts(ctx context.Context, arg db.DailyTopProductsParams) ([]db.DailyTopProductsRow, error)
 	UserStats(ctx context.Context, userID int64) (db.UserStatsRow, error)
@@ -41,11 +43,11 @@ var _ Store = (*db.Queries)(nil)
 // ErrNotFound reports a user that does not exist.
 var ErrNotFound = errors.New("not found")
 
-// How many best sellers, over how long.
+// How many best sellers, over how many days (UTC, today's included).
 const (
 	PopularCount         = 8
 	CategoryPopularCount = 4
-	PopularWindow        = 30 * 24 * time.Hour
+	PopularDays          = 30
 	TopOfDay             = 5
 )
 
@@ -132,10 +134,10 @@ type Ranking struct {
 }
 
 // Popular returns the best-selling active products of the last
-// PopularWindow. The ranking is at most PopularStaleness old (see AsOf).
+// PopularDays. The ranking is at most PopularStaleness old (see AsOf).
 func (s *Service) Popular(ctx context.Context) (Ranking, error) {
-	return s.ranking(ctx, "stats:popular", func(ctx context.Context, since time.Time) ([]int64, error) {
-		rows, err := s.store.PopularProducts(ctx, db.PopularProductsParams{Since: since, Lim: PopularCount})
+	return s.ranking(ctx, "stats:popular", func(ctx context.Context) ([]int64, error) {
+		rows, err := s.store.PopularProducts(ctx, PopularCount)
 		ids := make([]int64, len(rows))
 		for i, r := range rows {
 			ids[i] = r.ID
@@ -146,8 +148,8 @@ func (s *Service) Popular(ctx context.Context) (Ranking, error) {
 
 // PopularIn returns the best sellers of one category, like Popular.
 func (s *Service) PopularIn(ctx context.Context, categoryID int64) (Ranking, error) {
-	return s.ranking(ctx, cache.Key("stats", "popular", categoryID), func(ctx context.Context, since time.Time) ([]int64, error) {
-		rows, err := s.store.PopularCategoryProducts(ctx, db.PopularCategoryProductsParams{Since: since, CategoryID: categoryID, Lim: CategoryPopularCount})
+	return s.ranking(ctx, cache.Key("stats", "popular", categoryID), func(ctx context.Context) ([]int64, error) {
+		rows, err := s.store.PopularCategoryProducts(ctx, db.PopularCategoryProductsParams{CategoryID: categoryID, Lim: CategoryPopularCount})
 		ids := make([]int64, len(rows))
 		for i, r := range rows {
 			ids[i] = r.ID
@@ -156,7 +158,9 @@ func (s *Service) PopularIn(ctx context.Context, categoryID int64) (Ranking, err
 	})
 }
 
-func (s *Service) ranking(ctx context.Context, key string, rank func(context.Context, time.Time) ([]int64, error)) (Ranking, error) {
+// ranking ranks with rank, from the sales the database keeps over the
+// window KeepSalesWindow moves.
+func (s *Service) ranking(ctx context.Context, key string, rank func(context.Context) ([]int64, error)) (Ranking, error) {
 	// No tags: the ranking is allowed to be PopularStaleness old (see
 	// rankingStaleness).
 	d := rankingStaleness()
@@ -164,12 +168,49 @@ func (s *Service) ranking(ctx context.Context, key string, rank func(context.Con
 		ctx, cancel := context.WithTimeout(ctx, d.Load)
 		defer cancel()
 		now := s.now()
-		ids, err := rank(ctx, now.Add(-PopularWindow))
+		ids, err := rank(ctx)
 		if err != nil {
 			return Ranking{}, fmt.Errorf("rank popular products: %w", err)
 		}
 		return Ranking{IDs: ids, AsOf: now}, nil
 	})
+}
+
+// RollSalesWindow moves the window of the sales the rankings read (see
+// db/migrations/00009_product_sales.sql) to the last PopularDays, today's
+// included: the days that left it are taken away. It is a no-op, without
+// a lock, once the window has moved that day.
+func (s *Service) RollSalesWindow(ctx context.Context) error {
+	starts := s.now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1-PopularDays)
+	if err := s.store.RollProductSales(ctx, starts); err != nil {
+		return fmt.Errorf("move the sales window: %w", err)
+	}
+	return nil
+}
+
+// KeepSalesWindow rolls the sales window now and just after every
+// midnight (UTC) until ctx ends, trying a failed roll again a minute
+// later. Until it has rolled, the rankings count a day too many, never a
+// sale too few. Every instance runs it; the first to roll each day does
+// the work.
+func (s *Service) KeepSalesWindow(ctx context.Context, logger *slog.Logger) {
+	for {
+		wait := time.Minute
+		if err := s.RollSalesWindow(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			logger.Warn("stats: could not move the sales window; the rankings count a day too many until it moves", "err", err)
+		} else {
+			now := s.now().UTC()
+			wait = now.Truncate(24 * time.Hour).Add(24*time.Hour + time.Second).Sub(now)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Day is a day's figures.

@@ -42,6 +42,9 @@ func newFixture(t *testing.T) (*Service, time.Time) {
 	caches := cachetest.Caches(t, nil)
 	s := NewService(db.New(pool), caches.Default, caches.LongTerm)
 	s.now = func() time.Time { return day.Add(6 * 24 * time.Hour) }
+	if err := s.RollSalesWindow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return s, day
 }
 

@@ -43,6 +43,9 @@ type ServiceOptions struct {
 // the sampler, and closes the services.
 func NewServices(o ServiceOptions) (Services, error) {
 	pool, caches, logger := o.Pool, o.Caches, o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	queries := db.New(pool)
 	listener := changes.NewListener(changes.Config{
 		Pool:  pool,
@@ -69,7 +72,7 @@ func NewServices(o ServiceOptions) (Services, error) {
 		return Services{}, err
 	}
 	store := catalog.NewCachedStore(queries, caches.Default)
-	return Services{
+	svc := Services{
 		Pool:     pool,
 		Caches:   caches,
 		Changes:  listener,
@@ -92,5 +95,7 @@ func NewServices(o ServiceOptions) (Services, error) {
 			}
 			return nil
 		},
-	}, nil
+	}
+	svc.jobs.Go(func(ctx context.Context) { svc.Stats.KeepSalesWindow(ctx, logger) })
+	return svc, nil
 }
