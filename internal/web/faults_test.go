@@ -284,7 +284,7 @@ func TestFaultRedisSlow(t *testing.T) {
 }
 
 // TestFaultFlushAll: FLUSHALL under load on a few hot pages. The database
-// sees about one render per page, not one per request.
+// sees about two renders per page (see below), not one per request.
 func TestFaultFlushAll(t *testing.T) {
 	t.Parallel()
 	redis := cachetest.StartRedis(t)
@@ -317,9 +317,12 @@ func TestFaultFlushAll(t *testing.T) {
 	}
 	tr.mu.Unlock()
 	report(t, "FLUSHALL under %d workers on %d pages: %d requests after it, %d page renders, %d SQL statements", 16, len(paths), requests, misses, sql)
-	// One render per page; twice that leaves room for a render whose
+	// One render per page, and one more once the instance has learnt of
+	// the flush: until its lease's next renewal finds the lease set gone,
+	// it trusts the generations it kept from before, and what it renders
+	// meanwhile records them. Twice that leaves room for a render whose
 	// entry a concurrent flush just dropped.
-	if misses > 2*len(paths) {
+	if misses > 4*len(paths) {
 		t.Errorf("%d page renders for %d pages after FLUSHALL: a stampede", misses, len(paths))
 	}
 	if requests < 5*len(paths) {
