@@ -3,19 +3,18 @@
 SELECT * FROM categories ORDER BY name, id;
 
 -- name: ListCategoryNav :many
--- The active categories with the number of active products in each: one
--- grouped scan of products_category_price, not a count per category.
-SELECT c.id, c.slug, c.name, count(p.id)::int AS product_count
+-- The active categories with the number of active products in each, as
+-- the database keeps it (db/migrations/00010_category_counts.sql).
+SELECT c.id, c.slug, c.name, coalesce(n.products, 0)::int AS product_count
 FROM categories c
-LEFT JOIN products p ON p.category_id = c.id AND p.active
+LEFT JOIN category_product_counts n ON n.category_id = c.id
 WHERE c.active
-GROUP BY c.id
 ORDER BY c.name, c.id;
 
 -- name: GetCategoryBySlug :one
-SELECT c.*,
-       (SELECT count(*) FROM products p WHERE p.category_id = c.id AND p.active)::int AS product_count
+SELECT c.*, coalesce(n.products, 0)::int AS product_count
 FROM categories c
+LEFT JOIN category_product_counts n ON n.category_id = c.id
 WHERE c.slug = $1;
 
 -- name: GetCategory :one

@@ -1,5 +1,6 @@
 -- name: HomeTotals :one
-SELECT (SELECT count(*) FROM products WHERE active)::int   AS products,
+-- The active products, from the counts the database keeps by category.
+SELECT (SELECT coalesce(sum(products), 0) FROM category_product_counts)::int AS products,
        (SELECT count(*) FROM categories WHERE active)::int AS categories;
 
 -- name: PopularProducts :many

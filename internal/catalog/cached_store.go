@@ -84,8 +84,8 @@ var (
 	readProductsByIDs  = changes.Declare(changes.Read{Queries: []string{"ListProductsByIDs"}, Tables: []string{"products"}})
 	readRelated        = changes.Declare(changes.Read{Queries: []string{"ListRelatedProducts"}, Tables: []string{"products"}})
 	readFeatured       = changes.Declare(changes.Read{Queries: []string{"ListFeaturedProducts"}, Tables: []string{"products"}})
-	readCategoryNav    = changes.Declare(changes.Read{Queries: []string{"ListCategoryNav"}, Tables: []string{"categories", "products"}})
-	readCategoryBySlug = changes.Declare(changes.Read{Queries: []string{"GetCategoryBySlug"}, Tables: []string{"categories", "products"}})
+	readCategoryNav    = changes.Declare(changes.Read{Queries: []string{"ListCategoryNav"}, Tables: []string{"categories", "category_product_counts"}})
+	readCategoryBySlug = changes.Declare(changes.Read{Queries: []string{"GetCategoryBySlug"}, Tables: []string{"categories", "category_product_counts"}})
 	readCategory       = changes.Declare(changes.Read{Queries: []string{"GetCategory"}, Tables: []string{"categories"}})
 	readCategories     = changes.Declare(changes.Read{Queries: []string{"ListCategories"}, Tables: []string{"categories"}})
 	readReviews        = changes.Declare(changes.Read{Queries: []string{"ListProductReviews"}, Tables: []string{"reviews", "users"}})
@@ -184,12 +184,12 @@ func (s *CachedStore) ListFeaturedProducts(ctx context.Context, lim int32) ([]db
 }
 
 func (s *CachedStore) ListCategoryNav(ctx context.Context) ([]db.ListCategoryNavRow, error) {
-	return cache.Remember(ctx, s.cache, "categories:nav", opts(readCategoryNav.Tags(changes.On("categories", tagCategories), changes.On("products", tagCategories))...),
+	return cache.Remember(ctx, s.cache, "categories:nav", opts(readCategoryNav.Tags(changes.On("categories", tagCategories), changes.On("category_product_counts", tagCategories))...),
 		func(ctx context.Context) ([]db.ListCategoryNavRow, error) { return s.db.ListCategoryNav(ctx) })
 }
 
 func (s *CachedStore) GetCategoryBySlug(ctx context.Context, slug string) (db.GetCategoryBySlugRow, error) {
-	return cache.Remember(ctx, s.cache, cache.Key("category", slug), notFound(opts(readCategoryBySlug.Tags(changes.On("categories", tagCategories), changes.On("products", tagCategories))...)),
+	return cache.Remember(ctx, s.cache, cache.Key("category", slug), notFound(opts(readCategoryBySlug.Tags(changes.On("categories", tagCategories), changes.On("category_product_counts", tagCategories))...)),
 		func(ctx context.Context) (db.GetCategoryBySlugRow, error) { return s.db.GetCategoryBySlug(ctx, slug) })
 }
 

@@ -7,12 +7,14 @@ import (
 )
 
 // Summaries are the tables the database keeps from others, by triggers in
-// the writing transaction (db/migrations/00009_product_sales.sql), each
-// with its sources: what changes one is a change of its sources, which the
-// change log records.
+// the writing transaction (db/migrations/00009_product_sales.sql and
+// 00010_category_counts.sql), each with its sources: what changes one is
+// a change of its sources, which the change log records, so the tags a
+// read names for a summary are those its sources' rules move.
 var Summaries = map[string][]string{
-	"product_sales_daily":  {"orders", "order_items"},
-	"product_sales_recent": {"orders", "order_items"},
+	"product_sales_daily":     {"orders", "order_items"},
+	"product_sales_recent":    {"orders", "order_items"},
+	"category_product_counts": {"products"},
 }
 
 // A Read is a cached query and what its value depends on. Tables are the

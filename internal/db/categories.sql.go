@@ -29,9 +29,9 @@ func (q *Queries) GetCategory(ctx context.Context, id int64) (Category, error) {
 }
 
 const getCategoryBySlug = `-- name: GetCategoryBySlug :one
-SELECT c.id, c.slug, c.name, c.active, c.created_at, c.updated_at,
-       (SELECT count(*) FROM products p WHERE p.category_id = c.id AND p.active)::int AS product_count
+SELECT c.id, c.slug, c.name, c.active, c.created_at, c.updated_at, coalesce(n.products, 0)::int AS product_count
 FROM categories c
+LEFT JOIN category_product_counts n ON n.category_id = c.id
 WHERE c.slug = $1
 `
 
@@ -93,11 +93,10 @@ func (q *Queries) ListCategories(ctx context.Context) ([]Category, error) {
 }
 
 const listCategoryNav = `-- name: ListCategoryNav :many
-SELECT c.id, c.slug, c.name, count(p.id)::int AS product_count
+SELECT c.id, c.slug, c.name, coalesce(n.products, 0)::int AS product_count
 FROM categories c
-LEFT JOIN products p ON p.category_id = c.id AND p.active
+LEFT JOIN category_product_counts n ON n.category_id = c.id
 WHERE c.active
-GROUP BY c.id
 ORDER BY c.name, c.id
 `
 
@@ -108,8 +107,8 @@ type ListCategoryNavRow struct {
 	ProductCount int32
 }
 
-// The active categories with the number of active products in each: one
-// grouped scan of products_category_price, not a count per category.
+// The active categories with the number of active products in each, as
+// the database keeps it (db/migrations/00010_category_counts.sql).
 func (q *Queries) ListCategoryNav(ctx context.Context) ([]ListCategoryNavRow, error) {
 	rows, err := q.db.Query(ctx, listCategoryNav)
 	if err != nil {

@@ -72,6 +72,11 @@ type Category struct {
 	UpdatedAt time.Time
 }
 
+type CategoryProductCount struct {
+	CategoryID int64
+	Products   int64
+}
+
 type Order struct {
 	ID        int64
 	UserID    int64

@@ -23,6 +23,13 @@ const DefaultURL = "postgres://postgres@127.0.0.1:5432/shop?sslmode=disable"
 // WithStats), and into metrics when it is not nil. Pool settings come from
 // the URL (pool_max_conns and friends); the default size, max(4, CPUs),
 // suits a small box, where more connections only queue inside PostgreSQL.
+//
+// Parallel query is off for the shop's connections unless the URL sets
+// max_parallel_workers_per_gather: the shop's statements take a few
+// milliseconds, less than starting the workers costs, and its requests
+// already keep the cores busy. Measured at scale 100 on two cores, a
+// search that matches 2,000 products takes 30 ms with two workers and 13
+// ms without.
 func Open(ctx context.Context, url string, metrics ...Metrics) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -33,6 +40,9 @@ func Open(ctx context.Context, url string, metrics ...Metrics) (*pgxpool.Pool, e
 		t.metrics = metrics[0]
 	}
 	cfg.ConnConfig.Tracer = t
+	if _, set := cfg.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"]; !set {
+		cfg.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"] = "0"
+	}
 	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > 5*time.Second {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}

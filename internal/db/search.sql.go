@@ -11,7 +11,7 @@ import (
 
 const searchProducts = `-- name: SearchProducts :many
 
-WITH q AS (
+WITH q AS MATERIALIZED (
     SELECT websearch_to_tsquery('english', $5::text) && (
         CASE WHEN $6::text = '' THEN ''::tsquery
         ELSE to_tsquery('english', $6::text || ':*') || to_tsquery('simple', $6::text || ':*')
@@ -48,7 +48,10 @@ type SearchProductsParams struct {
 // -excluded, or) and of prefix as the beginning of a word (the word being
 // typed), best first: by rank, then popularity, unless sort says otherwise.
 // prefix holds letters and digits only (the shop's query parser sees to
-// it), so it is a well-formed lexeme for to_tsquery.
+// it), so it is a well-formed lexeme for to_tsquery. The query is
+// MATERIALIZED, so that it is parsed once: inlined, a generic plan (the
+// one a prepared statement settles on) parses it again for the rank of
+// every match (38 ms instead of 8 for 2,000 matches at scale 100).
 func (q *Queries) SearchProducts(ctx context.Context, arg SearchProductsParams) ([]int64, error) {
 	rows, err := q.db.Query(ctx, searchProducts,
 		arg.CategoryID,

@@ -84,7 +84,7 @@ func (q *Queries) DailyTopProducts(ctx context.Context, arg DailyTopProductsPara
 }
 
 const homeTotals = `-- name: HomeTotals :one
-SELECT (SELECT count(*) FROM products WHERE active)::int   AS products,
+SELECT (SELECT coalesce(sum(products), 0) FROM category_product_counts)::int AS products,
        (SELECT count(*) FROM categories WHERE active)::int AS categories
 `
 
@@ -93,6 +93,7 @@ type HomeTotalsRow struct {
 	Categories int32
 }
 
+// The active products, from the counts the database keeps by category.
 func (q *Queries) HomeTotals(ctx context.Context) (HomeTotalsRow, error) {
 	row := q.db.QueryRow(ctx, homeTotals)
 	var i HomeTotalsRow

@@ -67,7 +67,7 @@ func Rules() []changes.Rule {
 // The aggregates' cached queries and the tables each reads. The rankings
 // record no dependency: their staleness is declared (rankingStaleness).
 var (
-	readHomeTotals = changes.Declare(changes.Read{Queries: []string{"HomeTotals"}, Tables: []string{"products", "categories"}})
+	readHomeTotals = changes.Declare(changes.Read{Queries: []string{"HomeTotals"}, Tables: []string{"category_product_counts", "categories"}})
 	_              = changes.Declare(changes.Read{Queries: []string{"PopularProducts", "PopularCategoryProducts"}, Tables: []string{"product_sales_recent", "products"}, AsOf: true})
 	readDaily      = changes.Declare(changes.Read{Queries: []string{"DailyStats", "DailyTopProducts"}, Tables: []string{"orders", "order_items", "users"}})
 	readUser       = changes.Declare(changes.Read{Queries: []string{"UserStats"}, Tables: []string{"users", "orders", "order_items", "products", "categories"}})
@@ -75,7 +75,7 @@ var (
 )
 
 func homeTags() []string {
-	return readHomeTotals.Tags(changes.On("products", tagHome), changes.On("categories", tagHome))
+	return readHomeTotals.Tags(changes.On("category_product_counts", tagHome), changes.On("categories", tagHome))
 }
 
 // An order's items count as part of it (see orders.Rules): the order's

@@ -3,10 +3,6 @@ package stats
 import (
 	"fmt"
 	"maps"
-	"os"
-	"regexp"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,25 +15,7 @@ import (
 // what it would add up from the order lines of the window, by product.
 func summaries(t *testing.T, pool *pgxpool.Pool) (kept, counted map[int64]int64) {
 	t.Helper()
-	read := func(sql string) map[int64]int64 {
-		rows, err := pool.Query(t.Context(), sql)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		out := map[int64]int64{}
-		for rows.Next() {
-			var id, units int64
-			if err := rows.Scan(&id, &units); err != nil {
-				t.Fatal(err)
-			}
-			out[id] = units
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	read := func(sql string) map[int64]int64 { return testdb.Pairs(t, pool, sql) }
 	kept = read(`SELECT product_id, units FROM product_sales_recent WHERE units <> 0`)
 	counted = read(`SELECT i.product_id, sum(i.quantity) FROM orders o JOIN order_items i ON i.order_id = o.id
 		WHERE o.status <> 'cancelled' AND i.product_id IS NOT NULL
@@ -134,12 +112,8 @@ func TestRankingPlans(t *testing.T) {
 		"PopularProducts":         {PopularCount},
 		"PopularCategoryProducts": {category, CategoryPopularCount},
 	} {
-		var plan []map[string]any
-		if err := pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query(t, name), args...).Scan(&plan); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
 		read := false
-		for _, n := range planNodes(plan[0]["Plan"].(map[string]any)) {
+		for _, n := range testdb.Plan(t, pool, false, testdb.Query(t, "stats.sql", name), args...) {
 			rel, _ := n["Relation Name"].(string)
 			if rel == "orders" || rel == "order_items" || (n["Node Type"] == "Seq Scan" && rel == "products") {
 				t.Errorf("%s: %s on %s in its plan", name, n["Node Type"], rel)
@@ -150,37 +124,4 @@ func TestRankingPlans(t *testing.T) {
 			t.Errorf("%s does not read the summary", name)
 		}
 	}
-}
-
-// query returns the SQL of a query of db/queries/stats.sql, its @names
-// numbered in the order they come, as sqlc numbers them.
-func query(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile("../../db/queries/stats.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, text, ok := strings.Cut(string(b), "-- name: "+name+" ")
-	if !ok {
-		t.Fatalf("no query %s in db/queries/stats.sql", name)
-	}
-	text, _, _ = strings.Cut(text, "-- name: ")
-	var names []string
-	return regexp.MustCompile(`@[a-z_]+`).ReplaceAllStringFunc(text[strings.Index(text, "\n"):], func(p string) string {
-		i := slices.Index(names, p)
-		if i < 0 {
-			names, i = append(names, p), len(names)
-		}
-		return fmt.Sprintf("$%d", i+1)
-	})
-}
-
-// planNodes flattens an EXPLAIN plan.
-func planNodes(n map[string]any) []map[string]any {
-	out := []map[string]any{n}
-	children, _ := n["Plans"].([]any)
-	for _, c := range children {
-		out = append(out, planNodes(c.(map[string]any))...)
-	}
-	return out
 }
