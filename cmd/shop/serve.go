@@ -95,7 +95,10 @@ func serve(ctx context.Context, cfg config, args []string, logger *slog.Logger, 
 		}
 		return nil
 	}
-	s, err := openShop(ctx, cfg, logger, ready)
+	// The access log goes where the log goes, its lines written together.
+	access := newLogBuffer(stderr)
+	defer access.Close()
+	s, err := openShop(ctx, cfg, logger, newLogger(cfg, access), ready)
 	if err != nil {
 		return err
 	}

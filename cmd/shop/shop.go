@@ -33,7 +33,7 @@ type shop struct {
 // services and the HTTP handler. ready, when not nil, is what /readyz
 // reports beyond the database answering and the change listener
 // listening. Close it.
-func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func() error) (*shop, error) {
+func openShop(ctx context.Context, cfg config, logger, access *slog.Logger, ready func() error) (*shop, error) {
 	host, _ := os.Hostname()
 	origin := fmt.Sprintf("shop/%s/%d", host, os.Getpid())
 	url, err := db.WithApplicationName(cfg.DatabaseURL, origin)
@@ -61,6 +61,7 @@ func openShop(ctx context.Context, cfg config, logger *slog.Logger, ready func()
 	s.handler, err = web.New(web.Config{
 		SecureCookies: cfg.SecureCookies, AdminToken: cfg.AdminToken, RequestTimeout: cfg.RequestTimeout, Hosts: cfg.Hosts,
 		Dev: cfg.Env == "development", MetricsToken: cfg.MetricsToken, SharedMaxAge: cfg.SharedMaxAge,
+		AccessLog: access,
 	}, s.services, logger)
 	if err != nil {
 		s.Close()

@@ -34,7 +34,7 @@ func warmCmd(ctx context.Context, cfg config, args []string, logger *slog.Logger
 		return errors.New("CACHE_STORE=memory: each process has its own cache, so warming it from another process fills nothing; " +
 			"use `shop serve --warm`, or a shared store (redis, tiered, memcached)")
 	}
-	s, err := openShop(ctx, cfg, logger, nil)
+	s, err := openShop(ctx, cfg, logger, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func TestWarmOnStart(t *testing.T) {
 	logger := testlog.New(t, slog.LevelWarn)
 	ctx := context.Background()
 
-	s, err := openShop(ctx, cfg, logger, nil)
+	s, err := openShop(ctx, cfg, logger, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestWarmOnStart(t *testing.T) {
 		}
 	}
 
-	again, err := openShop(ctx, cfg, logger, nil)
+	again, err := openShop(ctx, cfg, logger, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestWarmUpIsNotAccessLogged(t *testing.T) {
 	cfg := testConfig(t, map[string]string{"DATABASE_URL": url, "CACHE_STORE": "memory"})
 	var log testlog.Buffer
 	logger := slog.New(slog.NewTextHandler(&log, nil))
-	s, err := openShop(t.Context(), cfg, logger, nil)
+	s, err := openShop(t.Context(), cfg, logger, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"log/slog"
@@ -62,6 +63,8 @@ type Config struct {
 	// they refetch. Zero, the default, has them revalidate every time: a
 	// CDN the shop cannot purge must not show a price after it changed.
 	SharedMaxAge time.Duration
+	// AccessLog gets a line per request; nil: the logger New is given.
+	AccessLog *slog.Logger
 }
 
 // Services are the domains the front serves, and the caches it uses.
@@ -128,7 +131,7 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 			},
 		}),
 		figures(cfg, tpl, svc.Caches, svc.Metrics),
-		logRequests(logger),
+		logRequests(cmp.Or(cfg.AccessLog, logger)),
 		securityHeaders,
 		deadline(cfg.RequestTimeout),
 		checkQuery,

@@ -70,7 +70,7 @@ func (r *Recorder) Replay(status int, body []byte) {
 // sends it; later layers get the same Recorder and a no-op.
 func Capture(c echo.Context) (*Recorder, func() error) {
 	res := c.Response()
-	if r, ok := res.Writer.(*Recorder); ok {
+	if r, ok := recorderOf(res.Writer); ok {
 		return r, func() error { return nil }
 	}
 	orig := res.Writer
@@ -89,5 +89,23 @@ func Capture(c echo.Context) (*Recorder, func() error) {
 		orig.WriteHeader(r.Status)
 		_, err := orig.Write(r.Bytes())
 		return err
+	}
+}
+
+// recorderOf finds the Recorder under w, through the writers that wrap
+// it: a middleware adapted from net/http (echo.WrapMiddleware) gives the
+// handlers inside it a new echo.Response around the one outside. Without
+// this, the layers inside would record the response a second time and
+// copy it into the first Recorder: a page hit's body copied once more.
+func recorderOf(w http.ResponseWriter) (*Recorder, bool) {
+	for {
+		switch v := w.(type) {
+		case *Recorder:
+			return v, true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = v.Unwrap()
+		default:
+			return nil, false
+		}
 	}
 }

@@ -255,7 +255,7 @@ func cacheable(rec *Recorder) bool {
 func replay(c echo.Context, p page) error {
 	res := c.Response()
 	res.Header().Set("ETag", p.ETag)
-	rec, ok := res.Writer.(*Recorder)
+	rec, ok := recorderOf(res.Writer)
 	if !ok {
 		return c.Blob(p.Status, p.ContentType, p.Body)
 	}
