@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/db"
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 )
@@ -119,6 +120,9 @@ type runner struct {
 	// written are the products whose price or stock a phase changed
 	// since the last audit.
 	written map[int64]bool
+	// writes are the latencies of the acknowledged price changes, by
+	// configuration.
+	writes map[string]*hdrhistogram.Histogram
 }
 
 // Run runs the benchmark and writes its report into opts.Out.
@@ -228,7 +232,7 @@ func (r *runner) withShop(ctx context.Context, c Config, cold bool, fn func(*sho
 	if c.Redis && r.redisURL == "" {
 		return nil
 	}
-	c.Env = maps(c.Env, map[string]string{"CACHE_PREFIX": r.prefix + "-" + c.Name})
+	c.Env = mergeEnv(c.Env, map[string]string{"CACHE_PREFIX": r.prefix + "-" + c.Name})
 	s, err := r.startShop(ctx, c)
 	if err != nil {
 		return err
@@ -303,7 +307,7 @@ func (r *runner) crawl(ctx context.Context, s *shop) error {
 	return ctx.Err()
 }
 
-func maps(a, b map[string]string) map[string]string {
+func mergeEnv(a, b map[string]string) map[string]string {
 	m := map[string]string{}
 	for k, v := range a {
 		m[k] = v
@@ -383,6 +387,7 @@ func (r *runner) phase(ctx context.Context, s *shop, sessions []string, mix Mix,
 	r.report.StaleReads += stale
 	r.report.PriceReads += len(l.reads)
 	r.report.PriceWrites += l.changes
+	r.addWrites(s.config.Name, l.writes)
 
 	p := Phase{
 		Config: s.config.Name, Mix: mix.Name, Offered: rate, Seconds: l.elapsed.Seconds(),
@@ -404,8 +409,7 @@ func (r *runner) phase(ctx context.Context, s *shop, sessions []string, mix Mix,
 	if l.elapsed > 0 {
 		p.Achieved = float64(l.requests) / l.elapsed.Seconds()
 	}
-	ms := func(q float64) float64 { return float64(l.latency.ValueAtQuantile(q)) / 1000 }
-	p.Latency = Latency{P50: ms(50), P90: ms(90), P99: ms(99), P999: ms(99.9), Max: float64(l.latency.Max()) / 1000}
+	p.Latency = latencyOf(l.latency)
 	p.Pass = !p.Stopped && p.Latency.P99 <= float64(r.opts.SLO.Microseconds())/1000 && p.ErrorRate() < 0.001 && p.Achieved >= 0.98*rate
 
 	d := after.shop.sub(before.shop)
@@ -435,6 +439,29 @@ func (r *runner) phase(ctx context.Context, s *shop, sessions []string, mix Mix,
 	p.Consistency = d.consistency()
 	r.report.Consistency.add(p.Consistency)
 	return p, nil
+}
+
+// addWrites adds a phase's price changes to its configuration's.
+func (r *runner) addWrites(config string, h *hdrhistogram.Histogram) {
+	if h.TotalCount() == 0 {
+		return
+	}
+	if r.writes == nil {
+		r.writes, r.report.PriceChanges = map[string]*hdrhistogram.Histogram{}, map[string]WriteLatency{}
+	}
+	all := r.writes[config]
+	if all == nil {
+		all = hdrhistogram.New(1, 60_000_000, 3)
+		r.writes[config] = all
+	}
+	all.Merge(h)
+	r.report.PriceChanges[config] = WriteLatency{Writes: int(all.TotalCount()), Latency: latencyOf(all)}
+}
+
+// latencyOf is the distribution of a histogram of microseconds.
+func latencyOf(h *hdrhistogram.Histogram) Latency {
+	ms := func(q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
+	return Latency{P50: ms(50), P90: ms(90), P99: ms(99), P999: ms(99.9), Max: float64(h.Max()) / 1000}
 }
 
 func (r *runner) describe(p Phase) string {
@@ -733,7 +760,7 @@ func (r *runner) coldStart(ctx context.Context) error {
 	}
 	for _, warm := range warms {
 		c := Memory()
-		c.Env = maps(c.Env, map[string]string{"CACHE_PREFIX": r.prefix + "-cold-" + fmt.Sprint(warm)})
+		c.Env = mergeEnv(c.Env, map[string]string{"CACHE_PREFIX": r.prefix + "-cold-" + fmt.Sprint(warm)})
 		args := []string{"--warm=never"}
 		if warm {
 			args = []string{"--warm=always"}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/money"
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 func testCatalog(products int) (*Catalog, map[int64]money.Money) {
@@ -340,6 +341,10 @@ func sampleReport() *Report {
 		},
 		ColdStart:  &ColdStart{Config: "memory", Warm: true, HitRates: []float64{0.8, 0.95}, Reached90At: ptr(Duration(2 * time.Second))},
 		PriceReads: 10, PriceWrites: 3,
+		PriceChanges: map[string]WriteLatency{
+			"off":    {Writes: 2, Latency: Latency{P50: 2.5, P90: 3, P99: 4, Max: 4}},
+			"memory": {Writes: 3, Latency: Latency{P50: 3, P90: 5, P99: 60, Max: 60}},
+		},
 	}
 }
 
@@ -448,5 +453,33 @@ func TestWriteAndREADME(t *testing.T) {
 	os.WriteFile(readme, []byte("# No markers\n"), 0o644)
 	if err := UpdateREADME(readme, r, ""); err == nil {
 		t.Error("a README without markers was updated")
+	}
+}
+
+// TestPriceChangesAddUp: the price changes of a configuration's phases
+// add up into one distribution, each configuration its own.
+func TestPriceChangesAddUp(t *testing.T) {
+	t.Parallel()
+	r := &runner{report: &Report{}}
+	phase := func(config string, µs ...int64) {
+		h := hdrhistogram.New(1, 60_000_000, 3)
+		for _, v := range µs {
+			h.RecordValue(v)
+		}
+		r.addWrites(config, h)
+	}
+	phase("tiered", 2000, 3000)
+	phase("tiered")
+	phase("tiered", 40_000)
+	phase("redis", 1000)
+	tiered, redis := r.report.PriceChanges["tiered"], r.report.PriceChanges["redis"]
+	if tiered.Writes != 3 || tiered.Latency.P50 < 2.9 || tiered.Latency.P50 > 3.1 || tiered.Latency.Max < 39.9 || tiered.Latency.Max > 40.1 {
+		t.Errorf("tiered: %+v, want 3 changes, p50 3 ms, max 40 ms", tiered)
+	}
+	if redis.Writes != 1 || redis.Latency.P99 < 0.99 || redis.Latency.P99 > 1.01 {
+		t.Errorf("redis: %+v, want 1 change of 1 ms", redis)
+	}
+	if _, ok := r.report.PriceChanges["memory"]; ok {
+		t.Error("a configuration without changes has a distribution")
 	}
 }

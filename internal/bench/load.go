@@ -27,8 +27,9 @@ type load struct {
 	elapsed  time.Duration
 	stopped  bool // stopped early: the shop fell behind
 	reads    []priceRead
-	changes  int            // acknowledged price changes
-	written  map[int64]bool // products whose price or stock changed
+	changes  int                     // acknowledged price changes
+	writes   *hdrhistogram.Histogram // µs, each acknowledged price change's own
+	written  map[int64]bool          // products whose price or stock changed
 }
 
 // priceRead is a product's price as a response showed it.
@@ -50,7 +51,7 @@ type priceRead struct {
 // requests are overdue: the rate is beyond what the shop sustains, and
 // going on only piles up work.
 func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, prices *Prices, rate float64, dur, behind time.Duration) *load {
-	l := &load{latency: hdrhistogram.New(1, 60_000_000, 3), kinds: map[Kind]int{}, sql: map[Kind]int{}, hits: map[Kind]int{}, written: map[int64]bool{}}
+	l := &load{latency: hdrhistogram.New(1, 60_000_000, 3), writes: hdrhistogram.New(1, 60_000_000, 3), kinds: map[Kind]int{}, sql: map[Kind]int{}, hits: map[Kind]int{}, written: map[int64]bool{}}
 	attacker := vegeta.NewAttacker(
 		vegeta.Redirects(vegeta.NoFollow), // a 303 after a form is the answer
 		vegeta.Timeout(5*time.Second),
@@ -142,6 +143,10 @@ func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, pric
 			if res.Code == 200 {
 				l.changes++
 				l.written[product] = true
+				// From sending to the answer: the write, its
+				// invalidation and, with leases, every holder's
+				// acknowledgement of it.
+				_ = l.writes.RecordValue(max(1, res.Latency.Microseconds()))
 			}
 		case StockChange:
 			if res.Code == 200 {

@@ -29,6 +29,10 @@ type Report struct {
 	StaleReads  int          `json:"stale_reads"`
 	PriceReads  int          `json:"price_reads_checked"`
 	PriceWrites int          `json:"price_changes_acknowledged"`
+	// PriceChanges are the latencies of the acknowledged price changes
+	// (PATCH of the admin API), by configuration, over all its phases: a
+	// write and the invalidation it makes, which the write waits for.
+	PriceChanges map[string]WriteLatency `json:"price_change_latency,omitempty"`
 	// Audit is every field of the pages the load wrote to, compared with
 	// the cache-off shop's after each cache-on phase.
 	Audit    Audit    `json:"audit"`
@@ -39,6 +43,12 @@ type Report struct {
 	// Consistency is what the shops' consistency samplers found over
 	// every phase.
 	Consistency Consistency `json:"consistency"`
+}
+
+// WriteLatency is how long the writes of one configuration took.
+type WriteLatency struct {
+	Writes  int     `json:"writes"`
+	Latency Latency `json:"latency_ms"`
 }
 
 // Audit is what the audits after the cache-on phases found
