@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	scale := fs.Float64("scale", 1, "dataset size: 1 is about a thousand products")
 	seedValue := fs.Int64("seed", 1, "picks the dataset and the requests: the same seed makes the same run")
 	quick := fs.Bool("quick", false, "a short run (under 2 minutes): off and memory only, short steps")
-	configs := fs.String("configs", "", "comma-separated configurations to run (off, memory, redis, tiered, no-http, no-page, no-fragment, no-query, no-aggregate); empty: all")
+	configs := fs.String("configs", "", "comma-separated configurations to run (off, memory, redis, tiered, tiered-2, no-http, no-page, no-fragment, no-query, no-aggregate); empty: all")
 	slo := fs.Duration("slo", 0, "the p99 a sustained rate must meet (default 50ms)")
 	out := fs.String("out", filepath.Join("bench", "results"), "directory of the report")
 	readme := fs.String("readme", "", "README whose results table to update (between <!-- bench:begin --> and <!-- bench:end -->)")

@@ -22,6 +22,16 @@ import (
 func (r *runner) audit(ctx context.Context, off, on *shop, after string) error {
 	written := r.written
 	r.written = nil
+	for _, in := range on.instances() {
+		if err := r.auditOne(ctx, off, in, written, after); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// auditOne audits one instance of the cache-on shop.
+func (r *runner) auditOne(ctx context.Context, off, on *shop, written map[int64]bool, after string) error {
 	processed := func(ctx context.Context) (int64, error) {
 		c, err := on.counters(ctx)
 		return c.Processed, err

@@ -74,7 +74,7 @@ func newPlan(o Options) plan {
 	p := plan{
 		step: 4 * time.Second, warmup: 4 * time.Second, phase: 10 * time.Second, coldStart: 10 * time.Second,
 		settle: 1200 * time.Millisecond, rounds: 3, bisect: 3, startRate: 100, maxRate: 60_000,
-		configs: []Config{Off(), Memory(), Redis(), Tiered()}, compared: Stores(), ablations: Ablations(),
+		configs: append([]Config{Off()}, Stores()...), compared: Stores(), ablations: Ablations(),
 	}
 	if o.Quick {
 		p.step, p.warmup, p.phase, p.coldStart, p.settle = 1500*time.Millisecond, 1500*time.Millisecond, 3*time.Second, 6*time.Second, 400*time.Millisecond
@@ -89,8 +89,7 @@ func newPlan(o Options) plan {
 		keep := func(cs []Config) []Config {
 			return slices.DeleteFunc(slices.Clone(cs), func(c Config) bool { return !slices.Contains(o.Configs, c.Name) })
 		}
-		all := append(append([]Config{Off()}, Stores()...), Ablations()...)
-		p.configs = keep(all[:4])
+		p.configs = keep(append([]Config{Off()}, Stores()...))
 		p.compared = keep(Stores())
 		p.ablations = keep(Ablations())
 		if !slices.Contains(o.Configs, Off().Name) {
@@ -346,7 +345,7 @@ func (r *runner) snapshot(ctx context.Context, s *shop) (snapshot, error) {
 	if n.shop, err = s.counters(ctx); err != nil {
 		return n, err
 	}
-	n.shopCPU = sampleCPU([]int{s.pid()})
+	n.shopCPU = sampleCPU(s.pids())
 	n.pgCPU = sampleCPU(pidsNamed("postgres"))
 	if r.redisPID != 0 {
 		n.redisCPU = sampleCPU([]int{r.redisPID})
@@ -372,7 +371,7 @@ func (r *runner) phase(ctx context.Context, s *shop, sessions []string, mix Mix,
 	}
 	r.seq++
 	gen := NewGenerator(mix, r.cat, sessions, r.prices, r.opts.Seed*1_000_003+r.seq)
-	l := attack(ctx, s.url, gen, r.cat, r.prices, rate, dur, behind)
+	l := attack(ctx, s.urls(), gen, r.cat, r.prices, rate, dur, behind)
 	if err := ctx.Err(); err != nil {
 		return Phase{}, err
 	}
@@ -387,14 +386,13 @@ func (r *runner) phase(ctx context.Context, s *shop, sessions []string, mix Mix,
 	r.report.StaleReads += stale
 	r.report.PriceReads += len(l.reads)
 	r.report.PriceWrites += l.changes
-	r.addWrites(s.config.Name, l.writes)
 
 	p := Phase{
 		Config: s.config.Name, Mix: mix.Name, Offered: rate, Seconds: l.elapsed.Seconds(),
 		Requests: l.requests, Errors: l.errors, Stopped: l.stopped, Kinds: l.kinds, Samples: l.samples,
 		PriceChanges: l.changes, PriceReads: len(l.reads), StaleReads: stale,
-		ShopRSSMB: float64(rss(s.pid())) / (1 << 20), HitRates: map[string]float64{}, SQLByKind: map[Kind]float64{},
-		PageHitsByKind: map[Kind]float64{},
+		ShopRSSMB: float64(rssOf(s.pids())) / (1 << 20), HitRates: map[string]float64{}, SQLByKind: map[Kind]float64{},
+		PageHitsByKind: map[Kind]float64{}, writes: l.writes,
 	}
 	if r.written == nil {
 		r.written = map[int64]bool{}
@@ -441,7 +439,18 @@ func (r *runner) phase(ctx context.Context, s *shop, sessions []string, mix Mix,
 	return p, nil
 }
 
-// addWrites adds a phase's price changes to its configuration's.
+// rssOf is the resident memory of the processes together.
+func rssOf(pids []int) int64 {
+	var n int64
+	for _, pid := range pids {
+		n += rss(pid)
+	}
+	return n
+}
+
+// addWrites adds a comparison phase's price changes to its
+// configuration's: at a rate both sides sustain, what a write costs, not
+// how a shop past its capacity queues.
 func (r *runner) addWrites(config string, h *hdrhistogram.Histogram) {
 	if h.TotalCount() == 0 {
 		return
@@ -661,6 +670,7 @@ func (r *runner) compare(ctx context.Context, mix Mix, off *shop, offSessions []
 				}
 			}
 			c.Phases = append(c.Phases, p)
+			r.addWrites(p.Config, p.writes)
 			r.say("  %s", r.describe(p))
 		}
 	}
@@ -781,7 +791,7 @@ func (r *runner) coldStart(ctx context.Context) error {
 			defer stop()
 			wg.Go(func() {
 				gen := NewGenerator(Browse(), r.cat, sessions, r.prices, r.opts.Seed+int64(len(r.report.Comparisons)))
-				attack(loadCtx, s.url, gen, r.cat, r.prices, rate, r.plan.coldStart, 0)
+				attack(loadCtx, s.urls(), gen, r.cat, r.prices, rate, r.plan.coldStart, 0)
 			})
 			prev, err := s.counters(ctx)
 			if err != nil {

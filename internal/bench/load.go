@@ -50,7 +50,7 @@ type priceRead struct {
 // With behind > 0 the attack stops early once more than behind's worth of
 // requests are overdue: the rate is beyond what the shop sustains, and
 // going on only piles up work.
-func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, prices *Prices, rate float64, dur, behind time.Duration) *load {
+func attack(ctx context.Context, bases []string, gen *Generator, cat *Catalog, prices *Prices, rate float64, dur, behind time.Duration) *load {
 	l := &load{latency: hdrhistogram.New(1, 60_000_000, 3), writes: hdrhistogram.New(1, 60_000_000, 3), kinds: map[Kind]int{}, sql: map[Kind]int{}, hits: map[Kind]int{}, written: map[int64]bool{}}
 	attacker := vegeta.NewAttacker(
 		vegeta.Redirects(vegeta.NoFollow), // a 303 after a form is the answer
@@ -59,11 +59,13 @@ func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, pric
 		vegeta.KeepAlive(true),
 		vegeta.HTTP2(false),
 	)
+	var sent atomic.Int64
 	targeter := func(t *vegeta.Target) error {
 		s := gen.Next()
 		t.Method = s.Method
-		// The fragment is never sent: it tells the result which request
-		// it answers.
+		// Each instance in turn. The fragment is never sent: it tells the
+		// result which request it answers.
+		base := bases[int(sent.Add(1)-1)%len(bases)]
 		t.URL = fmt.Sprintf("%s%s#%s/%d/%d", base, s.Path, s.Kind, s.Product, s.Price)
 		t.Header = s.Header
 		if s.Body != "" {
@@ -130,7 +132,7 @@ func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, pric
 				if res.Code != 0 {
 					why = strconv.Itoa(int(res.Code))
 				}
-				l.samples = append(l.samples, fmt.Sprintf("%s %s: %s", res.Method, trimURL(res.URL, base), why))
+				l.samples = append(l.samples, fmt.Sprintf("%s %s: %s", res.Method, trimURL(res.URL), why))
 			}
 		}
 		switch kind {
@@ -156,7 +158,7 @@ func attack(ctx context.Context, base string, gen *Generator, cat *Catalog, pric
 			if res.Code != 200 {
 				break
 			}
-			path := trimURL(res.URL, base)
+			path := trimURL(res.URL)
 			if kind == Product {
 				cat.SawETag(path, res.Headers.Get("ETag"))
 			}
@@ -219,12 +221,13 @@ func fragment(u string) (Kind, int64, money.Money) {
 	return Kind(parts[0]), product, money.Money(price)
 }
 
-// trimURL returns a target's path and query, without base and fragment.
-func trimURL(u, base string) string {
-	u, _, _ = strings.Cut(strings.TrimPrefix(u, base), "#")
+// trimURL returns a target's path and query, without its scheme, host
+// and fragment.
+func trimURL(u string) string {
 	if p, err := url.Parse(u); err == nil {
 		return p.RequestURI()
 	}
+	u, _, _ = strings.Cut(u, "#")
 	return u
 }
 

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Report is everything one run of the benchmark measured. It is written as
@@ -30,8 +32,9 @@ type Report struct {
 	PriceReads  int          `json:"price_reads_checked"`
 	PriceWrites int          `json:"price_changes_acknowledged"`
 	// PriceChanges are the latencies of the acknowledged price changes
-	// (PATCH of the admin API), by configuration, over all its phases: a
-	// write and the invalidation it makes, which the write waits for.
+	// (PATCH of the admin API), by configuration, over its phases of the
+	// comparisons: a write and the invalidation it makes, which the write
+	// waits for.
 	PriceChanges map[string]WriteLatency `json:"price_change_latency,omitempty"`
 	// Audit is every field of the pages the load wrote to, compared with
 	// the cache-off shop's after each cache-on phase.
@@ -107,6 +110,8 @@ type Phase struct {
 	PriceReads      int                `json:"price_reads"`
 	StaleReads      int                `json:"stale_reads"`
 	Consistency     Consistency        `json:"consistency"`
+	// writes are the latencies of its acknowledged price changes, µs.
+	writes *hdrhistogram.Histogram
 }
 
 // Consistency is what a shop's consistency sampler found

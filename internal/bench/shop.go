@@ -28,6 +28,10 @@ type Config struct {
 	About string
 	Env   map[string]string
 	Redis bool // needs the benchmark's Redis
+	// Instances is how many `shop serve` processes share the load, on
+	// one store: 0 or 1 for one. The load goes to each in turn, as a
+	// round-robin balancer in front of them would send it.
+	Instances int
 }
 
 // The configurations the benchmark compares, each a function, so that no
@@ -53,8 +57,17 @@ func Tiered() Config {
 	return Config{Name: "tiered", About: "every layer, memory in front of Redis", Env: map[string]string{"CACHE_STORE": "tiered"}, Redis: true}
 }
 
+// TieredPair is the tiered store on two instances, the configuration a
+// shop that outgrew one process runs: what it keeps in memory, each
+// instance trusts under its lease.
+func TieredPair() Config {
+	c := Tiered()
+	c.Name, c.About, c.Instances = "tiered-2", "every layer, memory in front of Redis, two instances sharing the load", 2
+	return c
+}
+
 // Stores are the configurations with every layer on.
-func Stores() []Config { return []Config{Memory(), Redis(), Tiered()} }
+func Stores() []Config { return []Config{Memory(), Redis(), Tiered(), TieredPair()} }
 
 // Ablation returns the memory configuration with one layer off.
 func Ablation(layer string) Config {
@@ -83,6 +96,29 @@ type shop struct {
 	started time.Time
 	ready   time.Time
 	stderr  *tail
+	// peers are the configuration's other instances (Config.Instances).
+	peers []*shop
+}
+
+// instances are the shop's processes: itself and its peers.
+func (s *shop) instances() []*shop { return append([]*shop{s}, s.peers...) }
+
+// urls are the addresses of its instances.
+func (s *shop) urls() []string {
+	var out []string
+	for _, i := range s.instances() {
+		out = append(out, i.url)
+	}
+	return out
+}
+
+// pids are the process ids of its instances.
+func (s *shop) pids() []int {
+	var out []int
+	for _, i := range s.instances() {
+		out = append(out, i.pid())
+	}
+	return out
 }
 
 // startShop starts the shop in configuration c and waits until it is
@@ -141,7 +177,7 @@ func (r *runner) startShop(ctx context.Context, c Config, extraArgs ...string) (
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
 				s.ready = time.Now()
-				return s, nil
+				return s, r.startPeers(ctx, s, extraArgs)
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -151,11 +187,30 @@ func (r *runner) startShop(ctx context.Context, c Config, extraArgs ...string) (
 	}
 }
 
+// startPeers starts the other instances of s's configuration, on the
+// same store and key prefix; on failure it stops those it started and s.
+func (r *runner) startPeers(ctx context.Context, s *shop, extraArgs []string) error {
+	one := s.config
+	one.Instances = 0
+	for range s.config.Instances - 1 {
+		p, err := r.startShop(ctx, one, extraArgs...)
+		if err != nil {
+			s.stop()
+			return err
+		}
+		s.peers = append(s.peers, p)
+	}
+	return nil
+}
+
 // pid is the shop's process id.
 func (s *shop) pid() int { return s.cmd.Process.Pid }
 
 // stop ends the shop gracefully, or kills it after 10 seconds.
 func (s *shop) stop() {
+	for _, p := range s.peers {
+		p.stop()
+	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	deadline := time.Now().Add(10 * time.Second)
 	for !s.stderr.hasExited() && time.Now().Before(deadline) {
@@ -241,8 +296,39 @@ func (c counters) hitRate(layer string) float64 {
 
 var metricsClient = &http.Client{Timeout: 10 * time.Second}
 
-// counters reads the shop's /metrics.
+// counters adds up the counters of the shop's instances; Processed is
+// the instance furthest behind.
 func (s *shop) counters(ctx context.Context) (counters, error) {
+	var all counters
+	for i, in := range s.instances() {
+		c, err := in.metrics(ctx)
+		if err != nil {
+			return counters{}, err
+		}
+		if i == 0 {
+			all = c
+			continue
+		}
+		all.Requests += c.Requests
+		all.Statements += c.Statements
+		for layer, outcomes := range c.Cache {
+			if all.Cache[layer] == nil {
+				all.Cache[layer] = map[string]float64{}
+			}
+			for o, n := range outcomes {
+				all.Cache[layer][o] += n
+			}
+		}
+		for v, n := range c.Consistency {
+			all.Consistency[v] += n
+		}
+		all.Processed = min(all.Processed, c.Processed)
+	}
+	return all, nil
+}
+
+// metrics reads one instance's /metrics.
+func (s *shop) metrics(ctx context.Context) (counters, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/metrics", nil)
 	res, err := metricsClient.Do(req)
 	if err != nil {
