@@ -17,9 +17,11 @@ CREATE TABLE category_product_counts (
 -- The rows of a statement, counted where they are active: an update
 -- takes them away as they were and adds them as they are, an insert adds
 -- them, a delete takes them away. A function reads only the transition
--- tables its trigger declares, hence one per kind of write. Categories
--- are written in the order of their ids, so that two statements never
--- wait on each other's rows.
+-- tables its trigger declares, hence one per kind of write. A statement
+-- writes its categories' rows in the order of their ids; a write that
+-- changes a category's count holds its row until it commits, so writes
+-- into one category take turns there. A write that changes no count (a
+-- price, a stock) writes no row.
 -- +goose StatementBegin
 CREATE FUNCTION products_category_counts_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -57,9 +59,11 @@ $$;
 CREATE FUNCTION products_category_counts_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE category_product_counts c SET products = c.products - d.n
-    FROM (SELECT category_id, count(*) AS n FROM old_rows WHERE active GROUP BY category_id ORDER BY category_id) d
-    WHERE c.category_id = d.category_id;
+    INSERT INTO category_product_counts AS c (category_id, products)
+    SELECT category_id, -count(*) FROM old_rows WHERE active
+    GROUP BY category_id
+    ORDER BY category_id
+    ON CONFLICT (category_id) DO UPDATE SET products = c.products + excluded.products;
     RETURN NULL;
 END;
 $$;

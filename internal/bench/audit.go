@@ -55,7 +55,7 @@ func (r *runner) auditOne(ctx context.Context, off, on *shop, written map[int64]
 	a.Differences += len(found.Differences)
 	for _, d := range found.Differences {
 		if len(a.Samples) < 5 {
-			a.Samples = append(a.Samples, on.config.Name+": "+d.String())
+			a.Samples = append(a.Samples, on.config.Name+" at "+on.url+": "+d.String())
 		}
 	}
 	r.say("  audit: %d pages compared with the cache-off shop's, %d differ", found.Compared, len(found.Differences))

@@ -258,8 +258,18 @@ func (r *runner) warmUp(ctx context.Context, s *shop, sessions []string, mix Mix
 
 // crawl visits once every page the load asks for, as the visitors of a
 // shop open for a while have: the benchmark measures the steady state,
-// and the cold start on its own. Both sides of a comparison are crawled.
+// and the cold start on its own. Both sides of a comparison are crawled,
+// and each instance of a side.
 func (r *runner) crawl(ctx context.Context, s *shop) error {
+	for _, in := range s.instances() {
+		if err := r.crawlOne(ctx, in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner) crawlOne(ctx context.Context, s *shop) error {
 	paths := []string{"/"}
 	for i, slug := range r.cat.Categories {
 		for _, sort := range sorts {

@@ -177,7 +177,10 @@ func (r *runner) startShop(ctx context.Context, c Config, extraArgs ...string) (
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
 				s.ready = time.Now()
-				return s, r.startPeers(ctx, s, extraArgs)
+				if err := r.startPeers(ctx, s, extraArgs); err != nil {
+					return nil, err
+				}
+				return s, nil
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {

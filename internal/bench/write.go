@@ -153,7 +153,7 @@ func evaluate(r *Report) {
 			Value: v, Measured: fmt.Sprintf("%.2f (%.0f against %.0f requests/s)", v, hit.Rate, hello.Rate), Met: v >= 0.85,
 		}
 		if !t.Met && hit.At != nil && hello.At != nil && hello.At.CPU.Shop > 0 {
-			t.Why = fmt.Sprintf("A page-cache hit cost the shop %.3f ms of CPU against %.3f ms for the constant response, a ratio of %.2f: it sends a whole page where /healthz sends three bytes (a page of more than about 3.4 KB leaves Go's 4 KB connection buffer in two writes to the socket, the constant response in one), logs the request, and runs the page's middleware (session cookie, query check, security headers) and the entry's tag check. With the load generator on the same two CPUs, capacities here move by a step of the search between runs: compare the CPU ratio, which `shop bench --profile` breaks down.",
+			t.Why = fmt.Sprintf("A page-cache hit cost the shop %.3f ms of CPU against %.3f ms for the constant response, a ratio of %.2f: it sends a whole page where /healthz sends three bytes (a page of more than about 3.4 KB leaves Go's 4 KB connection buffer in two writes to the socket, the constant response in one), and runs the page's middleware (session cookie, query check, security headers) and the entry's tag check. With the load generator on the same two CPUs, capacities here move by a step of the search between runs: compare the CPU ratio, which `shop bench --profile` breaks down.",
 				hit.At.CPU.Shop, hello.At.CPU.Shop, hello.At.CPU.Shop/hit.At.CPU.Shop)
 		}
 		add(t)

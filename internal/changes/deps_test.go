@@ -151,3 +151,16 @@ func TestRulesCoverTheTablesRead(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryDependsOnItsSources: a read of a summary that names no tags
+// for it depends on every row of its sources, whose changes are recorded,
+// not on the summary's own table tag, which nothing moves.
+func TestSummaryDependsOnItsSources(t *testing.T) {
+	t.Parallel()
+	r := changes.Read{Queries: []string{"Counts"}, Tables: []string{"category_product_counts", "categories"}}
+	got := r.Tags()
+	want := []string{changes.TableTag("products"), changes.TableTag("categories")}
+	if !slices.Equal(got, want) {
+		t.Errorf("Tags() = %v, want %v", got, want)
+	}
+}

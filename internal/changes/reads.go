@@ -69,15 +69,22 @@ func Declared() []Read {
 }
 
 // Tags returns the tags of one call of the read: those of deps, and the
-// whole-table tag of every table deps says nothing of. A dep of a table
-// the read did not declare is a mistake of the code, and panics (the
-// first test that runs the read finds it).
+// whole-table tag of every table deps says nothing of (for a summary, its
+// sources'). A dep of a table the read did not declare is a mistake of
+// the code, and panics (the first test that runs the read finds it).
 func (r *Read) Tags(deps ...Dep) []string {
 	var out []string
 	for _, t := range r.Tables {
 		i := slices.IndexFunc(deps, func(d Dep) bool { return d.Table == t })
 		if i < 0 {
-			out = append(out, TableTag(t))
+			// No change of a summary is recorded: its sources' are.
+			sources, summary := Summaries[t]
+			if !summary {
+				sources = []string{t}
+			}
+			for _, s := range sources {
+				out = append(out, TableTag(s))
+			}
 			continue
 		}
 		out = append(out, deps[i].Tags...)

@@ -47,7 +47,7 @@ func Plan(t testing.TB, pool *pgxpool.Pool, generic bool, sql string, args ...an
 	var plan []map[string]any
 	if !generic {
 		if err := pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+sql, args...).Scan(&plan); err != nil {
-			t.Fatal(err)
+			t.Fatalf("explain %s: %v", sql, err)
 		}
 		return planNodes(plan[0]["Plan"].(map[string]any))
 	}
@@ -59,17 +59,18 @@ func Plan(t testing.TB, pool *pgxpool.Pool, generic bool, sql string, args ...an
 	if _, err := conn.Exec(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Exec(ctx, "RESET plan_cache_mode; DEALLOCATE planned")
+	defer conn.Exec(ctx, "RESET plan_cache_mode")
 	if _, err := conn.Exec(ctx, "PREPARE planned AS "+sql); err != nil {
-		t.Fatal(err)
+		t.Fatalf("prepare %s: %v", sql, err)
 	}
+	defer conn.Exec(ctx, "DEALLOCATE planned")
 	// EXPLAIN takes no parameters: the arguments go in as literals.
 	literals := make([]string, len(args))
 	for i, a := range args {
 		literals[i] = "'" + strings.ReplaceAll(fmt.Sprint(a), "'", "''") + "'"
 	}
 	if err := conn.QueryRow(ctx, "EXPLAIN (FORMAT JSON, VERBOSE) EXECUTE planned("+strings.Join(literals, ", ")+")").Scan(&plan); err != nil {
-		t.Fatal(err)
+		t.Fatalf("explain %s: %v", sql, err)
 	}
 	return planNodes(plan[0]["Plan"].(map[string]any))
 }

@@ -92,18 +92,20 @@ func Capture(c echo.Context) (*Recorder, func() error) {
 	}
 }
 
-// recorderOf finds the Recorder under w, through the writers that wrap
-// it: a middleware adapted from net/http (echo.WrapMiddleware) gives the
-// handlers inside it a new echo.Response around the one outside. Without
-// this, the layers inside would record the response a second time and
-// copy it into the first Recorder: a page hit's body copied once more.
+// recorderOf finds the Recorder under w, through the echo.Responses that
+// wrap it: a middleware adapted from net/http (echo.WrapMiddleware) gives
+// the handlers inside it a new echo.Response around the one outside.
+// Without this, the layers inside would record the response a second
+// time and copy it into the first Recorder: a page hit's body copied once
+// more. Any other writer stops the search: one that changes the bytes (a
+// compressor) must see them.
 func recorderOf(w http.ResponseWriter) (*Recorder, bool) {
 	for {
 		switch v := w.(type) {
 		case *Recorder:
 			return v, true
-		case interface{ Unwrap() http.ResponseWriter }:
-			w = v.Unwrap()
+		case *echo.Response:
+			w = v.Writer
 		default:
 			return nil, false
 		}
