@@ -27,11 +27,10 @@ const DefaultURL = "postgres://postgres@127.0.0.1:5432/shop?sslmode=disable"
 // Parallel query is off for the shop's connections unless the URL sets
 // max_parallel_workers_per_gather (a query parameter of its own; sent at
 // connection, it also overrides what the role or database sets): the
-// shop's statements take a few
-// milliseconds, less than starting the workers costs, and its requests
-// already keep the cores busy. Measured at scale 100 on two cores, a
-// search that matches 2,000 products takes 30 ms with two workers and 13
-// ms without.
+// shop's statements take a few milliseconds, less than starting the
+// workers costs, and its requests already keep the cores busy. Measured
+// at scale 100 on two cores, a search that matches 2,000 products takes
+// 30 ms with two workers and 13 ms without.
 func Open(ctx context.Context, url string, metrics ...Metrics) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
