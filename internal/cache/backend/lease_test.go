@@ -246,9 +246,7 @@ func TestLeaseFrozenAndKilledInstance(t *testing.T) {
 	}
 	kept = h.current(t, "product:1")
 
-	if err := h.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	cachetest.Stop(t, h.cmd.Process)
 	// The write cannot have returned before the frozen holder's lease ran
 	// out: when it returns, Redis no longer lists the holder.
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -378,3 +378,26 @@ func RedisStore(t testing.TB, url string) *backend.Redis {
 	t.Cleanup(func() { r.Close() })
 	return r
 }
+
+// Stop freezes p with SIGSTOP and returns once Linux reports it stopped:
+// the signal is delivered asynchronously, and a process still running
+// for a moment after it was sent could answer what the test sends next.
+func Stop(t testing.TB, p *os.Process) {
+	t.Helper()
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stat := fmt.Sprintf("/proc/%d/stat", p.Pid)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(stat)
+		// The state follows the command's closing parenthesis.
+		if _, after, ok := strings.Cut(string(b), ") "); err == nil && ok && strings.HasPrefix(after, "T") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d not stopped 10 s after SIGSTOP: %q, %v", p.Pid, b, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
