@@ -56,7 +56,7 @@ func TestBenchQuick(t *testing.T) {
 	shop := buildShop(t, dir)
 	out := filepath.Join(dir, "results")
 	readme := filepath.Join(dir, "README.md")
-	os.WriteFile(readme, []byte("# Shop\n<!-- bench:begin -->\n<!-- bench:end -->\n"), 0o644)
+	os.WriteFile(readme, []byte("# Shop\n<!-- bench:begin scale=1 -->\n<!-- bench:end scale=1 -->\n"), 0o644)
 	env := append(os.Environ(), "SHOPBENCH_TEST_MAIN=1", "DATABASE_URL="+testdb.ServerURL(), "REDIS_URL=")
 	// The benchmark's shops are not under test for their timeouts.
 	for k, v := range cachetest.Relaxed() {
@@ -111,6 +111,12 @@ func TestBenchQuick(t *testing.T) {
 		}
 		if c.Mix == "browse" && !(c.SQLRatio < 0.5) {
 			t.Errorf("browsing ran %.3f of cache-off's SQL with the cache on", c.SQLRatio)
+		}
+	}
+	// .ci/run installs wrk; without it the report says so and has none.
+	if _, err := exec.LookPath("wrk"); err == nil {
+		if s := r.Saturation; s == nil || len(s.Hello) == 0 || len(s.Hello) != len(s.PageHit) || s.Ratio() <= 0 || s.PageHitCPU <= 0 {
+			t.Errorf("wrk is installed, and the page hit's saturation is %+v", s)
 		}
 	}
 	if len(r.Targets) < 6 {

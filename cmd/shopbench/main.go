@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	configs := fs.String("configs", "", "comma-separated configurations to run (off, memory, redis, tiered, tiered-2, no-http, no-page, no-fragment, no-query, no-aggregate); empty: all")
 	slo := fs.Duration("slo", 0, "the p99 a sustained rate must meet (default 50ms)")
 	out := fs.String("out", filepath.Join("bench", "results"), "directory of the report")
-	readme := fs.String("readme", "", "README whose results table to update (between <!-- bench:begin --> and <!-- bench:end -->)")
+	readme := fs.String("readme", "", "README whose results table of the run's scale to update (between <!-- bench:begin scale=N --> and <!-- bench:end scale=N -->)")
 	profile := fs.Bool("profile", false, "save CPU profiles of the cache-on shop")
 	rewrite := fs.String("report", "", "write the report (Markdown, plots, and the README table with --readme) again from a run's JSON, without measuring")
 	redisServer := fs.String("redis-server", "", "redis-server binary for the Redis configurations (default: from PATH)")

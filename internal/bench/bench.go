@@ -576,7 +576,10 @@ func (r *runner) calibrate(ctx context.Context) error {
 			}
 			r.report.Calibration = append(r.report.Calibration, c)
 		}
-		return nil
+		// The page is a hit by now: the page-hit mix has just served it.
+		sat, err := r.saturate(ctx, s, hotPage)
+		r.report.Saturation = sat
+		return err
 	})
 }
 

@@ -68,6 +68,10 @@ func Full() Mix {
 // Calibration is the constant response of the same server.
 func Calibration() Mix { return Mix{"calibration", map[Kind]float64{Hello: 1}} }
 
+// hotPage is the page of the page-hit mix: the home page, which every
+// visitor may be served from the page cache.
+const hotPage = "/"
+
 // PageHit is one page the page cache always has.
 func PageHit() Mix { return Mix{"page_hit", map[Kind]float64{HotPage: 1}} }
 
@@ -160,7 +164,6 @@ type Generator struct {
 	kinds   []Kind
 	cum     []float64
 	prices  *Prices
-	hotPage string
 	qZipf   *rand.Zipf // over the search vocabulary
 	misses  int        // searches made up so far
 }
@@ -171,7 +174,7 @@ type Generator struct {
 // changes what to ask for.
 func NewGenerator(mix Mix, cat *Catalog, sessions []string, prices *Prices, seed int64) *Generator {
 	r := rand.New(rand.NewSource(seed))
-	g := &Generator{r: r, mix: mix, cat: cat, session: sessions, prices: prices, hotPage: "/"}
+	g := &Generator{r: r, mix: mix, cat: cat, session: sessions, prices: prices}
 	if n := len(cat.ProductIDs); n > 1 {
 		g.zipf = rand.NewZipf(r, 1.1, 1, uint64(n-1))
 	}
@@ -292,7 +295,7 @@ func (g *Generator) Next() Spec {
 	case Hello:
 		s.Path = "/healthz"
 	case HotPage:
-		s.Path = g.hotPage
+		s.Path = hotPage
 	case Search:
 		s.Path = searchPath(g.search())
 	case SearchMiss:

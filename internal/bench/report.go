@@ -23,6 +23,8 @@ type Report struct {
 	// Calibration is the same shop's constant response and its page-cache
 	// hit, in the same run: what this machine can do at most.
 	Calibration []Capacity `json:"calibration"`
+	// Saturation is the same pair driven by wrk, when it is installed.
+	Saturation *Saturation `json:"saturation,omitempty"`
 	// Capacities are each configuration's highest rate at the SLO, by mix.
 	Capacities []Capacity `json:"capacities"`
 	// Comparisons are the interleaved fixed-load phases, off against on.

@@ -404,6 +404,7 @@ var kinds = []kind{
 	{"category-activity", []string{channelSQL}, planCategoryActivity},
 	{"review", []string{channelShop, channelSQL}, planReview},
 	{"customer-renamed", []string{channelSQL}, planRename},
+	{"wishlists-emptied", []string{channelSQL}, planEmptyWishlists},
 	{"cart-add", []string{channelShop}, planCartAdd},
 	{"cart-remove", []string{channelShop}, planCartRemove},
 	{"wishlist", []string{channelShop}, planWishlist},
@@ -699,6 +700,25 @@ func planRename(ctx context.Context, d *diff, w *change) (bool, error) {
 	return true, nil
 }
 
+// planEmptyWishlists empties every wishlist with TRUNCATE, which names no
+// rows: the shop hears of it as a change of all of them.
+func planEmptyWishlists(ctx context.Context, d *diff, w *change) (bool, error) {
+	rows, err := d.cfg.DB.Query(ctx, `SELECT product_id FROM wishlist_items WHERE user_id = $1 ORDER BY product_id`, d.set.customerID)
+	if err != nil {
+		return false, fmt.Errorf("read the wishlist: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return false, fmt.Errorf("read the wishlist: %w", err)
+	}
+	w.desc = fmt.Sprintf("the customer's products %v among them", ids)
+	w.touched = touched{wishlist: true, customerProducts: ids}
+	w.do = func(ctx context.Context) (bool, error) {
+		return false, d.exec(ctx, `TRUNCATE wishlist_items`)
+	}
+	return true, nil
+}
+
 func planCartAdd(ctx context.Context, d *diff, w *change) (bool, error) {
 	ids, err := d.set.products(ctx, d.cfg.DB, "active AND stock > 0")
 	if err != nil || len(ids) == 0 {
@@ -752,16 +772,33 @@ func planWishlist(ctx context.Context, d *diff, w *change) (bool, error) {
 	return true, nil
 }
 
+// planCheckout buys the customer's cart; an empty cart gets a product
+// first, so that a checkout is always possible (the check writes every
+// kind, whatever the carts the draws before it left).
 func planCheckout(ctx context.Context, d *diff, w *change) (bool, error) {
 	ids, err := d.cart(ctx)
-	if err != nil || len(ids) == 0 {
+	if err != nil {
 		return false, err
+	}
+	var add int64
+	if len(ids) == 0 {
+		stocked, err := d.set.products(ctx, d.cfg.DB, "active AND stock > 0")
+		if err != nil || len(stocked) == 0 {
+			return false, err
+		}
+		add = pick(d.r, stocked)
+		ids = []int64{add}
 	}
 	w.desc = fmt.Sprintf("a cart of products %v", ids)
 	// A sale moves the products in the popularity orders: of the lists, and
 	// of the searches (their tie-break).
 	w.touched = touched{home: true, lists: true, theirLists: true, customerView: true, search: true, cart: true, account: true, products: ids}
 	w.do = func(ctx context.Context) (bool, error) {
+		if add != 0 {
+			if _, err := d.form(ctx, "/cart/items", url.Values{"product_id": {strconv.FormatInt(add, 10)}, "quantity": {"1"}}, d.customer, http.StatusSeeOther); err != nil {
+				return false, err
+			}
+		}
 		status, b, _, err := d.send(ctx, http.MethodPost, pick(d.r, d.cfg.Cached), "/checkout", "application/x-www-form-urlencoded", "", d.customer, "")
 		switch {
 		case err != nil:

@@ -27,8 +27,9 @@ func summaries(t *testing.T, pool *pgxpool.Pool) (kept, counted map[int64]int64)
 // TestSalesSummariesFollowEveryWrite: the sales the database keeps for
 // the rankings are, after every kind of write to orders and their lines
 // (placed, cancelled, restored, moved to another day, a line changed,
-// added, deleted, an order deleted, a product deleted, the window
-// rolled forward and back), exactly what adding up the order lines gives.
+// added, deleted, an order deleted, a product deleted, the lines and
+// the orders emptied by TRUNCATE, the window rolled forward and back),
+// exactly what adding up the order lines gives.
 func TestSalesSummariesFollowEveryWrite(t *testing.T) {
 	t.Parallel()
 	pool, _ := testdb.Seeded(t, 0.05)
@@ -60,6 +61,12 @@ func TestSalesSummariesFollowEveryWrite(t *testing.T) {
 			DELETE FROM wishlist_items WHERE product_id = %[1]d; DELETE FROM products WHERE id = %[1]d`, other)},
 		{"an order deleted", fmt.Sprintf(`DELETE FROM orders WHERE id = %d`, order)},
 		{"every order of a day cancelled", `UPDATE orders SET status = 'cancelled' WHERE created_at::date = (SELECT max(created_at)::date FROM orders)`},
+		{"the order lines emptied", `TRUNCATE order_items`},
+		{"an order after them", fmt.Sprintf(`WITH o AS (INSERT INTO orders (user_id, total) SELECT min(id), 5 FROM users RETURNING id)
+			INSERT INTO order_items (order_id, product_id, product_name, quantity, unit_price) SELECT o.id, %d, 'x', 3, 1 FROM o`, product)},
+		{"the orders emptied, their lines along", `TRUNCATE orders CASCADE`},
+		{"an order after them", fmt.Sprintf(`WITH o AS (INSERT INTO orders (user_id, total) SELECT min(id), 5 FROM users RETURNING id)
+			INSERT INTO order_items (order_id, product_id, product_name, quantity, unit_price) SELECT o.id, %d, 'x', 2, 1 FROM o`, product)},
 	}
 	check := func(after string) {
 		t.Helper()
