@@ -453,6 +453,17 @@ Transfer/sec:     79.50MB
 	}
 }
 
+// The wrk line in the report is one a reader can paste into a shell.
+func TestShellCommand(t *testing.T) {
+	got := shellCommand("wrk", append(slices.Clone(wrkArgs), "-d4s"))
+	if want := "wrk -t2 -c32 -H 'Accept-Encoding: gzip' -d4s"; got != want {
+		t.Errorf("shellCommand = %q; want %q", got, want)
+	}
+	if got := shellCommand("echo", []string{"it's"}); got != `echo 'it'\''s'` {
+		t.Errorf("a quote is not escaped: %q", got)
+	}
+}
+
 // The report is written as JSON, Markdown and SVG, reads back, and lands
 // in the README between its markers.
 func TestWriteAndREADME(t *testing.T) {

@@ -302,7 +302,7 @@ func (a *Alias) lookup(ctx context.Context, full string, tags []string) (found, 
 			return f, err
 		}
 		raw = got[full]
-		if f.gens, err = a.tags.parse(ctx, tags, got); err != nil {
+		if f.gens, err = a.tags.parse(ctx, tags, keys[1:], got); err != nil {
 			return f, err
 		}
 	} else {
@@ -583,7 +583,7 @@ func (a *Alias) lookupMany(ctx context.Context, keys []string, tagsOf func(strin
 		if raw, err = a.store.GetMany(ctx, all); err != nil {
 			return nil, nil, err
 		}
-		if gens, err = a.tags.parse(ctx, tags, raw); err != nil {
+		if gens, err = a.tags.parse(ctx, tags, all[len(full):], raw); err != nil {
 			return nil, nil, err
 		}
 	} else {

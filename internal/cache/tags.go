@@ -262,19 +262,19 @@ func (t *Tags) read(ctx context.Context, tags []string) (map[string]int64, error
 	if err != nil {
 		return nil, err
 	}
-	return t.parse(ctx, tags, raw)
+	return t.parse(ctx, tags, keys, raw)
 }
 
-// parse reads generations out of raw values (keyed by full key), starting
-// the missing ones.
-func (t *Tags) parse(ctx context.Context, tags []string, raw map[string][]byte) (map[string]int64, error) {
+// parse reads generations out of raw values (keyed by full key: keys[i]
+// is the key of tags[i]), starting the missing ones.
+func (t *Tags) parse(ctx context.Context, tags, keys []string, raw map[string][]byte) (map[string]int64, error) {
 	if !t.Trusted() {
 		return nil, ErrUntrusted
 	}
 	gens := make(map[string]int64, len(tags))
 	var read []string
-	for _, tag := range tags {
-		b, ok := raw[t.key(tag)]
+	for i, tag := range tags {
+		b, ok := raw[keys[i]]
 		if ok {
 			if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
 				gens[tag] = n

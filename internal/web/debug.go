@@ -106,7 +106,7 @@ func addDebugPanel(c echo.Context, cfg Config, tpl *Templates, caches *backend.C
 	out := make([]byte, 0, len(body)+panel.Len())
 	out = append(append(append(out, body[:at]...), panel.Bytes()...), body[at:]...)
 	status := rec.Status
-	rec.Replay(status, out)
+	rec.Replay(status, out, nil)
 	h.Set(echo.HeaderCacheControl, "private, no-store")
 	h.Del("ETag")
 	h.Del(echo.HeaderContentLength)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -75,11 +74,10 @@ func figures(cfg Config, tpl *Templates, caches *backend.Caches, metrics *Metric
 			if hits+misses > 0 {
 				rate = 100 * float64(hits) / float64(hits+misses)
 			}
-			h["X-Cache-Hit-Rate"] = []string{fmt.Sprintf("%.1f%%", rate)}
+			h["X-Cache-Hit-Rate"] = []string{string(strconv.AppendFloat(nil, rate, 'f', 1, 64)) + "%"}
 			h["X-DB-Queries"] = []string{strconv.FormatInt(dbStats.Queries(), 10)}
 			total := time.Since(start)
-			h.Set("Server-Timing", fmt.Sprintf("cache;dur=%.2f;desc=\"cache calls\", db;dur=%.2f;desc=\"%d SQL\", render;dur=%.2f;desc=\"templates\", total;dur=%.2f",
-				ms(cacheStats.Took()), ms(dbStats.Duration()), dbStats.Queries(), ms(times.rendered()), ms(total)))
+			h.Set("Server-Timing", serverTiming(cacheStats.Took(), dbStats.Duration(), dbStats.Queries(), times.rendered(), total))
 			if debug {
 				addDebugPanel(c, cfg, tpl, caches, rec, cacheStats, dbStats, times, total)
 			}
@@ -93,6 +91,20 @@ func figures(cfg Config, tpl *Templates, caches *backend.Caches, metrics *Metric
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// serverTiming is the Server-Timing header of a request: where its time
+// went, in milliseconds. (Appended rather than formatted: every response
+// carries it, a page hit included.)
+func serverTiming(cacheCalls, db time.Duration, queries int64, render, total time.Duration) string {
+	dur := func(b []byte, name string, d time.Duration) []byte {
+		return strconv.AppendFloat(append(append(b, name...), ";dur="...), ms(d), 'f', 2, 64)
+	}
+	b := make([]byte, 0, 128)
+	b = append(dur(b, "cache", cacheCalls), `;desc="cache calls", `...)
+	b = append(strconv.AppendInt(append(dur(b, "db", db), `;desc="`...), queries, 10), ` SQL", `...)
+	b = append(dur(b, "render", render), `;desc="templates", `...)
+	return string(dur(b, "total", total))
+}
 
 // deadline bounds each request's work: the database calls it makes fail
 // once the request has run for d, rather than letting requests pile up

@@ -20,7 +20,11 @@ type Recorder struct {
 	// from (a page in the memory store): it is read, never written; a
 	// later Write copies it into body first.
 	shared []byte
-	wrote  bool
+	// gz is the gzip encoding of the body, once known (given by Replay,
+	// or made by Gzip); any Write forgets it. sendGzip sends it.
+	gz       []byte
+	sendGzip bool
+	wrote    bool
 }
 
 func (r *Recorder) Header() http.Header { return r.header }
@@ -33,6 +37,7 @@ func (r *Recorder) WriteHeader(status int) {
 
 func (r *Recorder) Write(b []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
+	r.forgetGzip()
 	if r.shared != nil {
 		r.body.Write(r.shared)
 		r.shared = nil
@@ -55,14 +60,41 @@ func (r *Recorder) Len() int { return len(r.Bytes()) }
 func (r *Recorder) Reset(status int) {
 	r.body.Reset()
 	r.shared = nil
+	r.forgetGzip()
 	r.Status, r.wrote = status, true
 }
 
-// Replay replaces the recorded response with status and body, without
-// copying body: nothing may change it afterwards.
-func (r *Recorder) Replay(status int, body []byte) {
+// forgetGzip drops the encoding of a body that is changing.
+func (r *Recorder) forgetGzip() {
+	if r.sendGzip {
+		r.header.Del(echo.HeaderContentEncoding)
+	}
+	r.gz, r.sendGzip = nil, false
+}
+
+// Replay replaces the recorded response with status and body, and gz,
+// when not nil, the gzip encoding of body, without copying them: nothing
+// may change them afterwards.
+func (r *Recorder) Replay(status int, body, gz []byte) {
 	r.Reset(status)
-	r.shared = body
+	r.shared, r.gz = body, gz
+}
+
+// Gzip returns the gzip encoding of the body recorded so far, made once.
+// The caller must not change it.
+func (r *Recorder) Gzip() []byte {
+	if r.gz == nil {
+		r.gz = gzipBytes(r.Bytes())
+	}
+	return r.gz
+}
+
+// SendGzip has the response sent gzip-encoded, with its
+// Content-Encoding.
+func (r *Recorder) SendGzip() {
+	r.Gzip()
+	r.sendGzip = true
+	r.header.Set(echo.HeaderContentEncoding, "gzip")
 }
 
 // Capture makes sure the response of c is recorded, not sent: the first
@@ -81,13 +113,17 @@ func Capture(c echo.Context) (*Recorder, func() error) {
 		if !r.wrote {
 			return nil
 		}
+		body := r.Bytes()
+		if r.sendGzip {
+			body = r.gz
+		}
 		if r.Status != http.StatusNotModified && r.Status != http.StatusNoContent {
 			// The whole body is here: its length spares the response
 			// chunked encoding.
-			r.header.Set(echo.HeaderContentLength, strconv.Itoa(r.Len()))
+			r.header.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 		}
 		orig.WriteHeader(r.Status)
-		_, err := orig.Write(r.Bytes())
+		_, err := orig.Write(body)
 		return err
 	}
 }

@@ -41,7 +41,9 @@ type Policy struct {
 // HTTP is the browser and CDN layer of a route: an ETag from the body,
 // a 304 to a matching If-None-Match (without rendering when the page cache
 // had the page), and Cache-Control and Vary that suit the response. With
-// the layer off, every response is "no-store" and has no ETag.
+// the layer off, every response is "no-store" and has no ETag. Public
+// responses are also sent gzip-encoded to the clients that accept it,
+// whether the layer is on or off (see compressible).
 func HTTP(enabled bool, p Policy) echo.MiddlewareFunc {
 	public := "public, max-age=0, s-maxage=0, must-revalidate"
 	if p.SMaxAge > 0 {
@@ -63,11 +65,16 @@ func HTTP(enabled bool, p Policy) echo.MiddlewareFunc {
 				return err
 			}
 			h := rec.Header()
+			personal := p.Personal != nil && p.Personal(c)
+			// Compression does not depend on caching: the shop with every
+			// layer off sends the same bytes.
+			encodable := rec.Status == http.StatusOK && !personal && len(h.Values("Set-Cookie")) == 0 && compressible(h, rec.Len())
+			gz := encodable && acceptsGzip(c.Request())
 			switch {
 			case !enabled:
 				h.Set(echo.HeaderCacheControl, "no-store")
 				h.Del("ETag")
-			case p.Personal != nil && p.Personal(c):
+			case personal:
 				h.Set(echo.HeaderCacheControl, "private, no-store")
 				h.Del("ETag")
 			case rec.Status != http.StatusOK || len(h.Values("Set-Cookie")) > 0:
@@ -81,6 +88,9 @@ func HTTP(enabled bool, p Policy) echo.MiddlewareFunc {
 				if h.Get("ETag") == "" {
 					h.Set("ETag", ETag(rec.Bytes()))
 				}
+				if gz {
+					h.Set("ETag", gzipETag(h.Get("ETag")))
+				}
 				inm := c.Request().Header.Get("If-None-Match")
 				switch {
 				case match(inm, h.Get("ETag")):
@@ -93,6 +103,16 @@ func HTTP(enabled bool, p Policy) echo.MiddlewareFunc {
 					p.revalidated(cache.Miss)
 				}
 			}
+			if encodable {
+				if v := h.Get(echo.HeaderVary); v != "" {
+					h.Set(echo.HeaderVary, v+", "+echo.HeaderAcceptEncoding)
+				} else {
+					h.Set(echo.HeaderVary, echo.HeaderAcceptEncoding)
+				}
+			}
+			if gz && rec.Status == http.StatusOK {
+				rec.SendGzip()
+			}
 			return flush()
 		}
 	}
@@ -104,14 +124,17 @@ func ETag(body []byte) string {
 	return `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
 }
 
-// match reports whether an If-None-Match header names etag (or is "*").
+// match reports whether an If-None-Match header names etag (or is "*"),
+// in either encoding: a client that kept the plain page may take the
+// gzip one, and the other way round, since both say the same.
 func match(ifNoneMatch, etag string) bool {
 	if ifNoneMatch == "" || etag == "" {
 		return false
 	}
+	etag = plainETag(etag)
 	for _, t := range strings.Split(ifNoneMatch, ",") {
 		t = strings.TrimSpace(t)
-		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+		if t == "*" || plainETag(strings.TrimPrefix(t, "W/")) == etag {
 			return true
 		}
 	}

@@ -66,6 +66,7 @@ type page struct {
 	ContentType string
 	ETag        string
 	Body        []byte
+	Gzip        []byte // Body gzip-encoded; nil when not worth it (see compressible)
 }
 
 // Page caches whole responses of a route (the seed's cache_page): GET
@@ -155,6 +156,9 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 					np := page{Status: rec.Status, ContentType: rec.Header().Get(echo.HeaderContentType), Body: append([]byte(nil), rec.Bytes()...)}
 					np.ETag = ETag(np.Body)
 					rec.Header().Set("ETag", np.ETag)
+					if compressible(rec.Header(), len(np.Body)) {
+						np.Gzip = rec.Gzip() // compressed once, for every hit and this response
+					}
 					ttl := o.TTL
 					if ttl <= 0 {
 						ttl = a.TTL()
@@ -201,17 +205,20 @@ func lookup(c echo.Context, a *cache.Alias, key string) (page, cache.EntryState,
 }
 
 // A page's layout: status (2 bytes), content type and ETag (each a length
-// byte and the text), then the body to the end.
+// byte and the text), the gzip encoding (its length in 4 bytes, then the
+// bytes), then the body to the end.
 func encodePage(p page) []byte {
 	ct, etag := p.ContentType[:min(len(p.ContentType), 255)], p.ETag[:min(len(p.ETag), 255)]
-	b := make([]byte, 0, 4+len(ct)+len(etag)+len(p.Body))
+	b := make([]byte, 0, 8+len(ct)+len(etag)+len(p.Gzip)+len(p.Body))
 	b = binary.BigEndian.AppendUint16(b, uint16(p.Status))
 	b = append(append(b, byte(len(ct))), ct...)
 	b = append(append(b, byte(len(etag))), etag...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(p.Gzip)))
+	b = append(b, p.Gzip...)
 	return append(b, p.Body...)
 }
 
-// decodePage reads a page; its body shares b's memory.
+// decodePage reads a page; its bodies share b's memory.
 func decodePage(b []byte) (page, error) {
 	if len(b) < 3 {
 		return page{}, cache.ErrCorrupt
@@ -229,10 +236,14 @@ func decodePage(b []byte) (page, error) {
 	var ok1, ok2 bool
 	p.ContentType, ok1 = field()
 	p.ETag, ok2 = field()
-	if !ok1 || !ok2 {
+	if !ok1 || !ok2 || len(rest) < 4 || uint64(len(rest)-4) < uint64(binary.BigEndian.Uint32(rest)) {
 		return page{}, cache.ErrCorrupt
 	}
-	p.Body = rest
+	n := int(binary.BigEndian.Uint32(rest))
+	if n > 0 {
+		p.Gzip = rest[4 : 4+n : 4+n]
+	}
+	p.Body = rest[4+n:]
 	return p, nil
 }
 
@@ -261,7 +272,7 @@ func replay(c echo.Context, p page) error {
 	}
 	res.Header().Set(echo.HeaderContentType, p.ContentType)
 	res.WriteHeader(p.Status)
-	rec.Replay(p.Status, p.Body)
+	rec.Replay(p.Status, p.Body, p.Gzip)
 	res.Size = int64(len(p.Body))
 	return nil
 }
