@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -33,8 +34,34 @@ type LoginPage struct {
 // RegisterPage is the data of the registration page.
 type RegisterPage struct {
 	Email, Name string
+	Next        string // where to go once registered: "" for the dashboard
 	Problems    map[string]string
 	Error       string
+}
+
+// CartMerger moves the cart a guest filled into the account's cart when
+// the guest logs in or registers, and returns how many of its lines could
+// not be kept (products no longer for sale). The orders domain provides
+// it; accounts only knows when to call it.
+type CartMerger func(ctx context.Context, guestCart, userID int64) (dropped int, err error)
+
+// afterLogin merges the guest cart of the request's visitor, if any, into
+// userID's cart, and returns where to send the visitor: next, or the cart
+// when some of its lines were dropped, so that the customer sees what
+// changed.
+func afterLogin(c echo.Context, merge CartMerger, userID int64, next string) (string, error) {
+	v := viewer.From(c.Request().Context())
+	if !v.Guest() || merge == nil {
+		return next, nil
+	}
+	dropped, err := merge(c.Request().Context(), v.GuestCart, userID)
+	if err != nil {
+		return "", fmt.Errorf("merge the guest cart: %w", err)
+	}
+	if dropped > 0 {
+		return "/cart?dropped=" + strconv.Itoa(dropped), nil
+	}
+	return next, nil
 }
 
 // HandleLoginForm shows the login form.
@@ -44,9 +71,10 @@ func HandleLoginForm() echo.HandlerFunc {
 	}
 }
 
-// HandleLogin checks the credentials, replaces any previous session with a
-// new one and sends the user on to where they were going.
-func HandleLogin(s *Service, secureCookies bool) echo.HandlerFunc {
+// HandleLogin checks the credentials, moves a guest's cart into the
+// account (merge), replaces any previous session with a new one and sends
+// the user on to where they were going.
+func HandleLogin(s *Service, secureCookies bool, merge CartMerger) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		email, next := c.FormValue("email"), safeNext(c.FormValue("next"))
@@ -60,6 +88,9 @@ func HandleLogin(s *Service, secureCookies bool) echo.HandlerFunc {
 			return c.Render(http.StatusUnauthorized, pageLogin, LoginPage{Email: email, Next: next, Error: err.Error()})
 		}
 		if err != nil {
+			return err
+		}
+		if next, err = afterLogin(c, merge, u.ID, next); err != nil {
 			return err
 		}
 		if err := s.replaceSession(c, u.ID, secureCookies); err != nil {
@@ -98,15 +129,24 @@ func sessionError(err error) error {
 // HandleRegisterForm shows the registration form.
 func HandleRegisterForm() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		return c.Render(http.StatusOK, pageRegister, RegisterPage{})
+		return c.Render(http.StatusOK, pageRegister, RegisterPage{Next: nextOrEmpty(c.QueryParam("next"))})
 	}
 }
 
-// HandleRegister creates an account and logs it in.
-func HandleRegister(s *Service, secureCookies bool) echo.HandlerFunc {
+// nextOrEmpty is safeNext for a form whose default is not the home page.
+func nextOrEmpty(next string) string {
+	if next == "" {
+		return ""
+	}
+	return safeNext(next)
+}
+
+// HandleRegister creates an account, moves a guest's cart into it
+// (merge) and logs it in.
+func HandleRegister(s *Service, secureCookies bool, merge CartMerger) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := Registration{Email: c.FormValue("email"), Name: c.FormValue("name"), Password: c.FormValue("password")}
-		page := RegisterPage{Email: r.Email, Name: r.Name}
+		page := RegisterPage{Email: r.Email, Name: r.Name, Next: nextOrEmpty(c.FormValue("next"))}
 		if p := r.Problems(); len(p) > 0 {
 			page.Problems = p
 			return c.Render(http.StatusUnprocessableEntity, pageRegister, page)
@@ -119,10 +159,17 @@ func HandleRegister(s *Service, secureCookies bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		next := page.Next
+		if next == "" {
+			next = "/dashboard"
+		}
+		if next, err = afterLogin(c, merge, u.ID, next); err != nil {
+			return err
+		}
 		if err := s.replaceSession(c, u.ID, secureCookies); err != nil {
 			return sessionError(err)
 		}
-		return c.Redirect(http.StatusSeeOther, "/dashboard")
+		return c.Redirect(http.StatusSeeOther, next)
 	}
 }
 

@@ -60,9 +60,12 @@ var (
 // session is what the "sessions" alias keeps per login (the seed's
 // SESSION_ENGINE = cache).
 type session struct {
-	UserID  int64
-	Created time.Time
-	Seen    time.Time
+	UserID int64
+	// GuestCart is the cart of a guest session (UserID 0): a visitor who
+	// put something in a cart without logging in.
+	GuestCart int64 `json:",omitempty"`
+	Created   time.Time
+	Seen      time.Time
 }
 
 func sessionKey(token string) string {
@@ -78,11 +81,22 @@ func (s *Service) sessionOpts() cache.Opts {
 // token for the cookie. Callers end the previous session, if any, so that a
 // login always changes the session id (no session fixation).
 func (s *Service) StartSession(ctx context.Context, userID int64) (string, error) {
+	return s.startSession(ctx, session{UserID: userID})
+}
+
+// StartGuestSession starts the session of a guest whose cart is cartID and
+// returns the token for the cookie.
+func (s *Service) StartGuestSession(ctx context.Context, cartID int64) (string, error) {
+	return s.startSession(ctx, session{GuestCart: cartID})
+}
+
+func (s *Service) startSession(ctx context.Context, sess session) (string, error) {
 	b := make([]byte, 32)
 	rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)
-	now := s.now()
-	if err := cache.Set(ctx, s.sessions, sessionKey(token), session{UserID: userID, Created: now, Seen: now}, s.sessionOpts()); err != nil {
+	sess.Created = s.now()
+	sess.Seen = sess.Created
+	if err := cache.Set(ctx, s.sessions, sessionKey(token), sess, s.sessionOpts()); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrSessionsDown, err)
 	}
 	return token, nil
@@ -90,38 +104,75 @@ func (s *Service) StartSession(ctx context.Context, userID int64) (string, error
 
 // SessionUser returns the user of a live session, extending its idle
 // deadline now and then. It returns ErrNoSession for an unknown, idle or
-// too old session, and ErrSessionsDown when the session store cannot be
-// read: the visitor is then served as anonymous, never taken for somebody
-// else, and keeps the cookie for when the store is back.
+// too old session (and for a guest's), and ErrSessionsDown when the
+// session store cannot be read: the visitor is then served as anonymous,
+// never taken for somebody else, and keeps the cookie for when the store
+// is back.
 func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
-	if token == "" || len(token) > maxTokenLen {
-		return User{}, ErrNoSession
-	}
-	key := sessionKey(token)
-	if s.ends.pending(key) {
-		return User{}, ErrNoSession // logged out while the store was down
-	}
-	sess, ok, err := cache.Lookup[session](ctx, s.sessions, key, s.sessionOpts())
+	key, sess, err := s.liveSession(ctx, token)
 	if err != nil {
-		return User{}, fmt.Errorf("%w: %w", ErrSessionsDown, err)
+		return User{}, err
 	}
-	if !ok {
+	if sess.UserID == 0 {
 		return User{}, ErrNoSession
 	}
-	now := s.now()
-	if now.Sub(sess.Created) > s.sessionTTL.Absolute {
-		_ = s.sessions.Delete(ctx, key)
-		return User{}, ErrNoSession
-	}
-	if now.Sub(sess.Seen) > touchEvery {
-		s.touch(ctx, key, sess, now)
-	}
+	return s.sessionUser(ctx, key, sess)
+}
+
+// sessionUser returns the user of a live session, ending the session of a
+// user who is gone.
+func (s *Service) sessionUser(ctx context.Context, key string, sess session) (User, error) {
 	u, err := s.User(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) {
 		_ = s.sessions.Delete(ctx, key)
 		return User{}, ErrNoSession
 	}
 	return u, err
+}
+
+// SessionViewer returns who a live session is for: a user, or a guest
+// with a cart. Its errors are those of SessionUser.
+func (s *Service) SessionViewer(ctx context.Context, token string) (viewer.Viewer, error) {
+	key, sess, err := s.liveSession(ctx, token)
+	if err != nil {
+		return viewer.Viewer{}, err
+	}
+	if sess.UserID == 0 {
+		return viewer.Viewer{GuestCart: sess.GuestCart}, nil
+	}
+	u, err := s.sessionUser(ctx, key, sess)
+	if err != nil {
+		return viewer.Viewer{}, err
+	}
+	return viewer.Viewer{UserID: u.ID, Name: u.Name, Email: u.Email, Admin: u.Admin}, nil
+}
+
+// liveSession reads the session of token and its key, extending its idle
+// deadline now and then.
+func (s *Service) liveSession(ctx context.Context, token string) (string, session, error) {
+	if token == "" || len(token) > maxTokenLen {
+		return "", session{}, ErrNoSession
+	}
+	key := sessionKey(token)
+	if s.ends.pending(key) {
+		return "", session{}, ErrNoSession // logged out while the store was down
+	}
+	sess, ok, err := cache.Lookup[session](ctx, s.sessions, key, s.sessionOpts())
+	if err != nil {
+		return "", session{}, fmt.Errorf("%w: %w", ErrSessionsDown, err)
+	}
+	if !ok || (sess.UserID == 0 && sess.GuestCart == 0) {
+		return "", session{}, ErrNoSession
+	}
+	now := s.now()
+	if now.Sub(sess.Created) > s.sessionTTL.Absolute {
+		_ = s.sessions.Delete(ctx, key)
+		return "", session{}, ErrNoSession
+	}
+	if now.Sub(sess.Seen) > touchEvery {
+		s.touch(ctx, key, sess, now)
+	}
+	return key, sess, nil
 }
 
 // touch moves the idle deadline of a session read at now. It replaces
@@ -172,7 +223,7 @@ func (s *Service) LoadViewer(secureCookies bool) echo.MiddlewareFunc {
 				return next(c)
 			}
 			req := c.Request()
-			u, err := s.SessionUser(req.Context(), cookie.Value)
+			v, err := s.SessionViewer(req.Context(), cookie.Value)
 			switch {
 			case errors.Is(err, ErrNoSession):
 				clearCookie(c, secureCookies)
@@ -182,10 +233,36 @@ func (s *Service) LoadViewer(secureCookies bool) echo.MiddlewareFunc {
 				c.SetRequest(req.WithContext(context.WithValue(req.Context(), unreadKey{}, err)))
 				return next(c)
 			}
-			v := viewer.Viewer{UserID: u.ID, Name: u.Name, Email: u.Email, Admin: u.Admin}
 			c.SetRequest(req.WithContext(viewer.With(req.Context(), v)))
 			return next(c)
 		}
+	}
+}
+
+// StartGuest starts the session of a guest whose cart is cartID and sets
+// its cookie on the response (orders.StartGuest): the first add to a cart
+// of a visitor without a session.
+func (s *Service) StartGuest(secureCookies bool) func(c echo.Context, cartID int64) error {
+	return func(c echo.Context, cartID int64) error {
+		token, err := s.StartGuestSession(c.Request().Context(), cartID)
+		if err != nil {
+			return echo.NewHTTPError(http.StatusServiceUnavailable, "Your cart cannot be kept right now. Please try again in a moment.").SetInternal(err)
+		}
+		setCookie(c, token, secureCookies, s.sessionTTL.Absolute)
+		return nil
+	}
+}
+
+// RequireKnownVisitor is middleware for the pages that anybody may use but
+// that act on the visitor's own data (the cart): a visitor whose session
+// cannot be read right now is answered 503, never taken for a new guest
+// (which would replace their cookie).
+func RequireKnownVisitor(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err, ok := c.Request().Context().Value(unreadKey{}).(error); ok {
+			return echo.NewHTTPError(http.StatusServiceUnavailable, "Your session cannot be checked right now. Please try again in a moment.").SetInternal(err)
+		}
+		return next(c)
 	}
 }
 

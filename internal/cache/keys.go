@@ -57,6 +57,12 @@ func UserKey(userID int64, parts ...any) string {
 	return Key(append([]any{"user", userID}, parts...)...)
 }
 
+// GuestKey builds a key that belongs to one guest (a visitor with a cart
+// and no account): "guest:7:cart:count".
+func GuestKey(cartID int64, parts ...any) string {
+	return Key(append([]any{"guest", cartID}, parts...)...)
+}
+
 // EntityKey builds a key about one thing: "product:42:reviews:2".
 func EntityKey(kind string, id int64, parts ...any) string {
 	return Key(append([]any{kind, id}, parts...)...)

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"example.com/shop/internal/changes"
+	"example.com/shop/internal/testdb"
+	"github.com/jackc/pgx/v5"
 )
 
 // queries returns the SQL of every query of db/queries, by name.
@@ -129,14 +131,19 @@ func TestTablesReadFindsJoins(t *testing.T) {
 }
 
 // TestRulesCoverTheTablesRead: every table a cached read declares has its
-// changes recorded by the triggers (db/migrations/00008), or is a summary
+// changes recorded by the triggers (db/migrations/00008 and later), or is a summary
 // of tables that have, or no rule could ever move its tags.
 func TestRulesCoverTheTablesRead(t *testing.T) {
-	b, err := os.ReadFile("../../db/migrations/00008_row_changes.sql")
+	pool := testdb.New(t)
+	rows, err := pool.Query(t.Context(), `SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger
+		WHERE tgname LIKE '%\_changes\_insert' AND NOT tgisinternal`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recorded := string(b)
+	recorded, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range changes.Declared() {
 		for _, table := range r.Tables {
 			sources, summary := changes.Summaries[table]
@@ -144,7 +151,7 @@ func TestRulesCoverTheTablesRead(t *testing.T) {
 				sources = []string{table}
 			}
 			for _, s := range sources {
-				if !strings.Contains(recorded, "('"+s+"', ARRAY[") {
+				if !slices.Contains(recorded, s) {
 					t.Errorf("%v read %s, whose changes no trigger records", r.Queries, s)
 				}
 			}

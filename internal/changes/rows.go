@@ -84,9 +84,10 @@ type Rule struct {
 // keys are the primary keys that pair a row's old and new values; "id"
 // for the tables not named.
 var keys = map[string][]string{
-	"cart_items":     {"user_id", "product_id"},
-	"wishlist_items": {"user_id", "product_id"},
-	"product_search": {"product_id"},
+	"cart_items":       {"user_id", "product_id"},
+	"guest_cart_items": {"cart_id", "product_id"},
+	"wishlist_items":   {"user_id", "product_id"},
+	"product_search":   {"product_id"},
 }
 
 // pair turns the rows a statement changed into changes, one per row: an

@@ -77,6 +77,19 @@ type CategoryProductCount struct {
 	Products   int64
 }
 
+type GuestCart struct {
+	ID        int64
+	Client    string
+	CreatedAt time.Time
+}
+
+type GuestCartItem struct {
+	CartID    int64
+	ProductID int64
+	Quantity  int32
+	AddedAt   time.Time
+}
+
 type Order struct {
 	ID        int64
 	UserID    int64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	neturl "net/url"
 	"strings"
@@ -127,6 +128,10 @@ func IsUnavailable(err error) bool {
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &connErr), errors.As(err, &netErr):
+		return true
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		// A pooled connection the server or the network dropped: the
+		// first query on it after an outage ends so.
 		return true
 	case errors.Is(err, context.DeadlineExceeded):
 		return true

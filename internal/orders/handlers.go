@@ -25,6 +25,12 @@ const (
 type CartPage struct {
 	Cart     Cart
 	Problems []string // why the last checkout was refused
+	// Dropped is how many lines of the cart filled as a guest were left
+	// out at login (products no longer for sale).
+	Dropped int
+	// Guest is set for a visitor without an account: checkout asks them
+	// to log in or register first.
+	Guest bool
 }
 
 // OrdersPage is the data of the viewer's order list.
@@ -47,20 +53,41 @@ type AdminOrdersPage struct {
 
 func userID(c echo.Context) int64 { return viewer.From(c.Request().Context()).UserID }
 
-// HandleCart shows the viewer's cart.
+// StartGuest starts the session of a visitor whose first add to a cart
+// created guest cart cartID, and sets its cookie (accounts.Service).
+type StartGuest func(c echo.Context, cartID int64) error
+
+// cartOf returns the viewer's cart: a customer's, a guest's, or an empty
+// one for a visitor who has none.
+func cartOf(c echo.Context, s *Service) (Cart, error) {
+	ctx := c.Request().Context()
+	switch v := viewer.From(ctx); {
+	case v.LoggedIn():
+		return s.Cart(ctx, v.UserID)
+	case v.Guest():
+		return s.GuestCart(ctx, v.GuestCart)
+	}
+	return Cart{}, nil
+}
+
+// HandleCart shows the viewer's cart, a guest's included.
 func HandleCart(s *Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		cart, err := s.Cart(c.Request().Context(), userID(c))
+		cart, err := cartOf(c, s)
 		if err != nil {
 			return err
 		}
-		return c.Render(http.StatusOK, pageCart, CartPage{Cart: cart})
+		dropped, _ := strconv.Atoi(c.QueryParam("dropped"))
+		page := CartPage{Cart: cart, Dropped: min(max(dropped, 0), MaxQuantity), Guest: !viewer.From(c.Request().Context()).LoggedIn()}
+		return c.Render(http.StatusOK, pageCart, page)
 	}
 }
 
 // HandleAddToCart adds a product to the viewer's cart (form fields
-// product_id and quantity, 1 by default) and shows the cart.
-func HandleAddToCart(s *Service) echo.HandlerFunc {
+// product_id and quantity, 1 by default) and shows the cart. A visitor
+// without a session gets a guest cart, and a guest session with its
+// cookie (startGuest), on this response only.
+func HandleAddToCart(s *Service, startGuest StartGuest) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := params.ID(c.FormValue("product_id"))
 		if err != nil {
@@ -68,21 +95,46 @@ func HandleAddToCart(s *Service) echo.HandlerFunc {
 		}
 		quantity := 1
 		if q := strings.TrimSpace(c.FormValue("quantity")); q != "" {
-			if quantity, err = strconv.Atoi(q); err != nil {
+			if quantity, err = strconv.Atoi(q); err != nil || quantity < 1 || quantity > MaxQuantity {
 				return echo.NewHTTPError(http.StatusBadRequest, ErrBadQuantity.Error())
 			}
 		}
-		err = s.AddToCart(c.Request().Context(), userID(c), id, quantity)
+		ctx := c.Request().Context()
+		switch v := viewer.From(ctx); {
+		case v.LoggedIn():
+			err = s.AddToCart(ctx, v.UserID, id, quantity)
+		case v.Guest():
+			err = s.AddToGuestCart(ctx, v.GuestCart, id, quantity)
+		default:
+			err = addForNewGuest(c, s, startGuest, id, quantity)
+		}
 		switch {
 		case errors.Is(err, ErrBadQuantity):
 			return echo.NewHTTPError(http.StatusBadRequest, err.Error())
 		case errors.Is(err, ErrNotFound):
 			return echo.NewHTTPError(http.StatusNotFound, "There is no such product.")
+		case errors.Is(err, ErrTooManyCarts):
+			c.Response().Header().Set("Retry-After", "3600")
+			return echo.NewHTTPError(http.StatusTooManyRequests, err.Error())
 		case err != nil:
 			return err
 		}
 		return c.Redirect(http.StatusSeeOther, "/cart")
 	}
+}
+
+// addForNewGuest creates a guest cart with the product in it and starts
+// the guest's session.
+func addForNewGuest(c echo.Context, s *Service, startGuest StartGuest, productID int64, quantity int) error {
+	ctx := c.Request().Context()
+	cartID, err := s.NewGuestCart(ctx, c.RealIP())
+	if err != nil {
+		return err
+	}
+	if err := s.AddToGuestCart(ctx, cartID, productID, quantity); err != nil {
+		return err
+	}
+	return startGuest(c, cartID)
 }
 
 // HandleRemoveFromCart removes a line from the viewer's cart.
@@ -92,7 +144,14 @@ func HandleRemoveFromCart(s *Service) echo.HandlerFunc {
 		if err != nil {
 			return echo.NewHTTPError(http.StatusNotFound, "That product is not in your cart.")
 		}
-		err = s.RemoveFromCart(c.Request().Context(), userID(c), id)
+		ctx := c.Request().Context()
+		err = ErrNotFound
+		switch v := viewer.From(ctx); {
+		case v.LoggedIn():
+			err = s.RemoveFromCart(ctx, v.UserID, id)
+		case v.Guest():
+			err = s.RemoveFromGuestCart(ctx, v.GuestCart, id)
+		}
 		if errors.Is(err, ErrNotFound) {
 			return echo.NewHTTPError(http.StatusNotFound, "That product is not in your cart.")
 		}
@@ -104,10 +163,15 @@ func HandleRemoveFromCart(s *Service) echo.HandlerFunc {
 }
 
 // HandleCheckout turns the viewer's cart into an order and shows it. When
-// the cart cannot be bought as it is, the cart comes back saying why.
+// the cart cannot be bought as it is, the cart comes back saying why. A
+// guest is asked to log in or register first, and comes back to the cart,
+// which the login has moved into the account.
 func HandleCheckout(s *Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
+		if !viewer.From(ctx).LoggedIn() {
+			return c.Redirect(http.StatusSeeOther, "/login?next=/cart")
+		}
 		order, err := s.Checkout(ctx, userID(c))
 		var problems CheckoutProblems
 		switch {

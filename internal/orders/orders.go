@@ -38,6 +38,13 @@ type Store interface {
 	GetUserOrder(ctx context.Context, arg db.GetUserOrderParams) (db.Order, error)
 	ListOrderItems(ctx context.Context, orderID int64) ([]db.OrderItem, error)
 	ListOrdersForAdmin(ctx context.Context, arg db.ListOrdersForAdminParams) ([]db.ListOrdersForAdminRow, error)
+
+	CreateGuestCart(ctx context.Context, arg db.CreateGuestCartParams) (int64, error)
+	AddGuestCartItem(ctx context.Context, arg db.AddGuestCartItemParams) (int64, error)
+	RemoveGuestCartItem(ctx context.Context, arg db.RemoveGuestCartItemParams) (int64, error)
+	ListGuestCartItems(ctx context.Context, cartID int64) ([]db.ListGuestCartItemsRow, error)
+	CountGuestCartItems(ctx context.Context, cartID int64) (int32, error)
+	DeleteGuestCartsBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 var _ Store = (*db.Queries)(nil)
@@ -54,6 +61,11 @@ type TxStore interface {
 	GetOrderForUpdate(ctx context.Context, id int64) (db.Order, error)
 	SetOrderStatus(ctx context.Context, arg db.SetOrderStatusParams) (db.Order, error)
 	RestockOrder(ctx context.Context, orderID int64) ([]int64, error)
+
+	LockGuestCart(ctx context.Context, id int64) (int64, error)
+	ListGuestCartForMerge(ctx context.Context, arg db.ListGuestCartForMergeParams) ([]db.ListGuestCartForMergeRow, error)
+	SetCartItem(ctx context.Context, arg db.SetCartItemParams) error
+	DeleteGuestCart(ctx context.Context, id int64) error
 }
 
 var _ TxStore = (*db.Queries)(nil)

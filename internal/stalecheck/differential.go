@@ -146,6 +146,7 @@ func (r DiffReport) Groups() []string {
 // PageKind names a page without its ids: /products/{id}.
 func PageKind(p string) string {
 	p, customer := strings.CutSuffix(p, " (customer)")
+	p, guest := strings.CutSuffix(p, " (guest)")
 	path, query, _ := strings.Cut(p, "?")
 	parts := strings.Split(path, "/")
 	for i := range parts {
@@ -169,21 +170,28 @@ func PageKind(p string) string {
 		sort.Strings(keys)
 		out += "?" + strings.Join(keys, "&")
 	}
-	if customer {
+	switch {
+	case customer:
 		out += " (customer)"
+	case guest:
+		out += " (guest)"
 	}
 	return out
 }
 
-// page is one URL, fetched anonymously or as the customer.
+// page is one URL, fetched anonymously, as the customer or as the guest.
 type page struct {
 	path     string
 	customer bool
+	guest    bool
 }
 
 func (p page) String() string {
-	if p.customer {
+	switch {
+	case p.customer:
 		return p.path + " (customer)"
+	case p.guest:
+		return p.path + " (guest)"
 	}
 	return p.path
 }
@@ -193,6 +201,7 @@ type diff struct {
 	cfg      DiffConfig
 	client   *http.Client
 	customer string // the customer's session cookie
+	guest    string // the guest's: a visitor with a cart and no account
 	admin    string // the admin's
 	r        *rand.Rand
 	report   DiffReport
@@ -234,6 +243,9 @@ func Differential(ctx context.Context, cfg DiffConfig) (DiffReport, error) {
 		return DiffReport{}, err
 	}
 	if err := d.setUp(ctx); err != nil {
+		return DiffReport{}, err
+	}
+	if err := d.startGuest(ctx); err != nil {
 		return DiffReport{}, err
 	}
 	if err := d.calibrate(ctx); err != nil {
@@ -338,10 +350,49 @@ func (d *diff) fetch(ctx context.Context, base, path, cookie string) (response, 
 
 func (d *diff) fetchPage(ctx context.Context, base string, p page) (response, error) {
 	cookie := ""
-	if p.customer {
+	switch {
+	case p.customer:
 		cookie = d.customer
+	case p.guest:
+		cookie = d.guest
 	}
 	return d.fetch(ctx, base, p.path, cookie)
+}
+
+// startGuest makes the check's guest: an anonymous visitor who puts a
+// product of the working set in a cart, on the cache-off instance, and
+// whose guest session then works on every instance.
+func (d *diff) startGuest(ctx context.Context) error {
+	ids, err := d.set.products(ctx, d.cfg.DB, "active AND stock > 0")
+	if err != nil || len(ids) == 0 {
+		return fmt.Errorf("a product for the guest's cart: %v", err)
+	}
+	form := url.Values{"product_id": {strconv.FormatInt(ids[0], 10)}}
+	status, body, h, err := d.send(ctx, http.MethodPost, d.cfg.Uncached, "/cart/items", "application/x-www-form-urlencoded", form.Encode(), "", "")
+	if err != nil {
+		return fmt.Errorf("start the guest's cart: %w", err)
+	}
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == "shop_session" {
+			d.guest = c.Name + "=" + c.Value
+		}
+	}
+	if status != http.StatusSeeOther || d.guest == "" {
+		return fmt.Errorf("start the guest's cart: status %d, no session cookie: %.200s", status, body)
+	}
+	if err := d.cfg.DB.QueryRow(ctx, `SELECT max(id) FROM guest_carts`).Scan(&d.set.guestCart); err != nil {
+		return fmt.Errorf("find the guest's cart: %w", err)
+	}
+	for _, base := range d.instances {
+		r, err := d.fetch(ctx, base, "/cart", d.guest)
+		if err != nil {
+			return err
+		}
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `class="badge"`) {
+			return fmt.Errorf("the guest's session from the cache-off instance does not work on %s (GET /cart: %d): the instances must share their session store (SESSIONS_REDIS_URL)", base, r.status)
+		}
+	}
+	return nil
 }
 
 // parallel runs f for each of n items, a few at a time, and returns the
@@ -372,7 +423,7 @@ func (d *diff) calibrate(ctx context.Context) error {
 		return err
 	}
 	every := touched{home: true, lists: true, nav: true, products: ids[:min(4, len(ids))], categories: d.set.categories,
-		search: true, cart: true, wishlist: true, account: true, customerView: true}
+		search: true, cart: true, wishlist: true, account: true, customerView: true, guest: true}
 	pages, err := d.set.pages(ctx, d.cfg.DB, every)
 	if err != nil {
 		return err

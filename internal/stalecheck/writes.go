@@ -36,20 +36,21 @@ type touched struct {
 	lists bool // the lists of every product, HTML and JSON
 	nav   bool // the categories with their counts (JSON)
 	// products: each one's page and its JSON, and with customerView the
-	// customer's page too (what it adds: the cart form, which follows
-	// stock and activity, the wishlist button, the review form);
-	// customerProducts: the customer's page only.
-	products, customerProducts []int64
-	customerView               bool
-	theirLists                 bool // the lists of the products' categories too
-	categories                 []int64
-	priceSort                  bool     // the lists and searches sorted by price too
-	search                     bool     // a search for each product's name
-	searches                   []string // and for these texts
-	mine                       bool     // the customer's cart and wishlist, when they hold one of the products
-	cart, wishlist, account    bool     // the customer's cart, wishlist, and dashboard and orders
-	users                      []int64  // renamed: the pages of the products they reviewed
-	orders                     []int64
+	// customer's and the guest's pages too (what they add: the cart
+	// badge, the wishlist button, the review form); customerProducts and
+	// guestProducts: the customer's or the guest's page only.
+	products, customerProducts, guestProducts []int64
+	customerView                              bool
+	guest                                     bool // the guest's cart, and the home page as the guest
+	theirLists                                bool // the lists of the products' categories too
+	categories                                []int64
+	priceSort                                 bool     // the lists and searches sorted by price too
+	search                                    bool     // a search for each product's name
+	searches                                  []string // and for these texts
+	mine                                      bool     // the customer's cart and wishlist, when they hold one of the products
+	cart, wishlist, account                   bool     // the customer's cart, wishlist, and dashboard and orders
+	users                                     []int64  // renamed: the pages of the products they reviewed
+	orders                                    []int64
 }
 
 // change is one write of the differential check.
@@ -76,6 +77,7 @@ func (w *change) String() string {
 type workingSet struct {
 	categories []int64
 	customerID int64
+	guestCart  int64 // the guest's cart
 }
 
 // setUp chooses the working set: three active categories with a few
@@ -121,7 +123,7 @@ func (s *workingSet) pages(ctx context.Context, pool *pgxpool.Pool, t touched) (
 	var out []page
 	seen := map[page]bool{}
 	add := func(path string, customer bool) {
-		p := page{path, customer}
+		p := page{path: path, customer: customer}
 		if !seen[p] {
 			seen[p] = true
 			out = append(out, p)
@@ -168,18 +170,29 @@ func (s *workingSet) pages(ctx context.Context, pool *pgxpool.Pool, t touched) (
 			t.account = true
 		}
 	}
+	addGuest := func(path string) {
+		p := page{path: path, guest: true}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
 	for _, id := range t.customerProducts {
 		add(fmt.Sprintf("/products/%d", id), true)
+	}
+	for _, id := range t.guestProducts {
+		addGuest(fmt.Sprintf("/products/%d", id))
 	}
 	categories := slices.Clone(t.categories)
 	for _, id := range products {
 		var cat int64
 		var name string
-		var inCart, inWishlist bool
+		var inCart, inWishlist, inGuestCart bool
 		err := pool.QueryRow(ctx, `SELECT category_id, name,
 			EXISTS (SELECT 1 FROM cart_items WHERE user_id = $2 AND product_id = $1),
-			EXISTS (SELECT 1 FROM wishlist_items WHERE user_id = $2 AND product_id = $1)
-			FROM products WHERE id = $1`, id, s.customerID).Scan(&cat, &name, &inCart, &inWishlist)
+			EXISTS (SELECT 1 FROM wishlist_items WHERE user_id = $2 AND product_id = $1),
+			EXISTS (SELECT 1 FROM guest_cart_items WHERE cart_id = $3 AND product_id = $1)
+			FROM products WHERE id = $1`, id, s.customerID, s.guestCart).Scan(&cat, &name, &inCart, &inWishlist, &inGuestCart)
 		if err == nil {
 			if t.theirLists {
 				categories = append(categories, cat)
@@ -189,6 +202,7 @@ func (s *workingSet) pages(ctx context.Context, pool *pgxpool.Pool, t touched) (
 			}
 			t.cart = t.cart || t.mine && inCart
 			t.wishlist = t.wishlist || t.mine && inWishlist
+			t.guest = t.guest || t.mine && inGuestCart
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return nil, fmt.Errorf("read product %d: %w", id, err)
 		}
@@ -196,6 +210,7 @@ func (s *workingSet) pages(ctx context.Context, pool *pgxpool.Pool, t touched) (
 		add(fmt.Sprintf("/api/products/%d", id), false)
 		if t.customerView {
 			add(fmt.Sprintf("/products/%d", id), true)
+			addGuest(fmt.Sprintf("/products/%d", id))
 		}
 	}
 	for _, id := range categories {
@@ -211,6 +226,10 @@ func (s *workingSet) pages(ctx context.Context, pool *pgxpool.Pool, t touched) (
 	}
 	if t.cart {
 		add("/cart", true)
+	}
+	if t.guest {
+		addGuest("/cart")
+		addGuest("/")
 	}
 	if t.wishlist {
 		add("/wishlist", true)
@@ -407,6 +426,8 @@ var kinds = []kind{
 	{"wishlists-emptied", []string{channelSQL}, planEmptyWishlists},
 	{"cart-add", []string{channelShop}, planCartAdd},
 	{"cart-remove", []string{channelShop}, planCartRemove},
+	{"guest-cart-add", []string{channelShop, channelSQL}, planGuestCartAdd},
+	{"guest-cart-remove", []string{channelShop, channelSQL}, planGuestCartRemove},
 	{"wishlist", []string{channelShop}, planWishlist},
 	{"checkout", []string{channelShop}, planCheckout},
 	{"cancellation", []string{channelAPI, channelForm, channelSQL}, planOrderStatus("cancelled")},
@@ -562,11 +583,12 @@ func planDelete(ctx context.Context, d *diff, w *change) (bool, error) {
 	if err != nil || len(ids) <= 3*len(d.set.categories) {
 		return false, err // keep enough products to write to
 	}
-	// Half the time, one the customer has in the cart or wishlist: what
-	// a deletion cascades to.
+	// Half the time, one the customer has in the cart or wishlist, or the
+	// guest in the cart: what a deletion cascades to.
 	if d.r.IntN(2) == 0 {
 		mine, err := d.set.products(ctx, d.cfg.DB, `id IN (SELECT product_id FROM cart_items WHERE user_id = `+strconv.FormatInt(d.set.customerID, 10)+
-			` UNION SELECT product_id FROM wishlist_items WHERE user_id = `+strconv.FormatInt(d.set.customerID, 10)+`)`)
+			` UNION SELECT product_id FROM wishlist_items WHERE user_id = `+strconv.FormatInt(d.set.customerID, 10)+
+			` UNION SELECT product_id FROM guest_cart_items WHERE cart_id = `+strconv.FormatInt(d.set.guestCart, 10)+`)`)
 		if err != nil {
 			return false, err
 		}
@@ -752,6 +774,52 @@ func planCartRemove(ctx context.Context, d *diff, w *change) (bool, error) {
 	w.touched = touched{cart: true, customerProducts: []int64{id}}
 	w.do = func(ctx context.Context) (bool, error) {
 		_, err := d.form(ctx, fmt.Sprintf("/cart/items/%d/delete", id), url.Values{}, d.customer, http.StatusSeeOther)
+		return false, err
+	}
+	return true, nil
+}
+
+// planGuestCartAdd puts a product in the guest's cart, as the guest or
+// from outside.
+func planGuestCartAdd(ctx context.Context, d *diff, w *change) (bool, error) {
+	ids, err := d.set.products(ctx, d.cfg.DB, "active AND stock > 0")
+	if err != nil || len(ids) == 0 {
+		return false, err
+	}
+	id, q := pick(d.r, ids), 1+d.r.IntN(2)
+	w.desc = fmt.Sprintf("%d of product %d", q, id)
+	w.touched = touched{guest: true, guestProducts: []int64{id}}
+	w.do = func(ctx context.Context) (bool, error) {
+		if w.channel == channelSQL {
+			return false, d.exec(ctx, `INSERT INTO guest_cart_items (cart_id, product_id, quantity) VALUES ($1, $2, $3)
+				ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = least(guest_cart_items.quantity + excluded.quantity, 99)`,
+				d.set.guestCart, id, q)
+		}
+		_, err := d.form(ctx, "/cart/items", url.Values{"product_id": {strconv.FormatInt(id, 10)}, "quantity": {strconv.Itoa(q)}}, d.guest, http.StatusSeeOther)
+		return false, err
+	}
+	return true, nil
+}
+
+// planGuestCartRemove takes a line out of the guest's cart; the last line
+// stays, so that the guest keeps a cart to show.
+func planGuestCartRemove(ctx context.Context, d *diff, w *change) (bool, error) {
+	rows, err := d.cfg.DB.Query(ctx, `SELECT product_id FROM guest_cart_items WHERE cart_id = $1 ORDER BY product_id`, d.set.guestCart)
+	if err != nil {
+		return false, fmt.Errorf("read the guest's cart: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(ids) < 2 {
+		return false, err
+	}
+	id := pick(d.r, ids)
+	w.desc = fmt.Sprintf("product %d", id)
+	w.touched = touched{guest: true, guestProducts: []int64{id}}
+	w.do = func(ctx context.Context) (bool, error) {
+		if w.channel == channelSQL {
+			return false, d.exec(ctx, `DELETE FROM guest_cart_items WHERE cart_id = $1 AND product_id = $2`, d.set.guestCart, id)
+		}
+		_, err := d.form(ctx, fmt.Sprintf("/cart/items/%d/delete", id), url.Values{}, d.guest, http.StatusSeeOther)
 		return false, err
 	}
 	return true, nil

@@ -15,10 +15,21 @@ type Viewer struct {
 	Name   string
 	Email  string
 	Admin  bool
+	// GuestCart is the cart of a visitor without an account who has put
+	// something in it (0: none). A guest is not logged in, but has a
+	// session: their pages are personal.
+	GuestCart int64
 }
 
 // LoggedIn reports whether v is a signed-in user.
 func (v Viewer) LoggedIn() bool { return v.UserID != 0 }
+
+// Guest reports whether v is a visitor without an account who has a cart.
+func (v Viewer) Guest() bool { return v.UserID == 0 && v.GuestCart != 0 }
+
+// Personal reports whether v has a session (logged in or a guest with a
+// cart): what v sees then is theirs, never a shared page.
+func (v Viewer) Personal() bool { return v.UserID != 0 || v.GuestCart != 0 }
 
 type key struct{}
 

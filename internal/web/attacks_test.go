@@ -11,10 +11,12 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"example.com/shop/internal/accounts"
+	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/testdb"
 )
 
@@ -145,33 +147,75 @@ func TestCachePoisoning(t *testing.T) {
 }
 
 // TestNoCrossUserLeak crawls every page as customer A, whose name, e-mail,
-// cart count and orders are unique, then the same pages as customer B and
-// anonymously: nothing of A's shows.
+// cart count and orders are unique, and as guest G, whose cart count is
+// unique too, then the same pages as customer B, another guest and
+// anonymously, all at once: nothing of A's or G's shows to anybody else.
+// It runs on every store.
 func TestNoCrossUserLeak(t *testing.T) {
 	t.Parallel()
-	shop := newTestShop(t)
+	mc := cachetest.StartMemcached(t, 2)
+	for _, store := range []string{"memory", "redis", "tiered", "memcached"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"CACHE_STORE": store}
+			switch store {
+			case "redis", "tiered":
+				env["REDIS_URL"] = cachetest.SharedRedisURL()
+			case "memcached":
+				env["MEMCACHED_SERVERS"] = strings.Join(cachetest.Addrs(mc), ",")
+			}
+			crawlForLeaks(t, newTestShopWith(t, env))
+		})
+	}
+}
+
+func crawlForLeaks(t *testing.T, shop *testShop) {
 	a, marker, email, order := marked(t, shop)
-	token := a.sessionCookie()
+	// Eleven items in the guest's cart: a count nobody else has.
+	g := shop.client()
+	product := shop.ids(`SELECT id FROM products WHERE active AND stock > 11 ORDER BY id DESC LIMIT 1`)[0]
+	if r := g.post("/cart/items", url.Values{"product_id": {fmt.Sprint(product)}, "quantity": {"11"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("guest add: %d", r.status)
+	}
+	other := shop.client()
+	other.post("/cart/items", url.Values{"product_id": {fmt.Sprint(product)}, "quantity": {"1"}})
 	b, anon := shop.client(), shop.client()
 	b.login("demo@shop.test")
+	secrets := map[string][]string{
+		"A": {marker, email, a.sessionCookie(), `<span class="badge">7</span>`},
+		"G": {g.sessionCookie(), `<span class="badge">11</span>`},
+	}
 	pages := append(append(anonPages(shop), personalPages(order)...), "/login", "/register", "/products?sort=newest", "/api/categories")
-	var crawled int
+	var crawled atomic.Int64
 	for _, p := range pages {
-		a.get(p) // A first: whatever could be kept, is
+		// A and G first: whatever could be kept, is.
+		var first sync.WaitGroup
+		for _, c := range []*client{a, g} {
+			first.Go(func() { c.get(p) })
+		}
+		first.Wait()
+		var rest sync.WaitGroup
 		for _, who := range []struct {
 			name string
 			c    *client
-		}{{"customer B", b}, {"anonymous", anon}} {
-			r := who.c.get(p)
-			crawled++
-			for _, secret := range []string{marker, email, token, `<span class="badge">7</span>`} {
-				if strings.Contains(r.body, secret) || strings.Contains(fmt.Sprint(r.header), secret) {
-					t.Errorf("%s got A's %q on %s", who.name, secret, p)
+			not  []string // whose secrets they must not see
+		}{{"customer B", b, []string{"A", "G"}}, {"another guest", other, []string{"A", "G"}}, {"anonymous", anon, []string{"A", "G"}},
+			{"guest G", g, []string{"A"}}, {"customer A", a, []string{"G"}}} {
+			rest.Go(func() {
+				r := who.c.get(p)
+				crawled.Add(1)
+				for _, owner := range who.not {
+					for _, secret := range secrets[owner] {
+						if strings.Contains(r.body, secret) || strings.Contains(fmt.Sprint(r.header), secret) {
+							t.Errorf("%s got %s's %q on %s", who.name, owner, secret, p)
+						}
+					}
 				}
-			}
+			})
 		}
+		rest.Wait()
 	}
-	report(t, "crawled %d pages as A, then as B and anonymously (%d responses): none held A's name, e-mail, session or cart count", len(pages), crawled)
+	report(t, "crawled %d pages as A and guest G, then at once as B, another guest, anonymously, G and A (%d responses): nobody got another's name, e-mail, session or cart count", len(pages), crawled.Load())
 }
 
 // TestSecurityHeaders: public pages are public with s-maxage and Vary, a

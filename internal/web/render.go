@@ -47,8 +47,9 @@ type Layout struct {
 	Frag      *fragment.Frag
 }
 
-// CartCounter returns the number of items in a user's cart, for the header.
-type CartCounter func(c echo.Context, userID int64) (int, error)
+// CartCounter returns the number of items in the cart of a visitor with a
+// session (a customer or a guest), for the header.
+type CartCounter func(c echo.Context, v viewer.Viewer) (int, error)
 
 // Templates renders the shop's pages. It implements echo.Renderer: handlers
 // call c.Render(status, page, data) with one of the names in pages and the
@@ -240,8 +241,8 @@ func (t *Templates) Render(w io.Writer, name string, data any, c echo.Context) e
 	start := time.Now()
 	defer func() { timingFrom(ctx).addRender(time.Since(start)) }()
 	l := Layout{Page: data, Viewer: viewer.From(ctx), Path: c.Request().URL.Path, Frag: t.fragments.For(ctx, tpl)}
-	if l.Viewer.LoggedIn() && t.cartCount != nil {
-		n, err := t.cartCount(c, l.Viewer.UserID)
+	if l.Viewer.Personal() && t.cartCount != nil {
+		n, err := t.cartCount(c, l.Viewer)
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,9 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, logger *s
 	cat, ord, st, acc := svc.Catalog, svc.Orders, svc.Stats, svc.Accounts
 	caches := svc.Caches
 
-	loggedIn := func(c echo.Context) bool { return viewer.From(c.Request().Context()).LoggedIn() }
+	// A visitor with a session (a customer, or a guest with a cart) sees
+	// pages of their own.
+	personal := func(c echo.Context) bool { return viewer.From(c.Request().Context()).Personal() }
 	httpOn := caches.Default.Enabled(cache.LayerHTTP)
 
 	// The HTTP layer. Public pages: browsers and shared caches revalidate
@@ -40,7 +42,7 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, logger *s
 		shared.Figures = svc.Metrics.Cache
 	}
 	publicPolicy := shared
-	publicPolicy.Vary, publicPolicy.Personal = []string{"Cookie"}, loggedIn
+	publicPolicy.Vary, publicPolicy.Personal = []string{"Cookie"}, personal
 	publicHTTP := httpcache.HTTP(httpOn, publicPolicy)
 	apiHTTP := httpcache.HTTP(httpOn, shared)
 	privateHTTP := httpcache.HTTP(httpOn, httpcache.Policy{Personal: func(echo.Context) bool { return true }})
@@ -49,7 +51,7 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, logger *s
 	// declares (others are ignored).
 	page := func(params ...string) echo.MiddlewareFunc {
 		return httpcache.Page(caches.Default, httpcache.PageOptions{
-			Params: params, Personal: loggedIn, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
+			Params: params, Personal: personal, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
 		})
 	}
 	// The per-user page cache (the seed's cache_per_user): the dashboard,
@@ -67,7 +69,7 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, logger *s
 	// (catalog.CachedStore.Searches).
 	searchPage := httpcache.Page(caches.Default, httpcache.PageOptions{
 		Params: catalog.SearchParams(), Normalize: catalog.NormalizeSearchParams(), Admit: svc.searches,
-		Personal: loggedIn, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
+		Personal: personal, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
 	})
 	bestSellers := func(ctx context.Context, categoryID int64) ([]int64, time.Time, error) {
 		r, err := st.PopularIn(ctx, categoryID)
@@ -91,9 +93,10 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, logger *s
 
 	// Accounts: forms, never kept.
 	app.GET("/login", accounts.HandleLoginForm(), privateHTTP)
-	app.POST("/login", accounts.HandleLogin(acc, cfg.SecureCookies), privateHTTP)
+	// Logging in or registering moves a guest's cart into the account.
+	app.POST("/login", accounts.HandleLogin(acc, cfg.SecureCookies, ord.MergeGuestCart), privateHTTP)
 	app.GET("/register", accounts.HandleRegisterForm(), privateHTTP)
-	app.POST("/register", accounts.HandleRegister(acc, cfg.SecureCookies), privateHTTP)
+	app.POST("/register", accounts.HandleRegister(acc, cfg.SecureCookies, ord.MergeGuestCart), privateHTTP)
 	app.POST("/logout", accounts.HandleLogout(acc, cfg.SecureCookies), privateHTTP)
 
 	// A customer's own pages: private, never in a shared cache. The
@@ -104,10 +107,14 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, logger *s
 	app.GET("/wishlist", catalog.HandleWishlist(cat), user, privateHTTP)
 	app.POST("/wishlist/:product_id", catalog.HandleToggleWishlist(cat), user, privateHTTP)
 	app.POST("/products/:id/reviews", catalog.HandleAddReview(cat), user, privateHTTP)
-	app.GET("/cart", orders.HandleCart(ord), user, privateHTTP)
-	app.POST("/cart/items", orders.HandleAddToCart(ord), user, privateHTTP)
-	app.POST("/cart/items/:product_id/delete", orders.HandleRemoveFromCart(ord), user, privateHTTP)
-	app.POST("/checkout", orders.HandleCheckout(ord), user, privateHTTP)
+	// The cart is anybody's: a visitor's first add starts a guest session
+	// (its cookie is set on that response only), and checkout sends a
+	// guest to log in or register.
+	known := accounts.RequireKnownVisitor
+	app.GET("/cart", orders.HandleCart(ord), known, privateHTTP)
+	app.POST("/cart/items", orders.HandleAddToCart(ord, acc.StartGuest(cfg.SecureCookies)), known, privateHTTP)
+	app.POST("/cart/items/:product_id/delete", orders.HandleRemoveFromCart(ord), known, privateHTTP)
+	app.POST("/checkout", orders.HandleCheckout(ord), known, privateHTTP)
 	app.GET("/orders", orders.HandleOrders(ord), user, privateHTTP)
 	app.GET("/orders/:id", orders.HandleOrder(ord), user, privateHTTP)
 

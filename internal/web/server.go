@@ -110,8 +110,11 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}
-	tpl, err := NewTemplates(func(c echo.Context, userID int64) (int, error) {
-		return svc.Orders.CartCount(c.Request().Context(), userID)
+	tpl, err := NewTemplates(func(c echo.Context, v viewer.Viewer) (int, error) {
+		if v.Guest() {
+			return svc.Orders.GuestCartCount(c.Request().Context(), v.GuestCart)
+		}
+		return svc.Orders.CartCount(c.Request().Context(), v.UserID)
 	}, fragment.New(svc.Caches.Default, BuildVersion()))
 	if err != nil {
 		return nil, err

@@ -97,5 +97,6 @@ func NewServices(o ServiceOptions) (Services, error) {
 		},
 	}
 	svc.jobs.Go(func(ctx context.Context) { svc.Stats.KeepSalesWindow(ctx, logger) })
+	svc.jobs.Go(func(ctx context.Context) { svc.Orders.SweepGuestCarts(ctx, logger) })
 	return svc, nil
 }

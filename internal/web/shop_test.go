@@ -20,6 +20,7 @@ import (
 	"example.com/shop/internal/testdb"
 	"example.com/shop/internal/testlog"
 	"example.com/shop/internal/web"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -223,6 +224,21 @@ func (s *testShop) scalar(sql string, args ...any) int64 {
 		s.t.Fatalf("%s: %v", sql, err)
 	}
 	return n
+}
+
+// ids runs a query of ids on the shop's database and fails the test when
+// it finds none.
+func (s *testShop) ids(sql string, args ...any) []int64 {
+	s.t.Helper()
+	rows, err := s.pool.Query(context.Background(), sql, args...)
+	if err != nil {
+		s.t.Fatalf("%s: %v", sql, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(ids) == 0 {
+		s.t.Fatalf("%s: %v, %d ids", sql, err, len(ids))
+	}
+	return ids
 }
 
 // exec runs a statement on the shop's database.
