@@ -61,14 +61,13 @@ func (p ListPage) Title() string {
 	return "All products"
 }
 
-// ProductPage is the data of a product page. Info and Reviews are cached
-// fragments, the same for everybody; Mine is the viewer's own.
+// ProductPage is the data of a product page: the same for everybody.
+// Info and Reviews are cached fragments; what the viewer sees of their
+// own (the wishlist button, the review form) are the page's holes
+// (internal/web/holes.go).
 type ProductPage struct {
 	Info    ProductInfo
 	Reviews ReviewsBlock
-	// Mine holds what only the logged-in viewer sees; nil for anonymous
-	// visitors. It is never part of a cached fragment.
-	Mine *ProductViewerState
 }
 
 // ProductInfo is the product_info fragment: the product and, nested in it,
@@ -82,12 +81,6 @@ type ProductInfo struct {
 type ReviewsBlock struct {
 	Reviews []Review
 	Pager   params.Pager
-}
-
-// ProductViewerState is the viewer's own relation to a product.
-type ProductViewerState struct {
-	InWishlist  bool
-	HasReviewed bool
 }
 
 // WishlistPage is the data of the wishlist page.
@@ -188,7 +181,7 @@ func HandleList(s *Service, bestSellers BestSellers) echo.HandlerFunc {
 }
 
 // HandleProduct shows a product with its related products and a page of
-// its reviews; for a logged-in viewer, also their wishlist and review state.
+// its reviews, the same for every visitor.
 func HandleProduct(s *Service) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
@@ -222,16 +215,6 @@ func HandleProduct(s *Service) echo.HandlerFunc {
 			Info: ProductInfo{Product: p, Related: related},
 			Reviews: ReviewsBlock{Reviews: reviews,
 				Pager: params.Links(c.Request().URL.Path, nil, "reviews_page", reviewsPage, reviewsPage*ReviewsPageSize < p.ReviewCount)},
-		}
-		if v := viewer.From(ctx); v.LoggedIn() {
-			var mine ProductViewerState
-			if mine.InWishlist, err = s.InWishlist(ctx, v.UserID, p.ID); err != nil {
-				return err
-			}
-			if mine.HasReviewed, err = s.HasReviewed(ctx, v.UserID, p.ID); err != nil {
-				return err
-			}
-			page.Mine = &mine
 		}
 		return c.Render(http.StatusOK, pageProduct, page)
 	}
@@ -291,6 +274,3 @@ func HandleWishlist(s *Service) echo.HandlerFunc {
 		return c.Render(http.StatusOK, pageWishlist, WishlistPage{Products: ps})
 	}
 }
-
-// RatingChoices returns the ratings the review form offers, best first.
-func (ProductPage) RatingChoices() []int { return []int{5, 4, 3, 2, 1} }

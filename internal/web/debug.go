@@ -60,6 +60,7 @@ type DebugPanel struct {
 	SQL                     int64
 	Cache, DB, Render, Took time.Duration
 	Layers                  []LayerState
+	Holes                   []FilledHole // the page's personal parts, and what filled each
 }
 
 // LayerState says whether a layer is on.
@@ -91,6 +92,7 @@ func addDebugPanel(c echo.Context, cfg Config, tpl *Templates, caches *backend.C
 	p := DebugPanel{
 		Page: cs.PageHeader(), Hits: hits, Misses: misses, Sets: sets, Ops: cs.Ops(), Statements: ds.Statements(),
 		SQL: ds.Queries(), Cache: cs.Took(), DB: ds.Duration(), Render: times.rendered(), Took: took,
+		Holes: times.filledHoles(),
 	}
 	for _, l := range cache.Layers() {
 		a := caches.Default

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/cache/fragment"
+	"example.com/shop/internal/cache/httpcache"
 	"example.com/shop/internal/stats"
 	"example.com/shop/internal/viewer"
 	assets "example.com/shop/web"
@@ -35,21 +37,19 @@ var pages = []string{
 }
 
 // Layout is what every page template executes with: the page's own data
-// (templates start with {{with .Page}}), who is looking, and the fragment
-// cache of this request ($.Frag). Viewer and CartCount are per-user: they
-// are used in the layout and in the per-user parts of pages, and can never
-// reach a cached fragment, whose templates get a fragment.Data.
+// (templates start with {{with .Page}}), who is looking, the fragment
+// cache of this request ($.Frag) and its holes ($.Hole, holes.go). Viewer
+// is per-user: it is used in the holes, never in a cached fragment, whose
+// templates get a fragment.Data, nor elsewhere in a page.
 type Layout struct {
-	Page      any
-	Viewer    viewer.Viewer
-	CartCount int
-	Path      string
-	Frag      *fragment.Frag
-}
+	Page   any
+	Viewer viewer.Viewer
+	Path   string
+	Frag   *fragment.Frag
 
-// CartCounter returns the number of items in the cart of a visitor with a
-// session (a customer or a guest), for the header.
-type CartCounter func(c echo.Context, v viewer.Viewer) (int, error)
+	ctx       context.Context
+	templates *Templates
+}
 
 // Templates renders the shop's pages. It implements echo.Renderer: handlers
 // call c.Render(status, page, data) with one of the names in pages and the
@@ -58,7 +58,7 @@ type Templates struct {
 	pages     map[string]*template.Template
 	assets    map[string]string // "style.css" -> "/static/style.1a2b3c4d.css"
 	static    map[string][]byte // fingerprinted file name -> content
-	cartCount CartCounter
+	holeReads HoleReads
 	fragments *fragment.Cache
 	partials  *template.Template // the partials alone: the debug panel
 }
@@ -123,10 +123,10 @@ func fileDigest(path string) ([]byte, error) {
 
 // NewTemplates parses every page once, with the layout and the partials,
 // and fingerprints the static files. fragments caches the fragments the
-// templates ask for.
-func NewTemplates(cartCount CartCounter, fragments *fragment.Cache) (*Templates, error) {
+// templates ask for; holeReads reads what the holes show of a visitor.
+func NewTemplates(holeReads HoleReads, fragments *fragment.Cache) (*Templates, error) {
 	t := &Templates{pages: map[string]*template.Template{}, assets: map[string]string{}, static: map[string][]byte{},
-		cartCount: cartCount, fragments: fragments}
+		holeReads: holeReads, fragments: fragments}
 	if err := t.loadStatic(); err != nil {
 		return nil, err
 	}
@@ -240,19 +240,21 @@ func (t *Templates) Render(w io.Writer, name string, data any, c echo.Context) e
 	ctx := c.Request().Context()
 	start := time.Now()
 	defer func() { timingFrom(ctx).addRender(time.Since(start)) }()
-	l := Layout{Page: data, Viewer: viewer.From(ctx), Path: c.Request().URL.Path, Frag: t.fragments.For(ctx, tpl)}
-	if l.Viewer.Personal() && t.cartCount != nil {
-		n, err := t.cartCount(c, l.Viewer)
-		if err != nil {
-			return err
-		}
-		l.CartCount = n
-	}
+	l := Layout{Page: data, Viewer: viewer.From(ctx), Path: c.Request().URL.Path, Frag: t.fragments.For(ctx, tpl), ctx: ctx, templates: t}
 	var buf bytes.Buffer
 	if err := tpl.Execute(&buf, l); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
-	_, err := w.Write(buf.Bytes())
+	page := buf.Bytes()
+	if h := httpcache.HolesFrom(ctx); h != nil {
+		var found []httpcache.Hole
+		var err error
+		if page, found, err = cutHoles(page); err != nil {
+			return fmt.Errorf("render %s: %w", name, err)
+		}
+		h.Set(found)
+	}
+	_, err := w.Write(page)
 	return err
 }
 

@@ -47,11 +47,15 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, logger *s
 	apiHTTP := httpcache.HTTP(httpOn, shared)
 	privateHTTP := httpcache.HTTP(httpOn, httpcache.Policy{Personal: func(echo.Context) bool { return true }})
 
-	// The page cache: anonymous GETs, keyed by the parameters each route
-	// declares (others are ignored).
+	// The page cache: GETs keyed by the parameters each route declares
+	// (others are ignored). The entry is always what an anonymous visitor
+	// gets; a visitor with a session gets it with its holes filled for
+	// them (holes.go), sent private.
+	anonymous := func(r *http.Request) *http.Request { return r.WithContext(viewer.With(r.Context(), viewer.Viewer{})) }
 	page := func(params ...string) echo.MiddlewareFunc {
 		return httpcache.Page(caches.Default, httpcache.PageOptions{
-			Params: params, Personal: personal, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
+			Params: params, Personal: personal, Fill: tpl.FillHoles, Anonymous: anonymous,
+			Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
 		})
 	}
 	// The per-user page cache (the seed's cache_per_user): the dashboard,
@@ -69,7 +73,8 @@ func addRoutes(e *echo.Echo, cfg Config, svc Services, tpl *Templates, logger *s
 	// (catalog.CachedStore.Searches).
 	searchPage := httpcache.Page(caches.Default, httpcache.PageOptions{
 		Params: catalog.SearchParams(), Normalize: catalog.NormalizeSearchParams(), Admit: svc.searches,
-		Personal: personal, Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
+		Personal: personal, Fill: tpl.FillHoles, Anonymous: anonymous,
+		Host: canonicalHost(cfg.Hosts), StaleIfError: time.Hour, Version: BuildVersion(),
 	})
 	bestSellers := func(ctx context.Context, categoryID int64) ([]int64, time.Time, error) {
 		r, err := st.PopularIn(ctx, categoryID)

@@ -110,11 +110,15 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}
-	tpl, err := NewTemplates(func(c echo.Context, v viewer.Viewer) (int, error) {
-		if v.Guest() {
-			return svc.Orders.GuestCartCount(c.Request().Context(), v.GuestCart)
-		}
-		return svc.Orders.CartCount(c.Request().Context(), v.UserID)
+	tpl, err := NewTemplates(HoleReads{
+		CartCount: func(ctx context.Context, v viewer.Viewer) (int, error) {
+			if v.Guest() {
+				return svc.Orders.GuestCartCount(ctx, v.GuestCart)
+			}
+			return svc.Orders.CartCount(ctx, v.UserID)
+		},
+		InWishlist:  svc.Catalog.InWishlist,
+		HasReviewed: svc.Catalog.HasReviewed,
 	}, fragment.New(svc.Caches.Default, BuildVersion()))
 	if err != nil {
 		return nil, err

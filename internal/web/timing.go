@@ -11,6 +11,36 @@ import (
 type timing struct {
 	mu     sync.Mutex
 	render time.Duration
+	holes  []FilledHole // for the debug panel
+}
+
+// FilledHole is one hole of a page as this request filled it: which, for
+// whom, the cache reads it made and how long it took.
+type FilledHole struct {
+	Name, For string
+	Arg       int64
+	Reads     []string // the keys it read, with what each found
+	Took      time.Duration
+}
+
+func (t *timing) addHole(h FilledHole) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	if len(t.holes) < 50 {
+		t.holes = append(t.holes, h)
+	}
+	t.mu.Unlock()
+}
+
+func (t *timing) filledHoles() []FilledHole {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]FilledHole(nil), t.holes...)
 }
 
 func (t *timing) addRender(d time.Duration) {

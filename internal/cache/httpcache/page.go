@@ -50,6 +50,14 @@ type PageOptions struct {
 	// Admit, when set, stores a page only once it admits the key: for
 	// routes whose parameters are free text (see cache.Admission).
 	Admit *cache.Admission
+	// Fill, with Anonymous, serves visitors for whom Personal is true from
+	// the shared entry too, with its holes filled for them (holes.go): it
+	// returns body with each hole's anonymous content replaced by the
+	// visitor's. Without it they bypass the page cache.
+	Fill func(c echo.Context, body []byte, holes []Hole) ([]byte, error)
+	// Anonymous returns the request as an anonymous visitor's: the shared
+	// entry is always rendered so, whoever asked.
+	Anonymous func(*http.Request) *http.Request
 	// Version names what the pages are made of (templates, code): it is
 	// part of every key, so that after a deploy that changes how a page
 	// looks, no instance replays one the old build rendered, even from a
@@ -67,6 +75,7 @@ type page struct {
 	ETag        string
 	Body        []byte
 	Gzip        []byte // Body gzip-encoded; nil when not worth it (see compressible)
+	Holes       []Hole // the personal parts, filled per visitor (holes.go)
 }
 
 // Page caches whole responses of a route (the seed's cache_page): GET
@@ -86,6 +95,7 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 			}
 			var key string
 			var userTags []string
+			personal := false // served the shared entry with its holes filled
 			switch {
 			case o.PerUser != nil:
 				uid, tags, ok := o.PerUser(c)
@@ -93,8 +103,14 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 					return next(c)
 				}
 				key, userTags = cache.UserKey(uid, append([]any{"page"}, pageKey(c, o)...)...), tags
-			case o.Personal == nil || o.Personal(c):
+			case o.Personal == nil:
 				return next(c) // a shared page cache must be told who is personal
+			case o.Personal(c):
+				if o.Fill == nil || o.Anonymous == nil {
+					return next(c)
+				}
+				personal = true
+				key = cache.Key(append([]any{"page"}, pageKey(c, o)...)...)
 			default:
 				key = cache.Key(append([]any{"page"}, pageKey(c, o)...)...)
 			}
@@ -109,9 +125,21 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 				a.Record(ctx, cache.Op{At: start, Layer: cache.LayerPage, Key: key, Outcome: how, Bytes: len(p.Body), Took: lookupTook})
 				stats.SetPage(how)
 			}
+			// serve writes a stored page as this request's response: as it
+			// is, or with its holes filled for this visitor.
+			serve := func(p page) error {
+				if !personal {
+					return replay(c, p)
+				}
+				body, err := o.Fill(c, p.Body, p.Holes)
+				if err != nil {
+					return err
+				}
+				return replay(c, page{Status: p.Status, ContentType: p.ContentType, Body: body})
+			}
 			if state == cache.Fresh {
 				hit(p, cache.Hit)
-				return replay(c, p)
+				return serve(p)
 			}
 
 			// A miss: render, or wait if another request of this process
@@ -125,7 +153,15 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 				rec, flush := Capture(c)
 				tctx, deps := cache.Track(ctx)
 				a.Observe(tctx, userTags...)
-				c.SetRequest(req.WithContext(tctx))
+				var holes *Holes
+				if o.Fill != nil && o.PerUser == nil {
+					tctx, holes = withHoles(tctx)
+				}
+				shared := req.WithContext(tctx)
+				if personal {
+					shared = o.Anonymous(shared) // never a filled hole in a shared entry
+				}
+				c.SetRequest(shared)
 				rendering := time.Now()
 				var herr error
 				if o.Reload != nil {
@@ -145,17 +181,25 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 					// invalidated, is allowed to stand in.
 					rec.Reset(p.Status)
 					hit(p, cache.Stale)
-					if err := replay(c, p); err != nil {
+					if err := serve(p); err != nil {
 						return err
 					}
 					return flush()
 				}
 				stats.SetPage(cache.Miss)
 				a.Record(ctx, cache.Op{At: start, Layer: cache.LayerPage, Key: key, Outcome: cache.Miss, Took: lookupTook})
+				var np page
+				if herr == nil {
+					np = page{Status: rec.Status, ContentType: rec.Header().Get(echo.HeaderContentType), Body: append([]byte(nil), rec.Bytes()...)}
+					if holes != nil && validHoles(holes.list, len(np.Body)) {
+						np.Holes = holes.list
+					}
+				}
 				if herr == nil && cacheable(rec) && !deps.Broken() {
-					np := page{Status: rec.Status, ContentType: rec.Header().Get(echo.HeaderContentType), Body: append([]byte(nil), rec.Bytes()...)}
 					np.ETag = ETag(np.Body)
-					rec.Header().Set("ETag", np.ETag)
+					if !personal {
+						rec.Header().Set("ETag", np.ETag)
+					}
 					if compressible(rec.Header(), len(np.Body)) {
 						np.Gzip = rec.Gzip() // compressed once, for every hit and this response
 					}
@@ -171,6 +215,18 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 						a.WriteBytes(ctx, cache.LayerPage, key, encodePage(np), deps.Gens(), ttl, o.StaleIfError)
 					}
 				}
+				if herr == nil && personal {
+					// This visitor gets the shared render with the holes
+					// filled for them.
+					body, err := o.Fill(c, np.Body, np.Holes)
+					if err != nil {
+						return err
+					}
+					rec.Reset(np.Status)
+					if _, err := rec.Write(body); err != nil {
+						return err
+					}
+				}
 				if ferr := flush(); ferr != nil {
 					return ferr
 				}
@@ -183,7 +239,7 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 			if p2, s2, err := lookup(c, a, key); err == nil && s2 == cache.Fresh {
 				hit(p2, cache.Hit)
 				a.Coalesced(cache.LayerPage, "render")
-				return replay(c, p2)
+				return serve(p2)
 			}
 			return render()
 		}
@@ -205,7 +261,7 @@ func lookup(c echo.Context, a *cache.Alias, key string) (page, cache.EntryState,
 }
 
 // A page's layout: status (2 bytes), content type and ETag (each a length
-// byte and the text), the gzip encoding (its length in 4 bytes, then the
+// byte and the text), its holes (encodeHoles), the gzip encoding (its length in 4 bytes, then the
 // bytes), then the body to the end.
 func encodePage(p page) []byte {
 	ct, etag := p.ContentType[:min(len(p.ContentType), 255)], p.ETag[:min(len(p.ETag), 255)]
@@ -213,6 +269,7 @@ func encodePage(p page) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(p.Status))
 	b = append(append(b, byte(len(ct))), ct...)
 	b = append(append(b, byte(len(etag))), etag...)
+	b = encodeHoles(b, p.Holes)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(p.Gzip)))
 	b = append(b, p.Gzip...)
 	return append(b, p.Body...)
@@ -236,7 +293,14 @@ func decodePage(b []byte) (page, error) {
 	var ok1, ok2 bool
 	p.ContentType, ok1 = field()
 	p.ETag, ok2 = field()
-	if !ok1 || !ok2 || len(rest) < 4 || uint64(len(rest)-4) < uint64(binary.BigEndian.Uint32(rest)) {
+	if !ok1 || !ok2 {
+		return page{}, cache.ErrCorrupt
+	}
+	var err error
+	if p.Holes, rest, err = decodeHoles(rest); err != nil {
+		return page{}, err
+	}
+	if len(rest) < 4 || uint64(len(rest)-4) < uint64(binary.BigEndian.Uint32(rest)) {
 		return page{}, cache.ErrCorrupt
 	}
 	n := int(binary.BigEndian.Uint32(rest))
@@ -244,6 +308,9 @@ func decodePage(b []byte) (page, error) {
 		p.Gzip = rest[4 : 4+n : 4+n]
 	}
 	p.Body = rest[4+n:]
+	if !validHoles(p.Holes, len(p.Body)) {
+		return page{}, cache.ErrCorrupt
+	}
 	return p, nil
 }
 
