@@ -1,3 +1,8 @@
+-- name: LockGuestClient :exec
+-- Serializes the new carts of one client until the transaction ends, so
+-- that CreateGuestCart's count holds.
+SELECT pg_advisory_xact_lock(hashtext('guest_carts:' || @client::text));
+
 -- name: CreateGuestCart :one
 -- Creates a guest cart for client unless client made max carts in the
 -- last hour already (no row: pgx.ErrNoRows).

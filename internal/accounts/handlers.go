@@ -223,7 +223,10 @@ func RequireAdminOrToken(token string) echo.MiddlewareFunc {
 // safeNext returns next when it is a path on this site, and "/" otherwise,
 // so that the login form cannot be used to send people elsewhere.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r == '\\' || r < 0x20 || r == 0x7f }) {
+		// A browser drops tabs and newlines from a Location: "/\t/x.example"
+		// would become "//x.example", another site.
 		return "/"
 	}
 	return next

@@ -6,8 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
+
+	"example.com/shop/internal/params"
 )
 
 // Login throttling. Failed logins are counted in the sessions store (never
@@ -31,7 +32,7 @@ import (
 // per-account counter only while its address is within its limit. So an
 // address leaves at most 1 + FailuresPerAddress keys per window, however
 // many e-mails it sprays. An IPv6 client counts as its /64 (see
-// throttleGroup).
+// params.ClientGroup).
 const (
 	ThrottleWindow            = 15 * time.Minute
 	FailuresPerAccountAddress = 5
@@ -47,23 +48,6 @@ type Throttled struct{ RetryAfter time.Duration }
 func (t Throttled) Error() string { return ErrThrottled.Error() }
 func (t Throttled) Unwrap() error { return ErrThrottled }
 
-// throttleGroup returns what address is counted as: an IPv4 address
-// itself, an IPv6 address's /64 (one host or household holds a whole /64,
-// and would otherwise have 2^64 fresh budgets), and a digest of anything
-// that is not an address, so that a key stays short.
-func throttleGroup(address string) string {
-	ip, err := netip.ParseAddr(address)
-	if err != nil {
-		sum := sha256.Sum256([]byte(address))
-		return "?" + hex.EncodeToString(sum[:12])
-	}
-	ip = ip.Unmap().WithZone("")
-	if ip.Is4() {
-		return ip.String()
-	}
-	return netip.PrefixFrom(ip, 64).Masked().String()
-}
-
 func (s *Service) throttleKeys(email, address string) (pair, addr string, left time.Duration) {
 	now := s.now()
 	window := now.Truncate(ThrottleWindow)
@@ -75,7 +59,7 @@ func (s *Service) throttleKeys(email, address string) (pair, addr string, left t
 	}
 	sum := sha256.Sum256([]byte(normal))
 	stamp := window.Unix()
-	group := throttleGroup(address)
+	group := params.ClientGroup(address)
 	return fmt.Sprintf("login-failures:%s:%s:%d", hex.EncodeToString(sum[:12]), group, stamp),
 		fmt.Sprintf("login-failures:%s:%d", group, stamp), left
 }

@@ -10,6 +10,7 @@ import (
 
 	"example.com/shop/internal/cache/cachetest"
 	"example.com/shop/internal/db"
+	"example.com/shop/internal/params"
 	"example.com/shop/internal/testdb"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -108,16 +109,16 @@ func TestThrottleAddressGroups(t *testing.T) {
 		{"fe80::1%eth0", "fe80::2"},
 	}
 	for _, tt := range tests {
-		if ga, gb := throttleGroup(tt.a), throttleGroup(tt.b); ga != gb {
+		if ga, gb := params.ClientGroup(tt.a), params.ClientGroup(tt.b); ga != gb {
 			t.Errorf("%s counts as %q, %s as %q: want one group", tt.a, ga, tt.b, gb)
 		}
 	}
 	for _, pair := range [][2]string{{"2001:db8:1:2::1", "2001:db8:1:3::1"}, {"192.0.2.1", "192.0.2.2"}} {
-		if throttleGroup(pair[0]) == throttleGroup(pair[1]) {
+		if params.ClientGroup(pair[0]) == params.ClientGroup(pair[1]) {
 			t.Errorf("%s and %s count as one", pair[0], pair[1])
 		}
 	}
-	if g := throttleGroup("not an address " + fmt.Sprint(make([]byte, 300))); len(g) > 64 {
+	if g := params.ClientGroup("not an address " + fmt.Sprint(make([]byte, 300))); len(g) > 64 {
 		t.Errorf("an address that does not parse makes a key part of %d bytes", len(g))
 	}
 }

@@ -202,6 +202,17 @@ func (q *Queries) LockGuestCart(ctx context.Context, id int64) (int64, error) {
 	return id_2, err
 }
 
+const lockGuestClient = `-- name: LockGuestClient :exec
+SELECT pg_advisory_xact_lock(hashtext('guest_carts:' || $1::text))
+`
+
+// Serializes the new carts of one client until the transaction ends, so
+// that CreateGuestCart's count holds.
+func (q *Queries) LockGuestClient(ctx context.Context, client string) error {
+	_, err := q.db.Exec(ctx, lockGuestClient, client)
+	return err
+}
+
 const removeGuestCartItem = `-- name: RemoveGuestCartItem :execrows
 DELETE FROM guest_cart_items WHERE cart_id = $1 AND product_id = $2
 `

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"example.com/shop/internal/db"
+	"example.com/shop/internal/params"
 )
 
 // Guest carts: a visitor without an account fills a cart on the server
@@ -32,9 +33,21 @@ const (
 // GuestCartsPerHour of them in the last hour.
 var ErrTooManyCarts = errors.New("too many new carts from your address; please try again later")
 
-// NewGuestCart creates an empty guest cart for a visitor at address client.
-func (s *Service) NewGuestCart(ctx context.Context, client string) (int64, error) {
-	id, err := s.store.CreateGuestCart(ctx, db.CreateGuestCartParams{Client: client, Max: GuestCartsPerHour})
+// NewGuestCart creates an empty guest cart for a visitor at address (an
+// IPv6 address counts as its /64: params.ClientGroup). The carts of one
+// client are created one at a time, so that the bound holds under
+// concurrent first adds.
+func (s *Service) NewGuestCart(ctx context.Context, address string) (int64, error) {
+	client := params.ClientGroup(address)
+	var id int64
+	err := s.inTx(ctx, func(q TxStore) error {
+		if err := q.LockGuestClient(ctx, client); err != nil {
+			return err
+		}
+		var err error
+		id, err = q.CreateGuestCart(ctx, db.CreateGuestCartParams{Client: client, Max: GuestCartsPerHour})
+		return err
+	})
 	if db.IsNotFound(err) {
 		return 0, ErrTooManyCarts
 	}

@@ -105,6 +105,12 @@ func HandleAddToCart(s *Service, startGuest StartGuest) echo.HandlerFunc {
 			err = s.AddToCart(ctx, v.UserID, id, quantity)
 		case v.Guest():
 			err = s.AddToGuestCart(ctx, v.GuestCart, id, quantity)
+			if errors.Is(err, ErrNotFound) {
+				// The product is gone, or the guest's cart is (merged by a
+				// login whose session could not start, or expired): a new
+				// cart, with a session of its own, tells which.
+				err = addForNewGuest(c, s, startGuest, id, quantity)
+			}
 		default:
 			err = addForNewGuest(c, s, startGuest, id, quantity)
 		}

@@ -39,7 +39,6 @@ type Store interface {
 	ListOrderItems(ctx context.Context, orderID int64) ([]db.OrderItem, error)
 	ListOrdersForAdmin(ctx context.Context, arg db.ListOrdersForAdminParams) ([]db.ListOrdersForAdminRow, error)
 
-	CreateGuestCart(ctx context.Context, arg db.CreateGuestCartParams) (int64, error)
 	AddGuestCartItem(ctx context.Context, arg db.AddGuestCartItemParams) (int64, error)
 	RemoveGuestCartItem(ctx context.Context, arg db.RemoveGuestCartItemParams) (int64, error)
 	ListGuestCartItems(ctx context.Context, cartID int64) ([]db.ListGuestCartItemsRow, error)
@@ -62,6 +61,8 @@ type TxStore interface {
 	SetOrderStatus(ctx context.Context, arg db.SetOrderStatusParams) (db.Order, error)
 	RestockOrder(ctx context.Context, orderID int64) ([]int64, error)
 
+	LockGuestClient(ctx context.Context, client string) error
+	CreateGuestCart(ctx context.Context, arg db.CreateGuestCartParams) (int64, error)
 	LockGuestCart(ctx context.Context, id int64) (int64, error)
 	ListGuestCartForMerge(ctx context.Context, arg db.ListGuestCartForMergeParams) ([]db.ListGuestCartForMergeRow, error)
 	SetCartItem(ctx context.Context, arg db.SetCartItemParams) error

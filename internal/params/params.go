@@ -4,12 +4,15 @@
 package params
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 
@@ -135,4 +138,22 @@ func jsonProblem(err error) string {
 		return "the body ends too early (or is over 64 KB)"
 	}
 	return err.Error()
+}
+
+// ClientGroup returns what a client address is counted as, wherever the
+// shop bounds what one client may do: an IPv4 address
+// itself, an IPv6 address's /64 (one host or household holds a whole /64,
+// and would otherwise have 2^64 fresh budgets), and a digest of anything
+// that is not an address, so that a key stays short.
+func ClientGroup(address string) string {
+	ip, err := netip.ParseAddr(address)
+	if err != nil {
+		sum := sha256.Sum256([]byte(address))
+		return "?" + hex.EncodeToString(sum[:12])
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	return netip.PrefixFrom(ip, 64).Masked().String()
 }

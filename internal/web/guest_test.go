@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"example.com/shop/internal/accounts"
@@ -127,23 +128,64 @@ func TestGuestCartMergesAtLogin(t *testing.T) {
 }
 
 // TestGuestCartsAreBounded: an address makes at most GuestCartsPerHour new
-// carts an hour; the next is a 429 that stores nothing.
+// carts an hour, also when its first adds come at once; the others get a
+// 429 that stores nothing.
 func TestGuestCartsAreBounded(t *testing.T) {
 	t.Parallel()
 	shop := newTestShop(t)
 	p := shop.ids(`SELECT id FROM products WHERE active AND stock >= 5 ORDER BY id LIMIT 1`)[0]
 	add := url.Values{"product_id": {fmt.Sprint(p)}}
-	for i := range orders.GuestCartsPerHour {
-		if r := shop.client().post("/cart/items", add); r.status != http.StatusSeeOther {
-			t.Fatalf("guest %d: %d", i, r.status)
+	const tries = orders.GuestCartsPerHour + 10
+	statuses := make([]int, tries)
+	cookies := make([]string, tries)
+	var wg sync.WaitGroup
+	for i := range tries {
+		wg.Go(func() {
+			c := shop.client()
+			r := c.post("/cart/items", add)
+			statuses[i], cookies[i] = r.status, c.sessionCookie()
+			if r.status == http.StatusTooManyRequests && r.header.Get("Retry-After") == "" {
+				t.Errorf("a refused cart without Retry-After")
+			}
+		})
+	}
+	wg.Wait()
+	made, refused := 0, 0
+	for i, st := range statuses {
+		switch {
+		case st == http.StatusSeeOther && cookies[i] != "":
+			made++
+		case st == http.StatusTooManyRequests && cookies[i] == "":
+			refused++
+		default:
+			t.Errorf("a first add answered %d, cookie %q", st, cookies[i])
 		}
 	}
-	c := shop.client()
-	r := c.post("/cart/items", add)
-	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || c.sessionCookie() != "" {
-		t.Fatalf("guest %d: %d, Retry-After %q, cookie %q", orders.GuestCartsPerHour+1, r.status, r.header.Get("Retry-After"), c.sessionCookie())
+	if made != orders.GuestCartsPerHour || refused != tries-orders.GuestCartsPerHour {
+		t.Errorf("%d carts made and %d refused of %d at once, want %d made", made, refused, tries, orders.GuestCartsPerHour)
 	}
 	if n := shop.scalar(`SELECT count(*) FROM guest_carts`); n != orders.GuestCartsPerHour {
 		t.Errorf("%d guest carts, want %d", n, orders.GuestCartsPerHour)
+	}
+}
+
+// TestGuestWhoseCartIsGone: a guest session whose cart was deleted (merged
+// at a login whose session could not start, or expired) gets a new cart
+// at the next add, not a 404 for ever.
+func TestGuestWhoseCartIsGone(t *testing.T) {
+	t.Parallel()
+	shop := newTestShop(t)
+	p := shop.ids(`SELECT id FROM products WHERE active AND stock >= 5 ORDER BY id LIMIT 1`)[0]
+	g := shop.client()
+	g.post("/cart/items", url.Values{"product_id": {fmt.Sprint(p)}})
+	shop.exec(`DELETE FROM guest_carts`)
+	if r := g.post("/cart/items", url.Values{"product_id": {fmt.Sprint(p)}, "quantity": {"2"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("an add after the cart was deleted: %d", r.status)
+	}
+	if c := g.get("/cart"); !strings.Contains(c.body, `<span class="badge">2</span>`) {
+		t.Error("the new cart does not hold the add")
+	}
+	if r := g.post("/cart/items", url.Values{"product_id": {"987654"}}); r.status != http.StatusNotFound {
+		t.Errorf("a missing product: %d, want 404", r.status)
 	}
 }

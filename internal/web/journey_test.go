@@ -140,7 +140,7 @@ func TestSessions(t *testing.T) {
 	}
 
 	// The login form only sends people to pages of this site.
-	for next, want := range map[string]string{"/cart": "/cart", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/"} {
+	for next, want := range map[string]string{"/cart": "/cart", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/", "/\t/evil.example": "/", "/\n/evil.example": "/"} {
 		r := shop.client().post("/login", url.Values{"email": {"demo@shop.test"}, "password": {"test-password"}, "next": {next}})
 		if r.header.Get("Location") != want {
 			t.Errorf("next=%q went to %q, want %q", next, r.header.Get("Location"), want)

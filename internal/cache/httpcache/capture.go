@@ -64,6 +64,13 @@ func (r *Recorder) Reset(status int) {
 	r.Status, r.wrote = status, true
 }
 
+// Discard forgets the recorded response altogether, status included, so
+// that what is written next (an error page) is the response.
+func (r *Recorder) Discard() {
+	r.Reset(0)
+	r.Status, r.wrote = 0, false
+}
+
 // forgetGzip drops the encoding of a body that is changing.
 func (r *Recorder) forgetGzip() {
 	if r.sendGzip {

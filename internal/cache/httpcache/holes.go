@@ -31,6 +31,14 @@ type Holes struct{ list []Hole }
 // Set records the holes of the page, in the order of the body.
 func (h *Holes) Set(holes []Hole) { h.list = holes }
 
+// Found returns the holes recorded; nil for no collector.
+func (h *Holes) Found() []Hole {
+	if h == nil {
+		return nil
+	}
+	return h.list
+}
+
 type holesKey struct{}
 
 // HolesFrom returns the collector of a page the page cache is rendering

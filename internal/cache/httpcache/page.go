@@ -126,20 +126,25 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 				stats.SetPage(how)
 			}
 			// serve writes a stored page as this request's response: as it
-			// is, or with its holes filled for this visitor.
-			serve := func(p page) error {
+			// is, or with its holes filled for this visitor. A hole that
+			// cannot be filled leaves nothing written: the caller renders
+			// the page for the visitor instead, or fails.
+			serve := func(p page) (filled bool, err error) {
 				if !personal {
-					return replay(c, p)
+					return true, replay(c, p)
 				}
 				body, err := o.Fill(c, p.Body, p.Holes)
 				if err != nil {
-					return err
+					return false, err
 				}
-				return replay(c, page{Status: p.Status, ContentType: p.ContentType, Body: body})
+				return true, replay(c, page{Status: p.Status, ContentType: p.ContentType, Body: body})
 			}
 			if state == cache.Fresh {
 				hit(p, cache.Hit)
-				return serve(p)
+				if ok, err := serve(p); ok {
+					return err
+				}
+				return next(c) // rendered for this visitor, holes and all
 			}
 
 			// A miss: render, or wait if another request of this process
@@ -181,7 +186,16 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 					// invalidated, is allowed to stand in.
 					rec.Reset(p.Status)
 					hit(p, cache.Stale)
-					if err := serve(p); err != nil {
+					if ok, err := serve(p); !ok {
+						// The holes need what failed: the error page
+						// is the answer.
+						rec.Discard()
+						c.Response().Committed, c.Response().Size = false, 0
+						if ferr := flush(); ferr != nil {
+							return ferr
+						}
+						return herr
+					} else if err != nil {
 						return err
 					}
 					return flush()
@@ -191,11 +205,12 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 				var np page
 				if herr == nil {
 					np = page{Status: rec.Status, ContentType: rec.Header().Get(echo.HeaderContentType), Body: append([]byte(nil), rec.Bytes()...)}
-					if holes != nil && validHoles(holes.list, len(np.Body)) {
-						np.Holes = holes.list
-					}
+					np.Holes = holes.Found()
 				}
-				if herr == nil && cacheable(rec) && !deps.Broken() {
+				// Holes that do not fit the body (a renderer's bug) would
+				// serve every visitor with a session the anonymous parts:
+				// such a page is not stored.
+				if herr == nil && cacheable(rec) && !deps.Broken() && validHoles(np.Holes, len(np.Body)) {
 					np.ETag = ETag(np.Body)
 					if !personal {
 						rec.Header().Set("ETag", np.ETag)
@@ -217,14 +232,17 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 				}
 				if herr == nil && personal {
 					// This visitor gets the shared render with the holes
-					// filled for them.
+					// filled for them; when a hole cannot be filled, the
+					// page rendered for them (or its error page).
 					body, err := o.Fill(c, np.Body, np.Holes)
+					rec.Discard()
+					c.Response().Committed, c.Response().Size = false, 0
 					if err != nil {
-						return err
-					}
-					rec.Reset(np.Status)
-					if _, err := rec.Write(body); err != nil {
-						return err
+						herr = next(c)
+					} else {
+						c.Response().WriteHeader(np.Status)
+						_, err = c.Response().Write(body)
+						herr = err
 					}
 				}
 				if ferr := flush(); ferr != nil {
@@ -239,7 +257,10 @@ func Page(a *cache.Alias, o PageOptions) echo.MiddlewareFunc {
 			if p2, s2, err := lookup(c, a, key); err == nil && s2 == cache.Fresh {
 				hit(p2, cache.Hit)
 				a.Coalesced(cache.LayerPage, "render")
-				return serve(p2)
+				if ok, err := serve(p2); ok {
+					return err
+				}
+				return next(c)
 			}
 			return render()
 		}
