@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ type config struct {
 	LogLevel       slog.Level     // LOG_LEVEL: debug, info, warn, error
 	LogFormat      string         // LOG_FORMAT: text or json
 	Hosts          []string       // SHOP_HOSTS: the host names the shop answers to
+	TrustedProxies []netip.Prefix // SHOP_TRUSTED_PROXIES: proxies whose X-Forwarded-For names the client
 	Cache          backend.Config // CACHE_STORE, REDIS_URL and the rest: see internal/cache
 }
 
@@ -86,6 +88,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.Hosts = append(c.Hosts, h)
 		}
 	}
+	for _, v := range strings.Split(getenv("SHOP_TRUSTED_PROXIES"), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := parsePrefix(v)
+		if err != nil {
+			return config{}, fmt.Errorf("SHOP_TRUSTED_PROXIES: %q is neither an address nor a prefix like 10.0.0.0/8", v)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
 	if c.Cache, err = backend.ConfigFromEnv(getenv); err != nil {
 		return config{}, err
 	}
@@ -105,8 +117,19 @@ func (c config) LogValue() slog.Value {
 		slog.Bool("secure_cookies", c.SecureCookies),
 		slog.Duration("request_timeout", c.RequestTimeout),
 		slog.Duration("shared_max_age", c.SharedMaxAge),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Any("cache", c.Cache),
 	)
+}
+
+// parsePrefix reads a prefix (10.0.0.0/8) or one address (127.0.0.1, ::1).
+func parsePrefix(v string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(v); err == nil {
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(v)
+	return p.Masked(), err
 }
 
 func or(v, fallback string) string {

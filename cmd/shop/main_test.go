@@ -180,10 +180,15 @@ func TestConfig(t *testing.T) {
 	for _, bad := range []map[string]string{
 		{"SHOP_ENV": "staging"}, {"LOG_LEVEL": "loud"}, {"LOG_FORMAT": "xml"},
 		{"SHOP_BCRYPT_COST": "99"}, {"SHOP_REQUEST_TIMEOUT": "soon"}, {"SHOP_SECURE_COOKIES": "maybe"},
+		{"SHOP_TRUSTED_PROXIES": "10.0.0.0/33"}, {"SHOP_TRUSTED_PROXIES": "haproxy"},
 	} {
 		if _, err := loadConfig(env(bad)); err == nil {
 			t.Errorf("%v was accepted", bad)
 		}
+	}
+	proxies, err := loadConfig(env(map[string]string{"SHOP_TRUSTED_PROXIES": "127.0.0.1, ::1,10.1.2.3/8,"}))
+	if got := fmt.Sprint(proxies.TrustedProxies); err != nil || got != "[127.0.0.1/32 ::1/128 10.0.0.0/8]" {
+		t.Errorf("SHOP_TRUSTED_PROXIES: %s, %v", got, err)
 	}
 	cfg, _ := loadConfig(env(map[string]string{
 		"DATABASE_URL": "postgres://shop:s3cret-pw@db:5432/shop", "SHOP_ADMIN_TOKEN": "t0ken-value", "SHOP_ADMIN_PASSWORD": "adm1n-pw",

@@ -61,7 +61,7 @@ func openShop(ctx context.Context, cfg config, logger, access *slog.Logger, read
 	s.handler, err = web.New(web.Config{
 		SecureCookies: cfg.SecureCookies, AdminToken: cfg.AdminToken, RequestTimeout: cfg.RequestTimeout, Hosts: cfg.Hosts,
 		Dev: cfg.Env == "development", MetricsToken: cfg.MetricsToken, SharedMaxAge: cfg.SharedMaxAge,
-		AccessLog: access,
+		TrustedProxies: cfg.TrustedProxies, AccessLog: access,
 	}, s.services, logger)
 	if err != nil {
 		s.Close()

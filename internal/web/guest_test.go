@@ -1,8 +1,11 @@
 package web_test
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -11,6 +14,7 @@ import (
 	"example.com/shop/internal/accounts"
 	"example.com/shop/internal/orders"
 	"example.com/shop/internal/testdb"
+	"example.com/shop/internal/web"
 )
 
 // TestGuestCart is issue 16's done-when for carts: a guest fills a cart
@@ -187,5 +191,46 @@ func TestGuestWhoseCartIsGone(t *testing.T) {
 	}
 	if r := g.post("/cart/items", url.Values{"product_id": {"987654"}}); r.status != http.StatusNotFound {
 		t.Errorf("a missing product: %d, want 404", r.status)
+	}
+}
+
+// TestTrustedProxies: behind a trusted proxy the guest-cart bound counts
+// the address the proxy was asked by, the last X-Forwarded-For gives that
+// is not a proxy's; without one, or from anybody else, the header is
+// ignored.
+func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
+	for _, shopCase := range []struct {
+		proxies string
+		cases   [][2]string // X-Forwarded-For, the address counted
+	}{
+		{"", [][2]string{{"198.18.0.7", "127.0.0.1"}}},
+		{"10.0.0.0/8", [][2]string{{"198.18.0.7", "127.0.0.1"}}},
+		{"127.0.0.1/32 ::1/128", [][2]string{
+			{"198.18.0.7", "198.18.0.7"},
+			{"6.6.6.6, 198.18.0.8", "198.18.0.8"}, // a client's own X-Forwarded-For
+			{"2001:db8:1:2:3::4", "2001:db8:1:2::/64"},
+			{"nobody", "127.0.0.1"},
+		}},
+	} {
+		t.Run("trusting "+cmp.Or(shopCase.proxies, "nobody"), func(t *testing.T) {
+			t.Parallel()
+			var cfg web.Config
+			for _, p := range strings.Fields(shopCase.proxies) {
+				cfg.TrustedProxies = append(cfg.TrustedProxies, netip.MustParsePrefix(p))
+			}
+			shop := newTestShopOpts(t, shopOptions{config: cfg})
+			p := shop.ids(`SELECT id FROM products WHERE active AND stock >= 5 ORDER BY id LIMIT 1`)[0]
+			for _, c := range shopCase.cases {
+				shop.exec(`DELETE FROM guest_carts`)
+				if r := shop.client().post("/cart/items", url.Values{"product_id": {fmt.Sprint(p)}}, "X-Forwarded-For", c[0]); r.status != http.StatusSeeOther {
+					t.Fatalf("a first add: %d", r.status)
+				}
+				var client string
+				if err := shop.pool.QueryRow(context.Background(), `SELECT client FROM guest_carts`).Scan(&client); err != nil || client != c[1] {
+					t.Errorf("X-Forwarded-For %q: the cart is counted for %q (%v), want %q", c[0], client, err, c[1])
+				}
+			}
+		})
 	}
 }

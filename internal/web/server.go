@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"path"
 	"strings"
 	"time"
@@ -63,6 +64,12 @@ type Config struct {
 	// they refetch. Zero, the default, has them revalidate every time: a
 	// CDN the shop cannot purge must not show a price after it changed.
 	SharedMaxAge time.Duration
+	// TrustedProxies are the proxies (a load balancer, Varnish) whose
+	// X-Forwarded-For names the client: the client's address, for the
+	// login throttle and the guest-cart bound, is then the last one
+	// X-Forwarded-For gives that is not one of them. Empty, the default:
+	// the connection's address, as the header is anybody's to send.
+	TrustedProxies []netip.Prefix
 	// AccessLog gets a line per request; nil: the logger New is given.
 	AccessLog *slog.Logger
 }
@@ -125,9 +132,7 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	// The client's address is the connection's: headers such as
-	// X-Forwarded-For are anybody's to send.
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientAddress(cfg.TrustedProxies)
 	e.Renderer = tpl
 	e.HTTPErrorHandler = errorHandler(logger)
 	e.Use(
@@ -147,6 +152,20 @@ func New(cfg Config, svc Services, logger *slog.Logger) (http.Handler, error) {
 	)
 	addRoutes(e, cfg, svc, tpl, logger)
 	return headAsGet(e), nil
+}
+
+// clientAddress tells the client's address: the connection's, or behind
+// trusted proxies the one they were asked by (see Config.TrustedProxies).
+// Nothing is trusted by default, loopback and private networks included.
+func clientAddress(proxies []netip.Prefix) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range proxies {
+		trust = append(trust, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(trust...)
 }
 
 // handleStatic serves a fingerprinted static file: its URL changes with its
